@@ -1,0 +1,1 @@
+"""Systolic-array accelerator model: pure plan, SimPy transactions, cycle-by-cycle reference."""

@@ -1,0 +1,131 @@
+"""Pure per-layer mapping plan: folds, cycles and SRAM access counts (SPEC-sim §2-§4).
+
+Closed forms of SCALE-Sim v2's systolic-array model, proved step by step by the cycle-by-cycle
+reference model in `archsim.sim.reference`. Nothing here simulates time or memory contention;
+that is the SimPy model's job (`archsim.sim.accelerator`).
+"""
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from archsim.errors import ConfigError
+from archsim.workloads import Layer
+
+
+class Dataflow(enum.Enum):
+    """Which GEMM operand stays in the PEs."""
+    OS = "os"  # outputs stationary: rows hold M, cols hold N, K streams
+    WS = "ws"  # weights stationary: rows hold K, cols hold N, M streams
+    IS = "is"  # inputs stationary: rows hold K, cols hold M, N streams
+
+
+def spatial_dims(layer: Layer, dataflow: Dataflow) -> tuple[int, int, int]:
+    """(Sr, Sc, T): GEMM extents mapped on array rows, array columns, and streamed in time."""
+    m, k, n = layer.gemm_m, layer.gemm_k, layer.gemm_n
+    return {Dataflow.OS: (m, n, k), Dataflow.WS: (k, n, m), Dataflow.IS: (k, m, n)}[dataflow]
+
+
+@dataclass(frozen=True)
+class Fold:
+    """One pass of the array: which block of Sr x Sc it holds and how much of it is used."""
+    index: int
+    row_fold: int
+    col_fold: int
+    used_rows: int
+    used_cols: int
+
+
+@dataclass(frozen=True)
+class LayerPlan:
+    """Mapping of one layer on an R x C array; counts are exact integers."""
+    layer: Layer
+    rows: int
+    cols: int
+    dataflow: Dataflow
+    sr: int
+    sc: int
+    t: int
+    row_folds: int
+    col_folds: int
+    cycles_per_fold: int
+    ifmap_sram_reads: int
+    filter_sram_reads: int
+    ofmap_sram_writes: int
+
+    @property
+    def folds(self) -> int:
+        """Number of array passes."""
+        return self.row_folds * self.col_folds
+
+    @property
+    def compute_cycles(self) -> int:
+        """True cycle count with no stalls: folds x cycles per fold."""
+        return self.folds * self.cycles_per_fold
+
+    @property
+    def scalesim_cycles(self) -> int:
+        """SCALE-Sim's reported total (the 0-based index of its last cycle)."""
+        return self.compute_cycles - 1
+
+    @property
+    def macs(self) -> int:
+        """Useful multiply-accumulates."""
+        return self.layer.macs
+
+    @property
+    def utilisation(self) -> float:
+        """MACs / (cycles x R x C)."""
+        return self.macs / (self.compute_cycles * self.rows * self.cols)
+
+    @property
+    def mapping_efficiency(self) -> float:
+        """Unweighted mean over folds of used PEs / (R x C) (SCALE-Sim's definition).
+
+        The used rows summed over row folds are Sr, the used columns over column folds Sc,
+        so the mean is Sr*Sc / (folds*R*C).
+        """
+        return self.sr * self.sc / (self.folds * self.rows * self.cols)
+
+    def iter_folds(self) -> Iterator[Fold]:
+        """Folds in issue order: column fold outer, row fold inner (SPEC-sim §2)."""
+        index = 0
+        for col_fold in range(self.col_folds):
+            used_cols = min(self.cols, self.sc - col_fold * self.cols)
+            for row_fold in range(self.row_folds):
+                used_rows = min(self.rows, self.sr - row_fold * self.rows)
+                yield Fold(index, row_fold, col_fold, used_rows, used_cols)
+                index += 1
+
+
+def cycles_per_fold(rows: int, cols: int, t: int, dataflow: Dataflow) -> int:
+    """Cycles of one fold on the full array (partly filled folds take as long).
+
+    OS: the last operand pair reaches PE (R-1, C-1) after T + (R-1) + (C-1) cycles.
+    WS/IS: R cycles shift the stationary tile in, then the last streamed element leaves the
+    bottom of the last column after T + (R-1) + (C-1) more; no overlap between folds.
+    """
+    if dataflow is Dataflow.OS:
+        return t + rows + cols - 2
+    return 2 * rows + cols + t - 2
+
+
+def plan_layer(layer: Layer, rows: int, cols: int, dataflow: Dataflow | str) -> LayerPlan:
+    """The fold plan, compute cycles and SRAM access counts of `layer` (SPEC-sim §3-§4)."""
+    for name, value in (("rows", rows), ("cols", cols)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"array.{name}: must be a positive integer, got {value!r}")
+    dataflow = Dataflow(dataflow)
+    sr, sc, t = spatial_dims(layer, dataflow)
+    row_folds, col_folds = math.ceil(sr / rows), math.ceil(sc / cols)
+    m, k, n = layer.gemm_m, layer.gemm_k, layer.gemm_n
+    if dataflow is Dataflow.OS:
+        reads = (m * k * col_folds, k * n * row_folds, m * n)
+    elif dataflow is Dataflow.WS:
+        reads = (m * k * col_folds, k * n, row_folds * m * n)
+    else:
+        reads = (m * k, k * n * col_folds, row_folds * m * n)
+    return LayerPlan(layer, rows, cols, dataflow, sr, sc, t, row_folds, col_folds,
+                     cycles_per_fold(rows, cols, t, dataflow), *reads)
