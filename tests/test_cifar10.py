@@ -60,6 +60,16 @@ def test_env_var_names_the_directory(tmp_path, monkeypatch):
         resolve_data_dir()
 
 
+def test_data_root_with_cifar10_subdirectory(tmp_path):
+    """A data root holding one folder per data set (root/cifar10/cifar-10-batches-py)."""
+    _make_set(tmp_path / "cifar10")
+    assert resolve_data_dir(tmp_path) == tmp_path / "cifar10" / "cifar-10-batches-py"
+    assert load_cifar10(tmp_path, "test")[0].shape == (4, 3, 32, 32)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="empty: no CIFAR-10 batches"):
+        resolve_data_dir(tmp_path / "empty")
+
+
 def test_missing_directory_and_missing_file(tmp_path):
     with pytest.raises(DataError, match="nowhere"):
         load_cifar10(tmp_path / "nowhere")

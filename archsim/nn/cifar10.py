@@ -62,17 +62,24 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
 
 
 def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
-    """Return the `cifar-10-batches-py` directory from `data_dir` or ``$ARCHSIM_CIFAR10_DIR``."""
+    """The directory holding the batch files, found from `data_dir` or ``$ARCHSIM_CIFAR10_DIR``.
+
+    Looked for in `data_dir`, `data_dir/cifar-10-batches-py`, `data_dir/cifar10` and
+    `data_dir/cifar10/cifar-10-batches-py` (the project's data-directory rule: a root may hold
+    one sub-directory per data set).
+    """
     if data_dir is None:
         data_dir = os.environ.get(ENV_VAR)
         if not data_dir:
             raise DataError(f"CIFAR-10: no data directory given (pass data_dir or set {ENV_VAR})")
-    path = Path(data_dir)
-    if (path / BATCH_DIR).is_dir():
-        path = path / BATCH_DIR
-    if not path.is_dir():
-        raise DataError(f"{path}: CIFAR-10 data directory not found")
-    return path
+    root = Path(data_dir).expanduser()
+    if not root.is_dir():
+        raise DataError(f"{root}: CIFAR-10 data directory not found")
+    for path in (root / BATCH_DIR, root, root / "cifar10" / BATCH_DIR, root / "cifar10"):
+        if any((path / name).is_file() for name in ("batches.meta", "test_batch", "data_batch_1")):
+            return path
+    raise DataError(f"{root}: no CIFAR-10 batches ({BATCH_DIR}/test_batch, ...) found; "
+                    "make them with shared/data/cifar10/to_batches.py OUT")
 
 
 def _get(d: dict, key: str, path: Path):
