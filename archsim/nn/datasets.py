@@ -18,10 +18,10 @@ from archsim.errors import ConfigError, DataError
 
 ENV_DATA_DIR = "ARCHSIM_DATA_DIR"
 
-# name -> "module:function(data_dir, split) -> Split"; imported lazily
+# name -> ("module:function(data_dir, split) -> Split or (x, y)", number of classes); lazy
 LOADERS = {
-    "mnist": "archsim.nn.mnist:load_mnist",
-    "cifar10": "archsim.nn.cifar10:load_cifar10",
+    "mnist": ("archsim.nn.mnist:load_mnist", 10),
+    "cifar10": ("archsim.nn.cifar10:load_cifar10", 10),
 }
 
 
@@ -75,5 +75,11 @@ def load_split(dataset: str, data_dir: Path, split: str) -> Split:
         raise ConfigError(f"dataset.name: unknown {dataset!r} (known: {', '.join(sorted(LOADERS))})")
     if split not in ("train", "test"):
         raise ConfigError(f"split: expected 'train' or 'test', got {split!r}")
-    module, func = LOADERS[dataset].split(":")
-    return getattr(importlib.import_module(module), func)(data_dir, split)
+    target, num_classes = LOADERS[dataset]
+    module, func = target.split(":")
+    loaded = getattr(importlib.import_module(module), func)(data_dir, split)
+    if isinstance(loaded, Split):
+        return loaded
+    x, y = loaded
+    return Split(f"{dataset}-{split}", np.ascontiguousarray(x, dtype=np.float32),
+                 np.asarray(y, dtype=np.int64), num_classes)
