@@ -14,3 +14,13 @@ cdef class SigMul:
 
 cdef class ExactSigMul(SigMul):
     pass
+
+cdef class Ama5ChunkSigMul(SigMul):
+    # P = (A & m)*B + 2^c * ((B >> (c-1)) & m) * (A & ~m), m = bits 0, c, 2c, ...
+    cdef readonly int chunk
+    cdef uint64_t mask
+
+cdef class TableSigMul(SigMul):
+    # sum over k-bit chunk pairs of table[(A_i << k) | B_j] << k*(i+j)
+    cdef readonly int k
+    cdef const uint64_t[::1] table

@@ -41,3 +41,61 @@ cdef class ExactSigMul(SigMul):
         cdef Py_ssize_t i
         for i in range(n):
             out[i] = a[i] * b[i]
+
+
+cdef class Ama5ChunkSigMul(SigMul):
+    """Closed form of a hierarchy of c x c ripple-row leaves with AMA5 in every cell and exact
+    recombination (the DA Ax-FPM for c = 4; a flat AMA5 array when c is the operand width).
+
+    The AMA5 leaf computes P_c(A, B) = a0*B + b_{c-1} * 2^c * (A - a0). Summed with exact
+    adders over all chunk pairs this factorises into two integer multiplies:
+    P(A, B) = (A & m) * B + 2^c * ((B >> (c-1)) & m) * (A & ~m), m = bits 0, c, 2c, ...
+    Valid only when the product fits in 64 bits; proven against the netlist by tests.
+    """
+
+    def __init__(self, int n_a, int n_b, int chunk, int out_bits):
+        if not (2 <= chunk <= 32 and 1 <= n_a <= 32 and 1 <= n_b <= 32 and out_bits <= 64):
+            raise ValueError(f"bad AMA5 chunk engine {n_a}x{n_b}/{chunk} ({out_bits} bits)")
+        self.n_a, self.n_b, self.out_bits, self.chunk = n_a, n_b, out_bits, chunk
+        cdef uint64_t m = 0
+        cdef int i
+        for i in range(0, 64, chunk):
+            m |= (<uint64_t>1) << i
+        self.mask = m
+
+    cdef void batch(self, const uint64_t* a, const uint64_t* b, uint64_t* out,
+                    Py_ssize_t n) noexcept nogil:
+        cdef Py_ssize_t i
+        cdef uint64_t m = self.mask
+        cdef int c = self.chunk
+        for i in range(n):
+            out[i] = (a[i] & m) * b[i] + ((((b[i] >> (c - 1)) & m) * (a[i] & ~m)) << c)
+
+
+cdef class TableSigMul(SigMul):
+    """A hierarchical design (or a small flat one) from a table of its k x k sub-multiplier:
+    table[(A_i << k) | B_j] = P_k(A_i, B_j) for k <= 8, recombined exactly with shifts and adds.
+    The table is filled by evaluating the sub-multiplier's netlist; tests prove the whole."""
+
+    def __init__(self, int n_a, int n_b, int k, table, int out_bits):
+        if not (1 <= k <= 8 and 1 <= n_a <= 32 and 1 <= n_b <= 32 and out_bits <= 64):
+            raise ValueError(f"bad table engine {n_a}x{n_b}/{k} ({out_bits} bits)")
+        self.table = np.ascontiguousarray(table, dtype=np.uint64)
+        if self.table.shape[0] != (1 << (2 * k)):
+            raise ValueError(f"table for k={k} must have {1 << (2 * k)} entries")
+        self.n_a, self.n_b, self.out_bits, self.k = n_a, n_b, out_bits, k
+
+    cdef void batch(self, const uint64_t* a, const uint64_t* b, uint64_t* out,
+                    Py_ssize_t n) noexcept nogil:
+        cdef Py_ssize_t t
+        cdef int i, j, k = self.k
+        cdef int n_i = (self.n_a + k - 1) // k, n_j = (self.n_b + k - 1) // k
+        cdef uint64_t acc, cmask = ((<uint64_t>1) << k) - 1
+        # every chunk pair is looked up, zero chunks too: approximate cells may map 0 to non-0
+        for t in range(n):
+            acc = 0
+            for i in range(n_i):
+                for j in range(n_j):
+                    acc += self.table[(((a[t] >> (k * i)) & cmask) << k)
+                                      | ((b[t] >> (k * j)) & cmask)] << (k * (i + j))
+            out[t] = acc
