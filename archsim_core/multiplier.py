@@ -1,0 +1,212 @@
+"""The public multiplier API: a variant's FP multiplier applied to numpy arrays (SPEC-arith §5-6).
+
+Boundary conventions (the only place numpy floats exist; everything inside is raw bits):
+
+- Inputs must have a floating dtype (float16/32/64, or Python floats). They are converted to the
+  variant's format with IEEE round-to-nearest-even (float64 inputs are therefore rounded once
+  to fp32/bf16/fp16 first, as a hardware load-and-convert would); integer, bool, complex and
+  object inputs are rejected.
+- Outputs are float32 when the format fits in float32 (exp_bits <= 8: fp32, bf16, fp16), else
+  float64; the conversion back is exact.
+- ``da-reference`` elements outside the published code's domain (see `DomainError`) raise by
+  default; ``on_domain_error="nan"`` returns NaN there, ``"mask"`` returns (result, mask).
+"""
+from __future__ import annotations
+
+from enum import Enum
+
+import numpy as np
+
+from archsim.errors import ArchsimError
+from archsim_core import _kernels
+from archsim_core.formats import FP16, FP32
+
+_ROUNDING = {"rne": 0, "truncate": 1}
+_SPECIALS = {"ieee": 0, "ftz": 1}
+_SEMANTICS = {"hardware": 0, "da-reference": 1}
+_DOMAIN_MODES = ("raise", "nan", "mask")
+
+
+class DomainError(ArchsimError, ValueError):
+    """Some products fall outside the domain of the published DA reference code (inf/NaN
+    operands, or a result exponent outside 1..emax-1 where the reference raises or returns
+    garbage). `count` is the number of such products."""
+
+    def __init__(self, count: int, total: int, name: str):
+        self.count = count
+        super().__init__(f"{name}: {count} of {total} products are outside the da-reference "
+                         "domain (inf/NaN operand or result exponent outside the normal range); "
+                         "pass on_domain_error='nan' or 'mask' to inspect them")
+
+
+def _key(value) -> str:
+    """A spec field given as a string or a str-valued Enum."""
+    return value.value if isinstance(value, Enum) else str(value)
+
+
+def _as_float_array(x, what: str) -> np.ndarray:
+    arr = np.asarray(x)
+    if arr.dtype.kind != "f" or arr.dtype.itemsize > 8:
+        raise ValueError(f"{what}: expected a float16/float32/float64 array, got dtype {arr.dtype}")
+    return arr
+
+
+class Multiplier:
+    """An FP multiplier of one variant: `multiply`, `matmul` and `conv2d` over numpy arrays.
+
+    `spec` is the resolved VariantSpec; `engine` the significand SigMul (proven equal to
+    `netlist`). Construct through `get_multiplier`."""
+
+    def __init__(self, spec, engine=None):
+        self.spec = spec
+        self.fmt = spec.fmt
+        if engine is None:
+            from archsim_core.variants import build_engine
+            engine = build_engine(spec)
+        if engine.n_a != self.fmt.sig_bits or engine.n_b != self.fmt.sig_bits:
+            raise ArchsimError(f"{spec.name}: engine is {engine.n_a}x{engine.n_b} bits but format "
+                               f"{self.fmt.name} needs {self.fmt.sig_bits}x{self.fmt.sig_bits}")
+        self.engine = engine
+        self._params = (self.fmt.exp_bits, self.fmt.man_bits, _ROUNDING[_key(spec.rounding)],
+                        _SPECIALS[_key(spec.specials)], _SEMANTICS[_key(spec.semantics)])
+        self._out_dtype = np.float32 if self.fmt.exp_bits <= 8 else np.float64
+        self._netlist = None
+
+    @property
+    def name(self) -> str:
+        """The variant's name."""
+        return self.spec.name
+
+    @property
+    def netlist(self):
+        """The significand netlist this multiplier's engine was proven equal to."""
+        if self._netlist is None:
+            from archsim_core.variants import build_netlist
+            self._netlist = build_netlist(self.spec)
+        return self._netlist
+
+    def __repr__(self) -> str:
+        return f"Multiplier({self.name!r}, fmt={self.fmt.name})"
+
+    # ---- boundary conversions -------------------------------------------------------------
+    def to_bits(self, x) -> np.ndarray:
+        """Encode floats in the format (RNE); returns uint32 bit patterns of the same shape."""
+        arr = _as_float_array(x, "to_bits")
+        if self.fmt == FP32 and arr.dtype == np.float32:
+            return np.ascontiguousarray(arr).view(np.uint32).reshape(arr.shape)
+        if self.fmt == FP16 and arr.dtype == np.float16:
+            return np.ascontiguousarray(arr).view(np.uint16).astype(np.uint32).reshape(arr.shape)
+        flat = np.ascontiguousarray(arr, dtype=np.float64).reshape(-1)
+        return _kernels.to_bits(self._params, flat).reshape(arr.shape)
+
+    def from_bits(self, bits) -> np.ndarray:
+        """Decode uint32 bit patterns to float32 (float64 for formats wider than float32)."""
+        bits = np.ascontiguousarray(bits, dtype=np.uint32)
+        if self.fmt == FP32:
+            return bits.view(np.float32).reshape(bits.shape).copy()
+        vals = _kernels.to_double(self._params, bits.reshape(-1)).reshape(bits.shape)
+        return vals.astype(self._out_dtype)
+
+    # ---- kernels --------------------------------------------------------------------------
+    def multiply_bits(self, a_bits, b_bits):
+        """Elementwise product of equal-shape encodings; returns (bits, out_of_domain mask)."""
+        a = np.ascontiguousarray(a_bits, dtype=np.uint32)
+        b = np.ascontiguousarray(b_bits, dtype=np.uint32)
+        if a.shape != b.shape:
+            raise ValueError(f"multiply_bits: shapes differ: {a.shape} vs {b.shape}")
+        out, bad = _kernels.multiply_bits(self.engine, self._params, a.reshape(-1), b.reshape(-1))
+        return out.reshape(a.shape), bad.reshape(a.shape).view(bool)
+
+    def multiply(self, x, y, *, on_domain_error: str = "raise"):
+        """Elementwise x * y with numpy broadcasting; x is the first (activation) operand."""
+        _check_mode(on_domain_error)
+        xa, ya = _as_float_array(x, "multiply x"), _as_float_array(y, "multiply y")
+        try:
+            shape = np.broadcast_shapes(xa.shape, ya.shape)
+        except ValueError:
+            raise ValueError(f"multiply: shapes {xa.shape} and {ya.shape} do not broadcast") from None
+        xb = np.broadcast_to(self.to_bits(xa), shape)
+        yb = np.broadcast_to(self.to_bits(ya), shape)
+        bits, bad = self.multiply_bits(xb, yb)
+        return self._finish(self.from_bits(bits), bad, int(bad.sum()), bits.size, on_domain_error)
+
+    def matmul(self, x, w, bias=None, *, on_domain_error: str = "raise"):
+        """X[M,K] @ W[K,N] (+ bias[N]): every product through this multiplier (X first), summed
+        in increasing k from the first product with the format's IEEE add (RNE), bias last."""
+        _check_mode(on_domain_error)
+        xa, wa = _as_float_array(x, "matmul X"), _as_float_array(w, "matmul W")
+        if xa.ndim != 2 or wa.ndim != 2:
+            raise ValueError(f"matmul: X and W must be 2-D, got shapes {xa.shape} and {wa.shape}")
+        if xa.shape[1] != wa.shape[0]:
+            raise ValueError(f"matmul: inner dimensions differ: X is {xa.shape}, W is {wa.shape}")
+        bias_bits = self._bias_bits(bias, wa.shape[1], "matmul")
+        wt = np.ascontiguousarray(self.to_bits(wa).T)
+        return self._matmul_bits(np.ascontiguousarray(self.to_bits(xa)), wt, bias_bits,
+                                 on_domain_error)
+
+    def conv2d(self, x, w, b=None, stride: int = 1, padding: int = 0, *,
+               on_domain_error: str = "raise"):
+        """NCHW convolution (groups=1) as im2col + `matmul`; k = (c*R + r)*S + s. Padding is
+        +0.0 and its products go through the multiplier like any other."""
+        _check_mode(on_domain_error)
+        xa, wa = _as_float_array(x, "conv2d x"), _as_float_array(w, "conv2d w")
+        if xa.ndim != 4 or wa.ndim != 4:
+            raise ValueError(f"conv2d: x must be [N,C,H,W] and w [F,C,R,S], got {xa.shape}, {wa.shape}")
+        if xa.shape[1] != wa.shape[1]:
+            raise ValueError(f"conv2d: x has {xa.shape[1]} channels but w expects {wa.shape[1]}")
+        for label, v, low in (("stride", stride, 1), ("padding", padding, 0)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
+                raise ValueError(f"conv2d: {label} must be an integer >= {low}, got {v!r}")
+        n, c, h, wd = xa.shape
+        f, _, r, s = wa.shape
+        oh, ow = (h + 2 * padding - r) // stride + 1, (wd + 2 * padding - s) // stride + 1
+        if oh < 1 or ow < 1:
+            raise ValueError(f"conv2d: {r}x{s} kernel does not fit input {h}x{wd} with padding {padding}")
+        bias_bits = self._bias_bits(b, f, "conv2d")
+        xp = np.pad(self.to_bits(xa), ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+        win = np.lib.stride_tricks.sliding_window_view(xp, (r, s), axis=(2, 3))
+        cols = win[:, :, ::stride, ::stride][:, :, :oh, :ow].transpose(0, 2, 3, 1, 4, 5)
+        cols = np.ascontiguousarray(cols).reshape(n * oh * ow, c * r * s)
+        wt = np.ascontiguousarray(self.to_bits(wa).reshape(f, c * r * s))
+        res = self._matmul_bits(cols, wt, bias_bits, on_domain_error)
+        if on_domain_error == "mask":
+            y, bad = res
+            return (_nchw(y, n, oh, ow, f), _nchw(bad, n, oh, ow, f))
+        return _nchw(res, n, oh, ow, f)
+
+    # ---- helpers --------------------------------------------------------------------------
+    def _bias_bits(self, bias, n: int, what: str):
+        if bias is None:
+            return None
+        ba = _as_float_array(bias, f"{what} bias")
+        if ba.shape != (n,):
+            raise ValueError(f"{what}: bias must have shape ({n},), got {ba.shape}")
+        return np.ascontiguousarray(self.to_bits(ba))
+
+    def _matmul_bits(self, xb, wt, bias_bits, mode):
+        out, bad = _kernels.matmul_bits(self.engine, self._params, xb, wt, bias_bits)
+        total = xb.shape[0] * xb.shape[1] * wt.shape[0]
+        return self._finish(self.from_bits(out), bad, int(bad.sum()), total, mode)
+
+    def _finish(self, result, bad, count, total, mode):
+        if mode == "mask":
+            return result, bad
+        if count and mode == "raise":
+            raise DomainError(count, total, self.name)
+        return result
+
+
+def _nchw(y, n, oh, ow, f):
+    return np.ascontiguousarray(y.reshape(n, oh, ow, f).transpose(0, 3, 1, 2))
+
+
+def _check_mode(mode):
+    if mode not in _DOMAIN_MODES:
+        raise ValueError(f"on_domain_error must be one of {_DOMAIN_MODES}, got {mode!r}")
+
+
+def get_multiplier(spec) -> Multiplier:
+    """The multiplier of a variant given by name (e.g. "exact", "da", "lsb-AMA5-16"), spec
+    mapping, or VariantSpec. Unknown names or malformed specs raise SpecError."""
+    from archsim_core.variants import resolve_variant
+    return Multiplier(resolve_variant(spec))
