@@ -1,0 +1,145 @@
+"""Static timing analysis over a Netlist DAG with per-pin delays (SPEC-sim §7).
+
+Operand bits arrive at time 0; the constants 0/1 never switch, so they start no path. Each AND
+gate adds the library's AND2 delay; each cell output takes the latest (input arrival + pin
+delay) over the pins that output depends on (the library lists exactly those). A cell whose
+Cin is tied to 0 is costed as a half adder when it is an exact full adder (SPEC-arith §2).
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+from archsim_core.netlist import CONST0, CONST1, Netlist
+
+from archsim.cost.library import CellLibrary, resolve_library
+
+_NEVER = float("-inf")
+
+
+def effective_cell(netlist: Netlist, index: int) -> str:
+    """The library cell that implements cell instance `index` (FA with Cin = 0 -> HA)."""
+    inst = netlist.cells[index]
+    if inst.cin == CONST0 and netlist.cell_types[inst.cell].is_exact_full_adder:
+        return "HA"
+    return inst.cell
+
+
+@dataclass(frozen=True)
+class PathStep:
+    """One hop of a critical path: `cell` instance `index` from `in_pin` to `out_pin`."""
+
+    kind: str          # "and" or "cell"
+    index: int
+    cell: str
+    in_pin: str
+    out_pin: str
+    col: int
+    row: int
+    arrival: float     # arrival time of the output signal, unit gates
+
+
+@dataclass(frozen=True)
+class TimingReport:
+    """Arrival time per signal (None: constant) and the critical path, in unit gates."""
+
+    arrival: tuple[float | None, ...]
+    delay_units: float
+    critical_output: int          # product bit index of the latest output
+    path: tuple[PathStep, ...]
+    ns_per_unit: float
+
+    @property
+    def delay_ns(self) -> float:
+        """Critical-path delay in ns (library calibration)."""
+        return self.delay_units * self.ns_per_unit
+
+    def describe(self) -> list[str]:
+        """The critical path as readable lines, input to output."""
+        return [f"{s.cell}[row {s.row}, col {s.col}] {s.in_pin}->{s.out_pin} @ {s.arrival:g}"
+                for s in self.path]
+
+
+def _pin_signals(inst) -> dict[str, int]:
+    return {"A": inst.a, "B": inst.b, "Cin": inst.cin}
+
+
+def _latest(arr, pins: dict[str, float], sigs: dict[str, int]):
+    """(arrival, driving pin) of an output: max over its pins of arrival + delay."""
+    best, best_pin = _NEVER, None
+    for pin in sorted(pins):
+        t = arr[sigs[pin]]
+        if t != _NEVER and t + pins[pin] > best:
+            best, best_pin = t + pins[pin], pin
+    return best, best_pin
+
+
+def _propagate(netlist: Netlist, lib: CellLibrary):
+    arr = [_NEVER] * netlist.n_signals
+    for sig in netlist.a_bits + netlist.b_bits:
+        arr[sig] = 0.0
+    pred: dict[int, tuple[str, int, str, str]] = {}
+    and_delay = lib.cell("AND2").pin_delays("Y")
+    for kind, i in netlist.order:
+        if kind == "and":
+            g = netlist.gates[i]
+            t, pin = _latest(arr, and_delay, {"A": g.a, "B": g.b})
+            arr[g.out] = t
+            pred[g.out] = ("and", i, pin, "Y")
+            continue
+        inst = netlist.cells[i]
+        cost = lib.cell(effective_cell(netlist, i))
+        sigs = _pin_signals(inst)
+        for out, sig in (("Sum", inst.sum), ("Cout", inst.cout)):
+            t, pin = _latest(arr, cost.pin_delays(out), sigs)
+            arr[sig] = t
+            pred[sig] = ("cell", i, pin, out)
+    return arr, pred
+
+
+def _trace(netlist: Netlist, arr, pred, sig: int) -> tuple[PathStep, ...]:
+    steps = []
+    while sig in pred and arr[sig] != _NEVER:
+        kind, i, pin, out = pred[sig]
+        if kind == "and":
+            g = netlist.gates[i]
+            steps.append(PathStep("and", i, "AND2", pin, out, -1, -1, arr[sig]))
+            sig = {"A": g.a, "B": g.b}[pin]
+        else:
+            inst = netlist.cells[i]
+            steps.append(PathStep("cell", i, effective_cell(netlist, i), pin, out, inst.col,
+                                  inst.row, arr[sig]))
+            sig = _pin_signals(inst)[pin]
+    return tuple(reversed(steps))
+
+
+def analyse_timing(netlist: Netlist, library=None) -> TimingReport:
+    """Arrival times, critical-path delay and the critical path of `netlist`."""
+    lib = resolve_library(library)
+    return _analyse_cached(netlist, lib)
+
+
+@functools.lru_cache(maxsize=64)
+def _analyse_cached(netlist: Netlist, lib: CellLibrary) -> TimingReport:
+    arr, pred = _propagate(netlist, lib)
+    best_k, best = 0, _NEVER
+    for k, sig in enumerate(netlist.outputs):
+        if arr[sig] > best:
+            best_k, best = k, arr[sig]
+    delay = max(best, 0.0)
+    path = _trace(netlist, arr, pred, netlist.outputs[best_k]) if best != _NEVER else ()
+    arrival = tuple(None if (t == _NEVER or s in (CONST0, CONST1)) else t for s, t in enumerate(arr))
+    return TimingReport(arrival, delay, best_k, path, lib.ns_per_delay_unit)
+
+
+def netlist_area(netlist: Netlist, library=None) -> tuple[int, float]:
+    """(transistors, area um^2) of a netlist: the sum over its AND gates and cells."""
+    lib = resolve_library(library)
+    and_cost = lib.cell("AND2")
+    transistors = len(netlist.gates) * and_cost.transistors
+    area = len(netlist.gates) * and_cost.area_um2
+    for i in range(len(netlist.cells)):
+        cost = lib.cell(effective_cell(netlist, i))
+        transistors += cost.transistors
+        area += cost.area_um2
+    return transistors, area
