@@ -2,7 +2,7 @@
 """Bit-sliced execution of compiled netlist programs (see evaluate.py), toggle counting, and the
 generic BitslicedSigMul engine.
 
-Layout: every slot (bit-plane) holds W = 4 words, so one operation of the program advances 256
+Layout: every slot (bit-plane) holds W = 8 words, so one operation of the program advances 512
 operand pairs; bit i of word w of a slot is the value for operation 64*w + i of the block.
 Operands are turned into bit-planes (and products back) by 64 x 64 bit-matrix transposes.
 Streams are split into fixed chunks of CHUNK_BLOCKS blocks for prange; the chunking never
@@ -22,8 +22,8 @@ cdef extern from *:
     int popcount64 "__builtin_popcountll"(unsigned long long) nogil
 
 cdef enum:
-    W = 4
-    BLOCK = 256
+    W = 8
+    BLOCK = 512
     CHUNK_BLOCKS = 64
     OP_AND = 0
     OP_OR = 1
@@ -47,34 +47,34 @@ cdef struct Prog:
 
 cdef inline void transpose64(uint64_t* x) noexcept nogil:
     """In place: afterwards bit j of x[i] is what bit i of x[j] was."""
-    cdef int j = 32, k
+    cdef int j = 32, k0, k
     cdef uint64_t m = 0x00000000FFFFFFFFULL, t
     while j:
-        for k in range(64):
-            if not (k & j):
+        k0 = 0
+        while k0 < 64:
+            for k in range(k0, k0 + j):
                 t = ((x[k] >> j) ^ x[k + j]) & m
                 x[k + j] ^= t
                 x[k] ^= t << j
+            k0 += 2 * j
         j >>= 1
         m ^= m << j
 
 
 cdef void load_block(const Prog* p, const uint64_t* a, const uint64_t* b, Py_ssize_t count,
                      uint64_t* v) noexcept nogil:
-    """Bit-planes of up to BLOCK operand pairs into the operand slots (padding with zeros)."""
+    """Bit-planes of up to BLOCK operand pairs into the operand slots (padding with zeros).
+    Both operands share one transpose: row i holds a[i] in bits 0..31 and b[i] in 32..63."""
     cdef uint64_t tmp[64]
     cdef int w, i, k
     for w in range(W):
         for i in range(64):
-            tmp[i] = a[64 * w + i] if 64 * w + i < count else 0
+            tmp[i] = (a[64 * w + i] | (b[64 * w + i] << 32)) if 64 * w + i < count else 0
         transpose64(tmp)
         for k in range(p.n_a):
             v[(2 + k) * W + w] = tmp[k]
-        for i in range(64):
-            tmp[i] = b[64 * w + i] if 64 * w + i < count else 0
-        transpose64(tmp)
         for k in range(p.n_b):
-            v[(2 + p.n_a + k) * W + w] = tmp[k]
+            v[(2 + p.n_a + k) * W + w] = tmp[32 + k]
 
 
 cdef inline uint64_t table3(uint64_t x, uint64_t y, uint64_t z, int32_t tab) noexcept nogil:
@@ -208,8 +208,9 @@ cdef Prog make_prog(prog, const int32_t[:, ::1] ops, const int32_t[::1] outs):
     p.n_slots, p.n_a, p.n_b = prog.n_slots, prog.n_a, prog.n_b
     p.n_out = outs.shape[0]
     p.out_slots = &outs[0]
-    if p.n_out > 64:
-        raise ValueError(f"netlist has {p.n_out} output bits; at most 64 are supported")
+    if p.n_out > 64 or p.n_a > 32 or p.n_b > 32:
+        raise ValueError(f"bit-sliced programs support operands of up to 32 bits and products "
+                         f"of up to 64 bits, got {p.n_a}x{p.n_b} -> {p.n_out}")
     return p
 
 
@@ -254,7 +255,7 @@ def run_toggles(prog, const uint64_t[::1] a, const uint64_t[::1] b):
 
 
 cdef class BitslicedSigMul(SigMul):
-    """Generic engine: runs any netlist's compiled program on 256-operation bit-planes."""
+    """Generic engine: runs any netlist's compiled program on 512-operation bit-planes."""
 
     cdef Prog prog
     cdef object _program  # keeps the arrays behind `prog` alive

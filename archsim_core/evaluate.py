@@ -8,7 +8,7 @@ MAJ, x OR (y AND z), each optionally negated); any other 3-input function runs f
 8-entry table. Slots 0 and 1 hold constant 0 and constant 1, slots 2.. the operand bits
 (the same numbers as the netlist's signals).
 
-The compiled kernel runs 256 operations per instruction group (4 words x 64 bits), releases
+The compiled kernel runs 512 operations per instruction group (8 words x 64 bits), releases
 the GIL and splits the stream over threads in fixed-size chunks, so results never depend on
 the number of threads.
 """
