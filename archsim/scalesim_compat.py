@@ -253,8 +253,9 @@ def _dram_reads(words: int, sram_kib: int, what: str, notes: list) -> tuple[floa
     finishing at cycle -1 (served one cycle after the request)."""
     per_set = (sram_kib * 1024) // _SETS
     if words >= _ACTIVE_SETS * per_set:
-        notes.append(f"{what}: {words} distinct words exceed half the {sram_kib} KiB SRAM; "
-                     f"SCALE-Sim re-fetches there; DRAM reads reported as compulsory traffic")
+        notes.append(f"{what}: {words} distinct words exceed half the {sram_kib} KiB SRAM, "
+                     "where SCALE-Sim's set-based estimator schedules (and may re-fetch) "
+                     "differently; DRAM reads reported as compulsory traffic before cycle 0")
     cycles = math.ceil(math.ceil(words / per_set) * per_set / _CALC_READ_BW)
     return float(-cycles), -1.0, words
 

@@ -39,6 +39,9 @@ LAYERS = (
     ("conv_rect", 12, 9, 3, 2, 7, 130, 1),
 )
 ARRAYS = ((8, 8), (32, 32), (128, 128), (16, 4))
+# SCALE-Sim's GEMM input (`-i gemm`, rows name, M, N, K), run on GEMM_ARRAY (reports only).
+GEMM_LAYERS = (("gemm_a", 100, 37, 50), ("gemm_b", 7, 300, 129), ("gemm_c", 64, 64, 64))
+GEMM_ARRAY = (32, 16)
 DATAFLOWS = ("os", "ws", "is")
 SRAM_KB = 64  # ifmap, filter and ofmap SRAM sizes (SCALE-Sim's example config)
 
@@ -103,9 +106,15 @@ def topology_text() -> str:
     return "\n".join(rows) + "\n"
 
 
-def run_name(rows: int, cols: int, df: str) -> str:
+def gemm_topology_text() -> str:
+    """The GEMM test topology in SCALE-Sim's `-i gemm` format."""
+    rows = ["Layer, M, N, K,"] + [", ".join(str(v) for v in layer) + "," for layer in GEMM_LAYERS]
+    return "\n".join(rows) + "\n"
+
+
+def run_name(rows: int, cols: int, df: str, prefix: str = "") -> str:
     """Directory / run name of one SCALE-Sim run."""
-    return f"{rows}x{cols}_{df}"
+    return f"{prefix}{rows}x{cols}_{df}"
 
 
 def read_report(path: Path) -> list[list[str]]:
@@ -115,10 +124,10 @@ def read_report(path: Path) -> list[list[str]]:
 
 
 def run_scalesim(python: str, cfg: Path, topo: Path, layout: Path, work: Path,
-                 timeout_s: float) -> Path:
+                 timeout_s: float, input_type: str = "conv") -> Path:
     """Run SCALE-Sim once; returns its report directory."""
     cmd = [python, "-m", "scalesim.scale", "-c", str(cfg), "-t", str(topo), "-l", str(layout),
-           "-p", str(work / "out"), "-s", "N"]
+           "-p", str(work / "out"), "-s", "N", "-i", input_type]
     subprocess.run(cmd, check=True, cwd=work, timeout=timeout_s,
                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     return work / "out" / cfg.stem
@@ -138,6 +147,25 @@ def golden_rows(report_dir: Path, rows: int, cols: int, df: str) -> list[dict]:
     return out
 
 
+def one_run(args, tmp: Path, name: str, rows: int, cols: int, df: str, topo: Path,
+            input_type: str = "conv") -> Path:
+    """Write the config of one run, run SCALE-Sim, keep its reports; returns the run dir."""
+    run_dir = args.out / "reports" / name
+    run_dir.mkdir(parents=True, exist_ok=True)
+    cfg = run_dir / "scale.cfg"
+    cfg.write_text(CONFIG_TEMPLATE.format(run=name, rows=rows, cols=cols, kb=SRAM_KB, df=df))
+    work = tmp / name
+    work.mkdir()
+    cfg_copy = work / f"{name}.cfg"
+    shutil.copy(cfg, cfg_copy)
+    print(f"SCALE-Sim {name} ...", file=sys.stderr, flush=True)
+    report_dir = run_scalesim(args.scalesim_python, cfg_copy, topo, tmp / "layout.csv", work,
+                              args.timeout_s, input_type)
+    for report in REPORTS:
+        shutil.copy(report_dir / report, run_dir / report)
+    return run_dir
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run every (array, dataflow) configuration and rewrite tests/data/scalesim/."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -150,32 +178,21 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     topo = args.out / "topology.csv"
     topo.write_text(topology_text())
+    gemm_topo = args.out / "topology_gemm.csv"
+    gemm_topo.write_text(gemm_topology_text())
     table = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        layout = tmp / "layout.csv"
-        layout.write_text("Layer name,\n")  # SCALE-Sim opens a layout file even when unused
+        (tmp / "layout.csv").write_text("Layer name,\n")  # SCALE-Sim opens one even if unused
         for (rows, cols) in ARRAYS:
             for df in DATAFLOWS:
-                name = run_name(rows, cols, df)
-                run_dir = args.out / "reports" / name
-                run_dir.mkdir(parents=True, exist_ok=True)
-                cfg = run_dir / "scale.cfg"
-                cfg.write_text(CONFIG_TEMPLATE.format(run=name, rows=rows, cols=cols,
-                                                      kb=SRAM_KB, df=df))
-                work = tmp / name
-                work.mkdir()
-                cfg_copy = work / f"{name}.cfg"  # SCALE-Sim names its output after run_name
-                shutil.copy(cfg, cfg_copy)
-                print(f"SCALE-Sim {name} ...", file=sys.stderr, flush=True)
-                report_dir = run_scalesim(args.scalesim_python, cfg_copy, topo, layout, work,
-                                          args.timeout_s)
-                for report in REPORTS:
-                    shutil.copy(report_dir / report, run_dir / report)
-                table += golden_rows(report_dir, rows, cols, df)
-    columns = list(table[0])
+                run_dir = one_run(args, tmp, run_name(rows, cols, df), rows, cols, df, topo)
+                table += golden_rows(run_dir, rows, cols, df)
+        for df in DATAFLOWS:
+            one_run(args, tmp, run_name(*GEMM_ARRAY, df, "gemm_"), *GEMM_ARRAY, df, gemm_topo,
+                    "gemm")
     with (args.out / "golden.csv").open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=columns, lineterminator="\n")
+        writer = csv.DictWriter(fh, fieldnames=list(table[0]), lineterminator="\n")
         writer.writeheader()
         writer.writerows(table)
     print(f"wrote {len(table)} golden rows to {args.out}", file=sys.stderr)
