@@ -93,7 +93,7 @@ def test_multiplier_hook_gets_activation_first(mnist_test, official):
     np.testing.assert_allclose(out, run_f64(params, xs), rtol=1e-5, atol=1e-4)
 
 
-@pytest.mark.parametrize("variant", ["da", "exact"])
+@pytest.mark.parametrize("variant", ["da", "da-reference", "exact"])
 def test_approximate_forward_bit_exact(mnist_test, official, variant):
     core = pytest.importorskip("archsim_core")
     if not hasattr(core, "get_multiplier"):

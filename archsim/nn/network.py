@@ -190,17 +190,24 @@ def _maxpool(layer: MaxPool2d, x: np.ndarray) -> np.ndarray:
 
 
 def apply_layer(layer: Layer, x: np.ndarray, multiplier: Any = None) -> np.ndarray:
-    """One layer on a float32 batch; conv/linear products through `multiplier` if given."""
+    """One layer on a float32 batch; conv/linear products through `multiplier` if given.
+
+    An archsim_core Multiplier is asked for NaN where a product leaves its domain (the
+    da-reference semantics): such images then get non-finite logits, which `predict_labels`
+    reports as label -1, never as a plausible class.
+    """
+    if isinstance(layer, (Conv2d, Linear)) and multiplier is not None:
+        kwargs = {"on_domain_error": "nan"} if hasattr(multiplier, "spec") else {}
+        if isinstance(layer, Conv2d):
+            out = multiplier.conv2d(x, layer.weight, layer.bias, stride=layer.stride,
+                                    padding=layer.padding, **kwargs)
+        else:
+            out = multiplier.matmul(x, np.ascontiguousarray(layer.weight.T), layer.bias, **kwargs)
+        return np.asarray(out, dtype=np.float32)
     if isinstance(layer, Conv2d):
-        if multiplier is None:
-            return _conv_exact(layer, x)
-        return np.asarray(multiplier.conv2d(x, layer.weight, layer.bias, stride=layer.stride,
-                                            padding=layer.padding), dtype=np.float32)
+        return _conv_exact(layer, x)
     if isinstance(layer, Linear):
-        if multiplier is None:
-            return x @ layer.weight.T + layer.bias
-        return np.asarray(multiplier.matmul(x, np.ascontiguousarray(layer.weight.T), layer.bias),
-                          dtype=np.float32)
+        return x @ layer.weight.T + layer.bias
     if isinstance(layer, ReLU):
         return np.maximum(x, np.float32(0))
     if isinstance(layer, MaxPool2d):
@@ -257,5 +264,12 @@ def forward(net: Network, x: Any, multiplier: Any = None, batch_size: int = 256,
 
 def predict_labels(net: Network, x: Any, multiplier: Any = None, batch_size: int = 256,
                    progress: bool = False) -> np.ndarray:
-    """argmax of `forward` (int64 class indices)."""
-    return forward(net, x, multiplier, batch_size, progress).argmax(axis=1)
+    """argmax of `forward` (int64 class indices); -1 where the logits are not all finite."""
+    return labels_of(forward(net, x, multiplier, batch_size, progress))
+
+
+def labels_of(logits: np.ndarray) -> np.ndarray:
+    """argmax per row, -1 for rows with a NaN/inf logit (e.g. da-reference domain errors)."""
+    labels = logits.argmax(axis=1).astype(np.int64)
+    labels[~np.isfinite(logits).all(axis=1)] = -1
+    return labels
