@@ -1,0 +1,151 @@
+"""`archsim scalesim` against SCALE-Sim's own report files (tests/data/scalesim/reports/).
+
+Each report directory holds the config SCALE-Sim was given and its three reports, verbatim.
+archsim, given the same config and topology, must write the same files: byte for byte for every
+layer it reproduces, and for a layer outside SCALE-Sim's DRAM buffer window (which archsim
+announces in a note) identical compute and SRAM fields.
+"""
+from pathlib import Path
+
+import pytest
+
+from archsim.cli import main
+from archsim.scalesim_compat import (BANDWIDTH_HEADER, COMPUTE_HEADER, DETAILED_HEADER,
+                                     layer_report, read_scalesim_config)
+from archsim.workloads import read_scalesim_topology
+
+DATA = Path(__file__).resolve().parent / "data" / "scalesim"
+RUNS = sorted(p for p in (DATA / "reports").iterdir() if p.is_dir())
+REPORTS = ("COMPUTE_REPORT.csv", "BANDWIDTH_REPORT.csv", "DETAILED_ACCESS_REPORT.csv")
+# Fields (after LayerID) that depend on SCALE-Sim's DRAM schedule, per report.
+DRAM_FIELDS = {"COMPUTE_REPORT.csv": {0}, "BANDWIDTH_REPORT.csv": {3, 4, 5},
+               "DETAILED_ACCESS_REPORT.csv": set(range(9, 18))}
+
+
+def _topology(run: Path) -> tuple[Path, list[str]]:
+    if run.name.startswith("gemm_"):
+        return DATA / "topology_gemm.csv", ["-i", "gemm"]
+    return DATA / "topology.csv", []
+
+
+def _run(run: Path, out: Path, capsys) -> tuple[Path, list[str]]:
+    topo, extra = _topology(run)
+    code = main(["scalesim", "-c", str(run / "scale.cfg"), "-t", str(topo), "-p", str(out),
+                 *extra])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    notes = [line for line in captured.err.splitlines() if "note:" in line]
+    return out / read_scalesim_config(run / "scale.cfg").run_name, notes
+
+
+@pytest.mark.parametrize("run", RUNS, ids=lambda p: p.name)
+def test_reports_equal_scalesim(run, tmp_path, capsys):
+    out, notes = _run(run, tmp_path, capsys)
+    noted = {line.split("note: ")[1].split(":")[0] for line in notes}
+    topo, _ = _topology(run)
+    names = [line.split(",")[0].strip() for line in topo.read_text().splitlines()[1:]]
+    for report in REPORTS:
+        ours = (out / report).read_text().splitlines()
+        theirs = (run / report).read_text().splitlines()
+        assert ours[0] == theirs[0]  # header, character for character
+        assert len(ours) == len(theirs) == len(names) + 1
+        for name, mine, ref in zip(names, ours[1:], theirs[1:]):
+            if name not in noted:
+                assert mine == ref, f"{report} {name}"
+                continue
+            mine_f, ref_f = mine.split(", ")[1:], ref.split(", ")[1:]
+            kept = [i for i in range(len(ref_f)) if i not in DRAM_FIELDS[report]]
+            assert [mine_f[i] for i in kept] == [ref_f[i] for i in kept], f"{report} {name}"
+
+
+def test_every_report_line_that_differs_is_announced(tmp_path, capsys):
+    """No silent difference: across all runs, the layers outside SCALE-Sim's buffer window
+    are exactly the ones with a note, and the in-window lines are most of them."""
+    same = differ = 0
+    for run in RUNS:
+        out, notes = _run(run, tmp_path / run.name, capsys)
+        for report in REPORTS:
+            for mine, ref in zip((out / report).read_text().splitlines()[1:],
+                                 (run / report).read_text().splitlines()[1:]):
+                same += mine == ref
+                differ += mine != ref
+        assert (len(notes) > 0) == any(
+            (out / r).read_text() != (run / r).read_text() for r in REPORTS), run.name
+    assert same > 20 * differ
+
+
+def test_headers_are_scalesims():
+    text = (RUNS[0] / "COMPUTE_REPORT.csv").read_text().splitlines()[0]
+    assert text == COMPUTE_HEADER
+    assert (RUNS[0] / "BANDWIDTH_REPORT.csv").read_text().splitlines()[0] == BANDWIDTH_HEADER
+    assert (RUNS[0] / "DETAILED_ACCESS_REPORT.csv").read_text().splitlines()[0] == DETAILED_HEADER
+
+
+def test_os_report_keeps_scalesims_ofmap_count_and_cycle_convention():
+    """The compatible report carries SCALE-Sim's conventions, archsim's plan does not."""
+    config = read_scalesim_config(DATA / "reports" / "8x8_os" / "scale.cfg")
+    layer = read_scalesim_topology(DATA / "topology.csv").layers[0]
+    report = layer_report(layer, config)
+    assert report.sram[2][2] == layer.gemm_m * layer.gemm_n + 8 * 2 * (8 + 8)  # 8x2 folds
+    assert report.total_cycles == 16 * (layer.gemm_k + 8 + 8 - 2) - 1
+
+
+GOOD_CFG = (DATA / "reports" / "8x8_os" / "scale.cfg").read_text()
+BAD_CONFIGS = {
+    "missing_key": (GOOD_CFG.replace("ArrayWidth = 8\n", ""), "ArrayWidth: missing"),
+    "not_int": (GOOD_CFG.replace("ArrayHeight = 8", "ArrayHeight = eight"), "ArrayHeight"),
+    "zero": (GOOD_CFG.replace("IfmapSramSzkB = 64", "IfmapSramSzkB = 0"), "IfmapSramSzkB"),
+    "dataflow": (GOOD_CFG.replace("Dataflow = os", "Dataflow = rs"), "Dataflow"),
+    "unknown_key": (GOOD_CFG.replace("[general]\n", "[general]\nArrayHieght = 3\n"),
+                    "arrayhieght: unknown key"),
+    "unknown_section": (GOOD_CFG + "\n[extras]\nx = 1\n", "[extras]"),
+    "user_bw": (GOOD_CFG.replace("InterfaceBandwidth = CALC", "InterfaceBandwidth = USER"),
+                "InterfaceBandwidth"),
+    "sparsity": (GOOD_CFG.replace("SparsitySupport = false", "SparsitySupport = true"),
+                 "SparsitySupport"),
+    "not_ini": ("ArrayHeight 8\n", "cannot read"),
+}
+BAD_TOPOLOGIES = {
+    "missing_field": ("Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, "
+                      "Channels, Num Filter, Strides,\nc1, 8, 8, 3, 3, 2,\n", "row 2"),
+    "filter_too_big": ("Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, "
+                       "Channels, Num Filter, Strides,\nc1, 4, 4, 5, 3, 2, 4, 1,\n", "filter_h"),
+    "not_int": ("Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, "
+                "Channels, Num Filter, Strides,\nc1, 8, x, 3, 3, 2, 4, 1,\n", "ifmap_w"),
+}
+
+
+def _expect_error(argv, must_name, bad_file, out, capsys):
+    code = main(argv)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert len(err) == 1 and str(bad_file) in err[0] and must_name in err[0], err
+    assert not out.exists() and not list(out.parent.glob(".*tmp*"))
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CONFIGS))
+def test_bad_config_one_line_exit_2_no_output(case, tmp_path, capsys):
+    text, must_name = BAD_CONFIGS[case]
+    cfg = tmp_path / "bad.cfg"
+    cfg.write_text(text)
+    out = tmp_path / "out"
+    _expect_error(["scalesim", "-c", str(cfg), "-t", str(DATA / "topology.csv"), "-p", str(out)],
+                  must_name, cfg, out, capsys)
+
+
+@pytest.mark.parametrize("case", sorted(BAD_TOPOLOGIES))
+def test_bad_topology_one_line_exit_2_no_output(case, tmp_path, capsys):
+    text, must_name = BAD_TOPOLOGIES[case]
+    topo = tmp_path / "bad.csv"
+    topo.write_text(text)
+    out = tmp_path / "out"
+    _expect_error(["scalesim", "-c", str(DATA / "reports" / "8x8_os" / "scale.cfg"), "-t",
+                   str(topo), "-p", str(out)], must_name, topo, out, capsys)
+
+
+def test_bad_gemm_topology(tmp_path, capsys):
+    topo = tmp_path / "g.csv"
+    topo.write_text("Layer, M, N, K,\ng1, 4, 0, 3,\n")
+    out = tmp_path / "out"
+    _expect_error(["scalesim", "-i", "gemm", "-c", str(DATA / "reports" / "8x8_os" / "scale.cfg"),
+                   "-t", str(topo), "-p", str(out)], "field N", topo, out, capsys)
