@@ -1,0 +1,258 @@
+"""Run configuration: YAML -> validated frozen dataclasses (load -> validate -> build).
+
+Every problem is collected with its dotted path, unknown keys are rejected, and one
+`ConfigError` naming the file lists them all. The resolved `Config` holds everything a run
+needs (the workload's layers, the energy table) so a run is a pure function of it and the
+object pickles cheaply for sweeps. Relative paths are resolved against the config file.
+
+    name: da_mnist
+    workload: {path: ../workloads/da_mnist.yaml}    # or {inline: {<workload YAML>}}
+    batch: 1                                         # optional; overrides the workload's
+    array: {rows: 32, cols: 32, dataflow: os}
+    memory: {ifmap_sram_kib: 64, filter_sram_kib: 64, ofmap_sram_kib: 64, word_bytes: 4,
+             dram_bandwidth_bytes_per_cycle: 16, dram_latency_cycles: 100}
+    clock: {mode: fixed, clock_mhz: 500}             # or {mode: critical_path}
+    pe: {variants: [exact, da]}                      # names or spec mappings (with a name)
+    energy: {ert: path.yaml}                         # optional; default archsim/data/ert_default.yaml
+"""
+from __future__ import annotations
+
+import enum
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from archsim.energy import EnergyTable, load_ert
+from archsim.errors import ArchsimError, ConfigError
+from archsim.sim.plan import Dataflow
+from archsim.workloads import Workload, load_workload, workload_from_dict
+
+
+class ClockMode(enum.Enum):
+    """Where the clock comes from."""
+    FIXED = "fixed"                  # clock_mhz as given
+    CRITICAL_PATH = "critical_path"  # 1 / the PE's MAC delay, per variant
+
+
+@dataclass(frozen=True)
+class ArrayConfig:
+    """The systolic array."""
+    rows: int
+    cols: int
+    dataflow: Dataflow
+
+
+@dataclass(frozen=True)
+class MemoryConfig:
+    """On-chip SRAMs (each double-buffered: half computes, half fills) and the DRAM channel."""
+    ifmap_sram_kib: float
+    filter_sram_kib: float
+    ofmap_sram_kib: float
+    word_bytes: int
+    dram_bandwidth_bytes_per_cycle: float
+    dram_latency_cycles: int
+
+
+@dataclass(frozen=True)
+class ClockConfig:
+    """Clock source; clock_mhz is None in critical_path mode."""
+    mode: ClockMode
+    clock_mhz: float | None
+
+
+@dataclass(frozen=True)
+class PEVariant:
+    """One multiplier variant of the PE: a label and its spec (a name or a JSON mapping)."""
+    label: str
+    spec_json: str
+
+    @property
+    def spec(self):
+        """The spec as given: a variant name (str) or a mapping."""
+        return json.loads(self.spec_json)
+
+
+@dataclass(frozen=True)
+class Config:
+    """A fully resolved run configuration."""
+    name: str
+    source: str
+    workload: Workload
+    array: ArrayConfig
+    memory: MemoryConfig
+    clock: ClockConfig
+    variants: tuple[PEVariant, ...]
+    energy: EnergyTable
+
+
+_KEYS = {
+    "": {"name", "workload", "batch", "array", "memory", "clock", "pe", "energy"},
+    "workload": {"path", "inline"},
+    "array": {"rows", "cols", "dataflow"},
+    "memory": {"ifmap_sram_kib", "filter_sram_kib", "ofmap_sram_kib", "word_bytes",
+               "dram_bandwidth_bytes_per_cycle", "dram_latency_cycles"},
+    "clock": {"mode", "clock_mhz"},
+    "pe": {"variants"},
+    "energy": {"ert"},
+}
+_REQUIRED = {"": ("workload", "array", "memory", "clock", "pe")}
+
+
+class _Checker:
+    """Collects (dotted path, message) problems while reading a parsed YAML document."""
+
+    def __init__(self):
+        self.problems: list[str] = []
+
+    def fail(self, path: str, message: str) -> None:
+        self.problems.append(f"{path}: {message}")
+
+    def section(self, value, path: str) -> dict:
+        if not isinstance(value, dict):
+            self.fail(path or "top level", "must be a mapping")
+            return {}
+        prefix = f"{path}." if path else ""
+        for key in sorted(set(value) - _KEYS[path], key=str):
+            self.fail(f"{prefix}{key}", "unknown key")
+        for key in _REQUIRED.get(path, ()):
+            if key not in value:
+                self.fail(f"{prefix}{key}", "missing")
+        return value
+
+    def number(self, section: dict, path: str, *, integer: bool, minimum: float,
+               strict: bool = False, default=None):
+        value = section.get(path.rsplit(".", 1)[-1], default)
+        kind = "an integer" if integer else "a number"
+        ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
+        bound_ok = ok_type and (value > minimum if strict else value >= minimum)
+        if isinstance(value, bool) or not ok_type or not bound_ok:
+            relation = ">" if strict else ">="
+            self.fail(path, f"must be {kind} {relation} {minimum}, got {value!r}")
+            return None
+        return value
+
+    def choice(self, section: dict, path: str, enum_type, default=None):
+        value = section.get(path.rsplit(".", 1)[-1], default)
+        try:
+            return enum_type(value)
+        except ValueError:
+            allowed = ", ".join(e.value for e in enum_type)
+            self.fail(path, f"must be one of {allowed}, got {value!r}")
+            return None
+
+
+def _array(chk: _Checker, doc: dict) -> ArrayConfig | None:
+    sec = chk.section(doc["array"], "array")
+    values = (chk.number(sec, "array.rows", integer=True, minimum=1),
+              chk.number(sec, "array.cols", integer=True, minimum=1),
+              chk.choice(sec, "array.dataflow", Dataflow))
+    return None if None in values else ArrayConfig(*values)
+
+
+def _memory(chk: _Checker, doc: dict) -> MemoryConfig | None:
+    sec = chk.section(doc["memory"], "memory")
+    values = tuple(
+        chk.number(sec, f"memory.{key}", integer=integer, minimum=minimum, strict=strict)
+        for key, integer, minimum, strict in (
+            ("ifmap_sram_kib", False, 0, True), ("filter_sram_kib", False, 0, True),
+            ("ofmap_sram_kib", False, 0, True), ("word_bytes", True, 1, False),
+            ("dram_bandwidth_bytes_per_cycle", False, 0, True),
+            ("dram_latency_cycles", True, 0, False)))
+    return None if None in values else MemoryConfig(*values)
+
+
+def _clock(chk: _Checker, doc: dict) -> ClockConfig | None:
+    sec = chk.section(doc["clock"], "clock")
+    mode = chk.choice(sec, "clock.mode", ClockMode)
+    if mode is ClockMode.FIXED:
+        mhz = chk.number(sec, "clock.clock_mhz", integer=False, minimum=0, strict=True)
+        return None if mhz is None else ClockConfig(mode, float(mhz))
+    if mode is ClockMode.CRITICAL_PATH and "clock_mhz" in sec:
+        chk.fail("clock.clock_mhz", "not allowed with mode critical_path")
+    return None if mode is None else ClockConfig(mode, None)
+
+
+def _variants(chk: _Checker, doc: dict) -> tuple[PEVariant, ...]:
+    specs = chk.section(doc["pe"], "pe").get("variants")
+    if not isinstance(specs, list) or not specs:
+        chk.fail("pe.variants", "must be a non-empty list of variant names or mappings")
+        return ()
+    out = []
+    for i, spec in enumerate(specs):
+        if isinstance(spec, str) and spec:
+            out.append(PEVariant(spec, json.dumps(spec)))
+        elif isinstance(spec, dict) and isinstance(spec.get("name"), str) and spec["name"]:
+            out.append(PEVariant(spec["name"], json.dumps(spec, sort_keys=True)))
+        else:
+            chk.fail(f"pe.variants[{i}]", "must be a variant name or a mapping with a name")
+    labels = [v.label for v in out]
+    for label in sorted({x for x in labels if labels.count(x) > 1}):
+        chk.fail("pe.variants", f"duplicate variant {label!r}")
+    return tuple(out)
+
+
+def _workload(chk: _Checker, doc: dict, base: Path, source: str) -> Workload | None:
+    sec = chk.section(doc["workload"], "workload")
+    if ("path" in sec) == ("inline" in sec):
+        chk.fail("workload", "give exactly one of path, inline")
+        return None
+    try:
+        if "path" in sec:
+            if not isinstance(sec["path"], str):
+                chk.fail("workload.path", "must be a string")
+                return None
+            workload = load_workload(base / sec["path"])
+        else:
+            workload = workload_from_dict(sec["inline"], f"{source}: workload.inline")
+    except ArchsimError as exc:
+        chk.fail("workload", str(exc))
+        return None
+    if "batch" in doc:
+        batch = chk.number(doc, "batch", integer=True, minimum=1)
+        return None if batch is None else workload.with_batch(batch)
+    return workload
+
+
+def _energy(chk: _Checker, doc: dict, base: Path) -> EnergyTable | None:
+    sec = chk.section(doc["energy"], "energy") if "energy" in doc else {}
+    path = sec.get("ert")
+    if path is not None and not isinstance(path, str):
+        chk.fail("energy.ert", "must be a path string")
+        return None
+    try:
+        return load_ert(None if path is None else base / path)
+    except ArchsimError as exc:
+        chk.fail("energy.ert", str(exc))
+        return None
+
+
+def config_from_dict(doc, source: str, base: Path) -> Config:
+    """Validate a parsed document and build the Config; one ConfigError lists every problem."""
+    chk = _Checker()
+    top = chk.section(doc, "")
+    name = top.get("name", Path(source).stem)
+    if not isinstance(name, str) or not name:
+        chk.fail("name", "must be a non-empty string")
+    parts = (_workload(chk, top, base, source) if "workload" in top else None,
+             _array(chk, top) if "array" in top else None,
+             _memory(chk, top) if "memory" in top else None,
+             _clock(chk, top) if "clock" in top else None,
+             _variants(chk, top) if "pe" in top else None,
+             _energy(chk, top, base))
+    if chk.problems:
+        raise ConfigError(f"{source}: " + "; ".join(chk.problems))
+    return Config(name, source, *parts[:4], parts[4], parts[5])
+
+
+def load_config(path: str | Path) -> Config:
+    """Read, validate and resolve a YAML run configuration."""
+    import yaml
+
+    path = Path(path)
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: malformed YAML: {' '.join(str(exc).split())}") from None
+    return config_from_dict(doc, str(path), path.parent)

@@ -1,0 +1,147 @@
+"""SimPy transaction-level accelerator: array, double-buffered SRAMs, one DRAM channel.
+
+Per layer, a fresh `simpy.Environment` runs three processes that share the buffers:
+prefetch (fills the free input half with the next fold's tiles over DRAM), compute (waits
+for a filled half and a free ofmap half, runs the fold, releases the input half) and drain
+(writes finished ofmap tiles to DRAM, then frees their half). Stalls emerge when a prefetch
+or drain takes longer than a fold. Total = fill (before the first fold) + compute + stalls
++ drain tail (after the last fold). Results are timing plus action counts keyed by
+(component, action); pricing them is `archsim.energy`'s job.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import simpy
+
+from archsim.sim.array import SystolicArray
+from archsim.sim.memory import DoubleBuffer, DramChannel, FoldTraffic, fold_traffic
+from archsim.sim.plan import Dataflow, LayerPlan, plan_layer
+from archsim.workloads import Layer, Workload
+
+
+@dataclass(frozen=True)
+class LayerResult:
+    """Timing and action counts of one layer; cycles are exact integers."""
+    plan: LayerPlan
+    total_cycles: int
+    fill_cycles: int
+    stall_cycles: int
+    drain_cycles: int
+    oversize_tiles: int
+    counts: tuple[tuple[tuple[str, str], int], ...]  # sorted ((component, action), count)
+
+    @property
+    def compute_cycles(self) -> int:
+        """Cycles the array computes (the plan's closed form)."""
+        return self.plan.compute_cycles
+
+    @property
+    def utilisation(self) -> float:
+        """MACs / (total cycles x R x C), stalls included."""
+        return self.plan.macs / (self.total_cycles * self.plan.rows * self.plan.cols)
+
+    def count_map(self) -> dict[tuple[str, str], int]:
+        """The action counts as a dict."""
+        return dict(self.counts)
+
+
+@dataclass(frozen=True)
+class WorkloadResult:
+    """Per-layer results of a workload, in layer order."""
+    workload: Workload
+    layers: tuple[LayerResult, ...]
+
+    @property
+    def total_cycles(self) -> int:
+        """Layers run back to back (no inter-layer overlap)."""
+        return sum(r.total_cycles for r in self.layers)
+
+
+class _Timeline:
+    """What the compute process observed."""
+
+    def __init__(self):
+        self.fill = self.stall = self.compute_end = 0
+
+
+def _prefetch(env, traffic: list[FoldTraffic], dram, inputs, ready, word_bytes):
+    for index, fold in enumerate(traffic):
+        yield inputs.free.get(1)
+        words = fold.ifmap_words + fold.filter_words + fold.psum_in_words
+        if words:  # one DRAM transaction per fold's prefetch
+            yield from dram.read(words * word_bytes)
+        yield ready.put(index)
+
+
+def _compute(env, plan, traffic, array, inputs, outputs, ready, drain, timeline, word_bytes):
+    for fold, moved in zip(plan.iter_folds(), traffic):
+        waited_from = env.now
+        yield ready.get()
+        if moved.opens_ofmap_tile:
+            yield outputs.free.get(1)
+        if fold.index == 0:
+            timeline.fill = env.now - waited_from
+        else:
+            timeline.stall += env.now - waited_from
+        yield from array.run_fold(fold)
+        yield inputs.free.put(1)
+        if moved.ofmap_words:
+            yield drain.put(moved.ofmap_words * word_bytes)
+    timeline.compute_end = env.now
+    yield drain.put(None)
+
+
+def _drain(env, dram, outputs, drain):
+    while True:
+        nbytes = yield drain.get()
+        if nbytes is None:
+            return
+        yield from dram.write(nbytes)
+        yield outputs.free.put(1)
+
+
+def _counts(plan: LayerPlan, traffic: list[FoldTraffic], array, dram) -> dict:
+    m_n = plan.layer.gemm_m * plan.layer.gemm_n
+    accumulate_reads = 0 if plan.dataflow is Dataflow.OS else (plan.row_folds - 1) * m_n
+    return {
+        ("pe", "multiply"): array.macs, ("pe", "add"): array.macs,
+        ("ifmap_sram", "read"): plan.ifmap_sram_reads,
+        ("ifmap_sram", "write"): sum(t.ifmap_words for t in traffic),
+        ("filter_sram", "read"): plan.filter_sram_reads,
+        ("filter_sram", "write"): sum(t.filter_words for t in traffic),
+        ("ofmap_sram", "write"): plan.ofmap_sram_writes + sum(t.psum_in_words for t in traffic),
+        ("ofmap_sram", "read"): sum(t.ofmap_words for t in traffic) + accumulate_reads,
+        ("dram", "read"): dram.read_bytes, ("dram", "write"): dram.write_bytes,
+    }
+
+
+def simulate_layer(layer: Layer, array_config, memory) -> LayerResult:
+    """Simulate one layer on a fresh SimPy environment (array: ArrayConfig, memory: MemoryConfig)."""
+    plan = plan_layer(layer, array_config.rows, array_config.cols, array_config.dataflow)
+    traffic = list(fold_traffic(plan, memory))
+    env = simpy.Environment()
+    array, dram = SystolicArray(env, plan), DramChannel(env, memory)
+    inputs, outputs = DoubleBuffer(env, "inputs"), DoubleBuffer(env, "ofmap")
+    ready, drain = simpy.Store(env), simpy.Store(env)
+    timeline = _Timeline()
+    env.process(_prefetch(env, traffic, dram, inputs, ready, memory.word_bytes))
+    env.process(_compute(env, plan, traffic, array, inputs, outputs, ready, drain, timeline,
+                         memory.word_bytes))
+    env.process(_drain(env, dram, outputs, drain))
+    env.run()
+    total = int(env.now)
+    return LayerResult(plan, total, int(timeline.fill), int(timeline.stall),
+                       total - int(timeline.compute_end),
+                       sum(t.oversize_tiles for t in traffic),
+                       tuple(sorted(_counts(plan, traffic, array, dram).items())))
+
+
+def simulate_workload(workload: Workload, array_config, memory, progress: bool = False
+                      ) -> WorkloadResult:
+    """Simulate every layer (a fresh environment each); tqdm progress to stderr if asked."""
+    layers = workload.layers
+    if progress:
+        from tqdm import tqdm
+        layers = tqdm(layers, desc=f"simulating {workload.name}", unit="layer", leave=False)
+    return WorkloadResult(workload, tuple(simulate_layer(l, array_config, memory) for l in layers))
