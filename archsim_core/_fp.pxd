@@ -1,10 +1,11 @@
 # Floating-point helpers for formats (1, E, M), E <= 11, M <= 23 (SPEC-arith §5).
-# Every value is a raw bit pattern in a uint32 (sign at bit E+M). All helpers are inline,
+# Every value is a raw bit pattern held in a uint64 (sign at bit E+M; up to 35 bits wide);
+# arrays store them as uint32 when the format fits, else uint64. All helpers are inline,
 # nogil and pure, so kernels may call them from prange threads.
 #
 # Rounding of a positive value P * 2**exp2 (P a non-zero integer < 2**64) to the format is
 # done once, on exact integers (fp_round_pack); products never go through a float type.
-from libc.stdint cimport uint32_t, uint64_t, int64_t
+from libc.stdint cimport uint64_t, int64_t
 from libc.string cimport memcpy
 from libc.math cimport ldexp, fabs
 
@@ -21,10 +22,10 @@ ctypedef struct FmtParams:
     int E                # exponent bits
     int M                # stored fraction bits
     int bias
-    uint32_t emax        # all-ones exponent field (inf/NaN)
-    uint32_t sign_bit
-    uint32_t frac_mask
-    uint32_t quiet_bit
+    uint64_t emax        # all-ones exponent field (inf/NaN)
+    uint64_t sign_bit
+    uint64_t frac_mask
+    uint64_t quiet_bit
     int rounding         # RND_RNE | RND_TRUNCATE (products); additions always round to nearest even
     int ftz              # 1: subnormal inputs and results flush to signed zero
     int semantics        # SEM_HARDWARE | SEM_DA_REFERENCE
@@ -35,55 +36,55 @@ cdef inline FmtParams fp_params(int E, int M, int rounding, int ftz, int semanti
     f.E = E
     f.M = M
     f.bias = (1 << (E - 1)) - 1
-    f.emax = (1u << E) - 1
-    f.sign_bit = 1u << (E + M)
-    f.frac_mask = (1u << M) - 1
-    f.quiet_bit = 1u << (M - 1)
+    f.emax = (<uint64_t>1 << E) - 1
+    f.sign_bit = <uint64_t>1 << (E + M)
+    f.frac_mask = (<uint64_t>1 << M) - 1
+    f.quiet_bit = <uint64_t>1 << (M - 1)
     f.rounding = rounding
     f.ftz = ftz
     f.semantics = semantics
     return f
 
 
-cdef inline uint32_t fp_field(const FmtParams* f, uint32_t x) noexcept nogil:
+cdef inline uint64_t fp_field(const FmtParams* f, uint64_t x) noexcept nogil:
     """Biased exponent field."""
     return (x >> f.M) & f.emax
 
 
-cdef inline bint fp_is_nan(const FmtParams* f, uint32_t x) noexcept nogil:
+cdef inline bint fp_is_nan(const FmtParams* f, uint64_t x) noexcept nogil:
     return fp_field(f, x) == f.emax and (x & f.frac_mask) != 0
 
 
-cdef inline bint fp_is_zero(const FmtParams* f, uint32_t x) noexcept nogil:
+cdef inline bint fp_is_zero(const FmtParams* f, uint64_t x) noexcept nogil:
     """True zero, or (under ftz) a subnormal that reads as zero."""
     if fp_field(f, x) != 0:
         return False
     return (x & f.frac_mask) == 0 or f.ftz
 
 
-cdef inline uint64_t fp_sig(const FmtParams* f, uint32_t x) noexcept nogil:
+cdef inline uint64_t fp_sig(const FmtParams* f, uint64_t x) noexcept nogil:
     """The significand fed to the integer multiplier: hidden one for normals, the bare fraction
     for subnormals (as a single-multiplier datapath sees them), 0 for zero/inf/NaN/ftz."""
-    cdef uint32_t e = fp_field(f, x)
+    cdef uint64_t e = fp_field(f, x)
     if e == f.emax or fp_is_zero(f, x):
         return 0
     if e == 0:
         return x & f.frac_mask
-    return (x & f.frac_mask) | (1u << f.M)
+    return (x & f.frac_mask) | (<uint64_t>1 << f.M)
 
 
-cdef inline int fp_exp(const FmtParams* f, uint32_t x) noexcept nogil:
+cdef inline int fp_exp(const FmtParams* f, uint64_t x) noexcept nogil:
     """Unbiased exponent of the significand's unit bit (subnormals use 1 - bias)."""
     cdef int e = <int>fp_field(f, x)
     return (e if e != 0 else 1) - f.bias
 
 
-cdef inline uint32_t fp_default_nan(const FmtParams* f) noexcept nogil:
+cdef inline uint64_t fp_default_nan(const FmtParams* f) noexcept nogil:
     # x86 SSE default NaN: sign set, quiet, zero payload (what numpy produces for inf*0)
     return f.sign_bit | (f.emax << f.M) | f.quiet_bit
 
 
-cdef inline uint32_t fp_inf(const FmtParams* f, uint32_t sign) noexcept nogil:
+cdef inline uint64_t fp_inf(const FmtParams* f, uint64_t sign) noexcept nogil:
     return sign | (f.emax << f.M)
 
 
@@ -106,14 +107,14 @@ cdef inline uint64_t fp_shift_round(uint64_t p, int s, int rounding) noexcept no
     return q
 
 
-cdef inline uint32_t fp_overflow(const FmtParams* f, uint32_t sign, int rounding) noexcept nogil:
+cdef inline uint64_t fp_overflow(const FmtParams* f, uint64_t sign, int rounding) noexcept nogil:
     # IEEE 754: round-to-nearest overflows to inf, round-toward-zero to the largest finite value
     if rounding == RND_RNE:
         return fp_inf(f, sign)
     return sign | ((f.emax - 1) << f.M) | f.frac_mask
 
 
-cdef inline uint32_t fp_round_pack(const FmtParams* f, uint32_t sign, int exp2, uint64_t p,
+cdef inline uint64_t fp_round_pack(const FmtParams* f, uint64_t sign, int exp2, uint64_t p,
                                    int rounding) noexcept nogil:
     """The format's encoding of sign * p * 2**exp2 (p > 0), rounded once, IEEE overflow and
     gradual underflow; under ftz a subnormal result becomes signed zero."""
@@ -135,14 +136,14 @@ cdef inline uint32_t fp_round_pack(const FmtParams* f, uint32_t sign, int exp2, 
         return fp_overflow(f, sign, rounding)
     if f.ftz and (bits >> f.M) == 0:
         return sign
-    return sign | <uint32_t>bits
+    return sign | bits
 
 
-cdef inline uint32_t fp_mul_finish(const FmtParams* f, uint32_t a, uint32_t b,
+cdef inline uint64_t fp_mul_finish(const FmtParams* f, uint64_t a, uint64_t b,
                                    uint64_t p) noexcept nogil:
     """Hardware semantics: specials per policy, then the true leading one of the significand
     product p (which may exceed 2(M+1) bits for approximate engines), then one rounding."""
-    cdef uint32_t sign = (a ^ b) & f.sign_bit
+    cdef uint64_t sign = (a ^ b) & f.sign_bit
     cdef bint a_special = fp_field(f, a) == f.emax
     cdef bint b_special = fp_field(f, b) == f.emax
     if a_special or b_special:
@@ -158,9 +159,9 @@ cdef inline uint32_t fp_mul_finish(const FmtParams* f, uint32_t a, uint32_t b,
     return fp_round_pack(f, sign, fp_exp(f, a) + fp_exp(f, b) - 2 * f.M, p, f.rounding)
 
 
-cdef inline double fp_to_double(const FmtParams* f, uint32_t x) noexcept nogil:
+cdef inline double fp_to_double(const FmtParams* f, uint64_t x) noexcept nogil:
     """Exact value of a format encoding as a double (every (1,E<=11,M<=23) value fits)."""
-    cdef uint32_t e = fp_field(f, x)
+    cdef uint64_t e = fp_field(f, x)
     cdef uint64_t d
     cdef double r
     cdef uint64_t frac = x & f.frac_mask
@@ -179,17 +180,17 @@ cdef inline double fp_to_double(const FmtParams* f, uint32_t x) noexcept nogil:
     return r
 
 
-cdef inline uint32_t fp_from_double(const FmtParams* f, double v) noexcept nogil:
+cdef inline uint64_t fp_from_double(const FmtParams* f, double v) noexcept nogil:
     """Round a double to the format, to nearest even (IEEE convertFormat); NaN payloads keep
     their top bits and become quiet."""
     cdef uint64_t d
     memcpy(&d, &v, 8)
-    cdef uint32_t sign = f.sign_bit if (d >> 63) else 0
+    cdef uint64_t sign = f.sign_bit if (d >> 63) else 0
     cdef int e = <int>((d >> 52) & 0x7FF)
     cdef uint64_t frac = d & ((<uint64_t>1 << 52) - 1)
     if e == 0x7FF:
         if frac:
-            return sign | (f.emax << f.M) | f.quiet_bit | <uint32_t>(frac >> (52 - f.M))
+            return sign | (f.emax << f.M) | f.quiet_bit | <uint64_t>(frac >> (52 - f.M))
         return fp_inf(f, sign)
     if e == 0:
         if frac == 0:
@@ -198,7 +199,7 @@ cdef inline uint32_t fp_from_double(const FmtParams* f, double v) noexcept nogil
     return fp_round_pack(f, sign, e - 1075, frac | (<uint64_t>1 << 52), RND_RNE)
 
 
-cdef inline uint32_t fp_add(const FmtParams* f, uint32_t a, uint32_t b) noexcept nogil:
+cdef inline uint64_t fp_add(const FmtParams* f, uint64_t a, uint64_t b) noexcept nogil:
     """Correctly rounded (RNE) IEEE addition in the format. The double sum followed by one
     rounding is correct: for results in the format's subnormal range the double sum is exact
     (both operands are multiples of the format's smallest ulp and the sum has <= M+1 bits);
@@ -206,7 +207,7 @@ cdef inline uint32_t fp_add(const FmtParams* f, uint32_t a, uint32_t b) noexcept
     return fp_from_double(f, fp_to_double(f, a) + fp_to_double(f, b))
 
 
-cdef inline uint32_t fp_daref_finish(const FmtParams* f, uint32_t a, uint32_t b, uint64_t p,
+cdef inline uint64_t fp_daref_finish(const FmtParams* f, uint64_t a, uint64_t b, uint64_t p,
                                      unsigned char* bad) noexcept nogil:
     """The published DA Python, transcribed (SPEC-arith §4): an operand with |x| < 1e-36
     gives +0; e = ea + eb - bias clamped to <= emax; the product as a binary string of
@@ -237,4 +238,4 @@ cdef inline uint32_t fp_daref_finish(const FmtParams* f, uint32_t a, uint32_t b,
     if e < 1 or e >= <int>f.emax:
         bad[0] = 1
         return fp_default_nan(f)
-    return ((a ^ b) & f.sign_bit) | (<uint32_t>e << f.M) | (<uint32_t>frac & f.frac_mask)
+    return ((a ^ b) & f.sign_bit) | (<uint64_t>e << f.M) | (<uint64_t>frac & f.frac_mask)

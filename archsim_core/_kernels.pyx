@@ -1,7 +1,8 @@
 # cython: boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
 """Compiled FP kernels over a significand engine: elementwise multiply, matmul (k-increasing
 accumulation in the format's IEEE addition), format conversion. Operands and results are raw
-bit patterns (uint32); the Python layer (multiplier.py) validates and converts at the boundary.
+bit patterns (uint32, or uint64 for formats wider than 32 bits); the Python layer
+(multiplier.py) validates, allocates the outputs and converts at the boundary.
 
 Every output element is computed entirely by one thread, so results do not depend on the
 number of threads; the engine is called on contiguous batches from each thread.
@@ -17,6 +18,10 @@ from archsim_core._fp cimport (FmtParams, fp_params, fp_sig, fp_mul_finish, fp_d
                                fp_add, fp_from_double, fp_to_double, fp_field, SEM_DA_REFERENCE)
 from archsim_core._sigmul cimport SigMul
 
+ctypedef fused bits_t:
+    uint32_t
+    uint64_t
+
 cdef enum:
     CHUNK = 2048
 
@@ -29,7 +34,7 @@ cdef FmtParams _params(tuple p) except *:
     return fp_params(E, M, rounding, ftz, semantics)
 
 
-cdef inline uint32_t _finish(const FmtParams* f, uint32_t a, uint32_t b, uint64_t p,
+cdef inline uint64_t _finish(const FmtParams* f, uint64_t a, uint64_t b, uint64_t p,
                              uint8_t* bad) noexcept nogil:
     if f.semantics == SEM_DA_REFERENCE:
         return fp_daref_finish(f, a, b, p, bad)
@@ -37,76 +42,61 @@ cdef inline uint32_t _finish(const FmtParams* f, uint32_t a, uint32_t b, uint64_
     return fp_mul_finish(f, a, b, p)
 
 
-def to_bits(tuple params, const double[::1] x):
-    """Round doubles to the format (to nearest even; ftz flushes subnormals)."""
-    cdef FmtParams f = _params(params)
-    cdef Py_ssize_t i, n = x.shape[0]
-    out = np.empty(n, dtype=np.uint32)
-    cdef uint32_t[::1] ov = out
-    for i in prange(n, nogil=True, schedule="static"):
-        ov[i] = fp_from_double(&f, x[i])
-    return out
-
-
-def to_double(tuple params, const uint32_t[::1] bits):
-    """Exact double value of each encoding."""
-    cdef FmtParams f = _params(params)
-    cdef Py_ssize_t i, n = bits.shape[0]
-    out = np.empty(n, dtype=np.float64)
-    cdef double[::1] ov = out
-    for i in prange(n, nogil=True, schedule="static"):
-        ov[i] = fp_to_double(&f, bits[i])
-    return out
-
-
-def add_bits(tuple params, const uint32_t[::1] a, const uint32_t[::1] b):
-    """Elementwise correctly rounded addition in the format (the matmul accumulator's add)."""
-    cdef FmtParams f = _params(params)
-    cdef Py_ssize_t i, n = a.shape[0]
-    out = np.empty(n, dtype=np.uint32)
-    cdef uint32_t[::1] ov = out
-    for i in prange(n, nogil=True, schedule="static"):
-        ov[i] = _acc_add(&f, a[i], b[i])
-    return out
-
-
-cdef inline uint32_t _acc_add(const FmtParams* f, uint32_t a, uint32_t b) noexcept nogil:
+cdef inline uint64_t _acc_add(const FmtParams* f, uint64_t a, uint64_t b) noexcept nogil:
     """Accumulator add; FP32 uses the native single-precision add (IEEE when compiled without
     fast-math or contraction), other formats the correctly rounded double-based add."""
     cdef float x, y, z
-    cdef uint32_t r
+    cdef uint32_t a32 = <uint32_t>a, b32 = <uint32_t>b, r
     if f.E == 8 and f.M == 23:
-        memcpy(&x, &a, 4)
-        memcpy(&y, &b, 4)
-        if f.ftz:
-            if fp_field(f, a) == 0:
-                a &= f.sign_bit
-                memcpy(&x, &a, 4)
-            if fp_field(f, b) == 0:
-                b &= f.sign_bit
-                memcpy(&y, &b, 4)
+        if f.ftz:                 # denormals-are-zero on the inputs
+            if fp_field(f, a32) == 0:
+                a32 &= <uint32_t>f.sign_bit
+            if fp_field(f, b32) == 0:
+                b32 &= <uint32_t>f.sign_bit
+        memcpy(&x, &a32, 4)
+        memcpy(&y, &b32, 4)
         z = x + y
         memcpy(&r, &z, 4)
         if f.ftz and fp_field(f, r) == 0:
-            r &= f.sign_bit
+            r &= <uint32_t>f.sign_bit
         return r
     return fp_add(f, a, b)
 
 
-def multiply_bits(SigMul engine, tuple params, const uint32_t[::1] a, const uint32_t[::1] b):
-    """Elementwise products of equal-length encodings. Returns (bits, bad) where bad[i] = 1
-    marks an element outside the da-reference domain (always 0 for hardware semantics)."""
+def to_bits(tuple params, const double[::1] x, bits_t[::1] out):
+    """out[i] = x[i] rounded to the format (to nearest even; ftz flushes subnormals)."""
+    cdef FmtParams f = _params(params)
+    cdef Py_ssize_t i
+    for i in prange(x.shape[0], nogil=True, schedule="static"):
+        out[i] = <bits_t>fp_from_double(&f, x[i])
+
+
+def to_double(tuple params, const bits_t[::1] bits, double[::1] out):
+    """out[i] = the exact value of encoding bits[i]."""
+    cdef FmtParams f = _params(params)
+    cdef Py_ssize_t i
+    for i in prange(bits.shape[0], nogil=True, schedule="static"):
+        out[i] = fp_to_double(&f, bits[i])
+
+
+def add_bits(tuple params, const bits_t[::1] a, const bits_t[::1] b, bits_t[::1] out):
+    """out = a + b elementwise, correctly rounded in the format (the matmul accumulator's add)."""
+    cdef FmtParams f = _params(params)
+    cdef Py_ssize_t i
+    for i in prange(a.shape[0], nogil=True, schedule="static"):
+        out[i] = <bits_t>_acc_add(&f, a[i], b[i])
+
+
+def multiply_bits(SigMul engine, tuple params, const bits_t[::1] a, const bits_t[::1] b,
+                  bits_t[::1] out, uint8_t[::1] bad):
+    """out[i] = a[i] * b[i] through the engine; bad[i] = 1 marks an element outside the
+    da-reference domain (always 0 for hardware semantics)."""
     cdef FmtParams f = _params(params)
     cdef Py_ssize_t n = a.shape[0], n_chunks = (n + CHUNK - 1) // CHUNK
     cdef Py_ssize_t c, i, lo, cnt
-    cdef uint64_t* buf
-    out = np.empty(n, dtype=np.uint32)
-    bad = np.zeros(n, dtype=np.uint8)
-    cdef uint32_t[::1] ov = out
-    cdef uint8_t[::1] bv = bad
+    cdef uint64_t* buf = NULL
     if n == 0:
-        return out, bad
-    buf = NULL
+        return
     with nogil, parallel():
         buf = <uint64_t*>malloc(3 * CHUNK * sizeof(uint64_t))
         for c in prange(n_chunks, schedule="static"):
@@ -117,36 +107,28 @@ def multiply_bits(SigMul engine, tuple params, const uint32_t[::1] a, const uint
                 buf[CHUNK + i] = fp_sig(&f, b[lo + i])
             engine.batch(buf, buf + CHUNK, buf + 2 * CHUNK, cnt)
             for i in range(cnt):
-                ov[lo + i] = _finish(&f, a[lo + i], b[lo + i], buf[2 * CHUNK + i], &bv[lo + i])
+                out[lo + i] = <bits_t>_finish(&f, a[lo + i], b[lo + i], buf[2 * CHUNK + i],
+                                              &bad[lo + i])
         free(buf)
-    return out, bad
 
 
-def matmul_bits(SigMul engine, tuple params, const uint32_t[:, ::1] x,
-                const uint32_t[:, ::1] wt, bias):
-    """Y[m, n] = sum_k x[m, k] * wt[n, k] (+ bias[n] last), every product through the engine,
-    accumulated in increasing k from the first product in the format's IEEE addition.
-    Returns (Y bits [M, N], bad [M, N]: number of out-of-domain products per output)."""
+def matmul_bits(SigMul engine, tuple params, const bits_t[:, ::1] x, const bits_t[:, ::1] wt,
+                const bits_t[::1] bias, bint has_bias, bits_t[:, ::1] out, int[:, ::1] bad):
+    """out[m, n] = sum_k x[m, k] * wt[n, k] (+ bias[n] last): every product through the
+    engine, accumulated in increasing k from the first product with the format's IEEE add;
+    bad[m, n] counts the out-of-domain (da-reference) products of each output."""
     cdef FmtParams f = _params(params)
     cdef Py_ssize_t M = x.shape[0], K = x.shape[1], N = wt.shape[0]
     cdef Py_ssize_t i, k, mi, ni
-    cdef uint64_t* prod
-    cdef uint32_t acc, r
+    cdef uint64_t* prod = NULL
+    cdef uint64_t acc, r
     cdef uint8_t flag
     cdef int nbad
-    cdef bint has_bias = bias is not None
-    cdef const uint32_t[::1] bb = bias if has_bias else np.zeros(1, np.uint32)
-    xs_arr = _sigs(&f, x)
-    ws_arr = _sigs(&f, wt)
+    if M == 0 or N == 0:
+        return
+    xs_arr, ws_arr = _sigs(&f, x), _sigs(&f, wt)     # unpacked once, reused N (M) times
     cdef const uint64_t[:, ::1] xs = xs_arr
     cdef const uint64_t[:, ::1] ws = ws_arr
-    out = np.empty((M, N), dtype=np.uint32)
-    bad = np.zeros((M, N), dtype=np.int32)
-    cdef uint32_t[:, ::1] ov = out
-    cdef int[:, ::1] bv = bad
-    if M == 0 or N == 0:
-        return out, bad
-    prod = NULL
     with nogil, parallel():
         prod = <uint64_t*>malloc((K + 1) * sizeof(uint64_t))
         for i in prange(M * N, schedule="static"):
@@ -161,15 +143,14 @@ def matmul_bits(SigMul engine, tuple params, const uint32_t[:, ::1] x,
                     nbad = nbad + flag
                     acc = r if k == 0 else _acc_add(&f, acc, r)
             if has_bias:
-                acc = _acc_add(&f, acc, bb[ni])
-            ov[mi, ni] = acc
-            bv[mi, ni] = nbad
+                acc = _acc_add(&f, acc, bias[ni])
+            out[mi, ni] = <bits_t>acc
+            bad[mi, ni] = nbad
         free(prod)
-    return out, bad
 
 
-cdef object _sigs(const FmtParams* f, const uint32_t[:, ::1] v):
-    """Significands of a 2-D operand, unpacked once (the stationary operand is reused N or M times)."""
+cdef object _sigs(const FmtParams* f, const bits_t[:, ::1] v):
+    """Significands of a 2-D operand."""
     cdef Py_ssize_t R = v.shape[0], C = v.shape[1], i, j
     arr = np.empty((R, C), dtype=np.uint64)
     cdef uint64_t[:, ::1] s = arr

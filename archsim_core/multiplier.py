@@ -70,6 +70,7 @@ class Multiplier:
         self._params = (self.fmt.exp_bits, self.fmt.man_bits, _ROUNDING[_key(spec.rounding)],
                         _SPECIALS[_key(spec.specials)], _SEMANTICS[_key(spec.semantics)])
         self._out_dtype = np.float32 if self.fmt.exp_bits <= 8 else np.float64
+        self.bits_dtype = np.dtype(np.uint32 if self.fmt.width <= 32 else np.uint64)
         self._netlist = None
 
     @property
@@ -90,32 +91,50 @@ class Multiplier:
 
     # ---- boundary conversions -------------------------------------------------------------
     def to_bits(self, x) -> np.ndarray:
-        """Encode floats in the format (RNE); returns uint32 bit patterns of the same shape."""
+        """Encode floats in the format (RNE); returns bit patterns (`bits_dtype`: uint32, or
+        uint64 for formats wider than 32 bits) of the same shape."""
         arr = _as_float_array(x, "to_bits")
         if self.fmt == FP32 and arr.dtype == np.float32:
             return np.ascontiguousarray(arr).view(np.uint32).reshape(arr.shape)
         if self.fmt == FP16 and arr.dtype == np.float16:
             return np.ascontiguousarray(arr).view(np.uint16).astype(np.uint32).reshape(arr.shape)
         flat = np.ascontiguousarray(arr, dtype=np.float64).reshape(-1)
-        return _kernels.to_bits(self._params, flat).reshape(arr.shape)
+        out = np.empty(flat.size, self.bits_dtype)
+        _kernels.to_bits(self._params, flat, out)
+        return out.reshape(arr.shape)
 
     def from_bits(self, bits) -> np.ndarray:
-        """Decode uint32 bit patterns to float32 (float64 for formats wider than float32)."""
-        bits = np.ascontiguousarray(bits, dtype=np.uint32)
+        """Decode bit patterns to float32 (float64 for formats wider than float32)."""
+        bits = np.ascontiguousarray(bits, dtype=self.bits_dtype)
         if self.fmt == FP32:
             return bits.view(np.float32).reshape(bits.shape).copy()
-        vals = _kernels.to_double(self._params, bits.reshape(-1)).reshape(bits.shape)
-        return vals.astype(self._out_dtype)
+        vals = np.empty(bits.size, np.float64)
+        _kernels.to_double(self._params, bits.reshape(-1), vals)
+        return vals.reshape(bits.shape).astype(self._out_dtype, copy=False)
 
     # ---- kernels --------------------------------------------------------------------------
     def multiply_bits(self, a_bits, b_bits):
         """Elementwise product of equal-shape encodings; returns (bits, out_of_domain mask)."""
-        a = np.ascontiguousarray(a_bits, dtype=np.uint32)
-        b = np.ascontiguousarray(b_bits, dtype=np.uint32)
+        a = np.ascontiguousarray(a_bits, dtype=self.bits_dtype)
+        b = np.ascontiguousarray(b_bits, dtype=self.bits_dtype)
         if a.shape != b.shape:
             raise ValueError(f"multiply_bits: shapes differ: {a.shape} vs {b.shape}")
-        out, bad = _kernels.multiply_bits(self.engine, self._params, a.reshape(-1), b.reshape(-1))
-        return out.reshape(a.shape), bad.reshape(a.shape).view(bool)
+        out = np.empty(a.shape, self.bits_dtype)
+        bad = np.zeros(a.shape, np.uint8)
+        _kernels.multiply_bits(self.engine, self._params, a.reshape(-1), b.reshape(-1),
+                               out.reshape(-1), bad.reshape(-1))
+        return out, bad.view(bool)
+
+    def add_bits(self, a_bits, b_bits):
+        """The accumulator's addition (IEEE, round to nearest even in the format) of equal-shape
+        encodings: what `matmul` uses between products."""
+        a = np.ascontiguousarray(a_bits, dtype=self.bits_dtype)
+        b = np.ascontiguousarray(b_bits, dtype=self.bits_dtype)
+        if a.shape != b.shape:
+            raise ValueError(f"add_bits: shapes differ: {a.shape} vs {b.shape}")
+        out = np.empty(a.shape, self.bits_dtype)
+        _kernels.add_bits(self._params, a.reshape(-1), b.reshape(-1), out.reshape(-1))
+        return out
 
     def multiply(self, x, y, *, on_domain_error: str = "raise"):
         """Elementwise x * y with numpy broadcasting; x is the first (activation) operand."""
@@ -184,7 +203,11 @@ class Multiplier:
         return np.ascontiguousarray(self.to_bits(ba))
 
     def _matmul_bits(self, xb, wt, bias_bits, mode):
-        out, bad = _kernels.matmul_bits(self.engine, self._params, xb, wt, bias_bits)
+        out = np.empty((xb.shape[0], wt.shape[0]), self.bits_dtype)
+        bad = np.zeros(out.shape, np.int32)
+        has_bias = bias_bits is not None
+        bias = bias_bits if has_bias else np.zeros(1, self.bits_dtype)
+        _kernels.matmul_bits(self.engine, self._params, xb, wt, bias, has_bias, out, bad)
         total = xb.shape[0] * xb.shape[1] * wt.shape[0]
         return self._finish(self.from_bits(out), bad, int(bad.sum()), total, mode)
 
