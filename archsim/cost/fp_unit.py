@@ -43,6 +43,7 @@ class Block:
     delay_units: float
     energy_eu: float
     method: str        # "netlist (toggles)", "gate count (alpha=0.5)", "toggles (exact)"
+    static_eu: float   # the alpha = 0.5 estimate of the same block
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,11 @@ class UnitCost:
         """Energy per operation in library units."""
         return sum(b.energy_eu for b in self.blocks)
 
+    @property
+    def static_eu(self) -> float:
+        """The alpha = 0.5 estimate of the whole unit."""
+        return sum(b.static_eu for b in self.blocks)
+
     def block(self, name: str) -> Block:
         """The block called `name`."""
         return next(b for b in self.blocks if b.name == name)
@@ -86,15 +92,15 @@ def gate_block(name: str, lib: CellLibrary, counts: dict[str, int], path: dict[s
         area += n * cost.area_um2
         energy += n * ALPHA_STATIC * sum(e for _, e in cost.energy_per_toggle)
     delay = sum(n * lib.cell(g).max_delay for g, n in path.items())
-    return Block(name, int(transistors), area, delay, energy, "gate count (alpha=0.5)")
+    return Block(name, int(transistors), area, delay, energy, "gate count (alpha=0.5)", energy)
 
 
 def netlist_block(name: str, netlist: Netlist, lib: CellLibrary, a, b) -> Block:
     """A block given as a netlist: area by summation, STA delay, toggle energy on (a, b)."""
     transistors, area = netlist_area(netlist, lib)
-    energy = netlist_energy(netlist, a, b, lib).per_op_eu
-    return Block(name, transistors, area, analyse_timing(netlist, lib).delay_units, energy,
-                 "netlist (toggles)")
+    energy = netlist_energy(netlist, a, b, lib)
+    return Block(name, transistors, area, analyse_timing(netlist, lib).delay_units,
+                 energy.per_op_eu, "netlist (toggles)", energy.static_eu)
 
 
 def exponent_netlist(e: int, bias: int) -> Netlist:
@@ -146,7 +152,7 @@ def _specials(lib, fmt: FPFormat, specials: str) -> tuple[Block, float]:
         pre = _clog2(n) * (lib.cell("OR2").max_delay + lib.cell("MUX2").max_delay)
     block = gate_block("specials", lib, counts, {"MUX2": 2})
     return Block(block.name, block.transistors, block.area_um2, block.delay_units + pre,
-                 block.energy_eu, block.method), pre
+                 block.energy_eu, block.method, block.static_eu), pre
 
 
 def _sign(lib, sx, sy) -> Block:
@@ -154,7 +160,8 @@ def _sign(lib, sx, sy) -> Block:
     toggles = float(np.count_nonzero(np.diff(x))) / max(x.size - 1, 1)
     cost = lib.cell("XOR2")
     return Block("sign", cost.transistors, cost.area_um2, cost.max_delay,
-                 toggles * cost.toggle_energy("Y"), "toggles (exact)")
+                 toggles * cost.toggle_energy("Y"), "toggles (exact)",
+                 ALPHA_STATIC * cost.toggle_energy("Y"))
 
 
 def fp_multiplier_unit(name: str, netlist: Netlist, fmt: FPFormat, rounding: str, specials: str,
@@ -205,5 +212,6 @@ def fp_adder_unit(lib: CellLibrary, fmt: FPFormat) -> UnitCost:
         # FA chains: Cin->Cout ripple per bit; other gates: their slowest pin
         delay = sum(n * (lib.cell(g).pin_delays("Cout")["Cin"] if g == "FA" else lib.cell(g).max_delay)
                     for g, n in path.items())
-        blocks.append(Block(b.name, b.transistors, b.area_um2, delay, b.energy_eu, b.method))
+        blocks.append(Block(b.name, b.transistors, b.area_um2, delay, b.energy_eu, b.method,
+                            b.static_eu))
     return UnitCost(f"{fmt.name}-adder", tuple(blocks), sum(b.delay_units for b in blocks))

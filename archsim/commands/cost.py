@@ -1,0 +1,105 @@
+"""`archsim cost VARIANT...`: gate-count area, delay, energy and EDP of multiplier variants.
+
+Compare mode prints and writes (OUT/cost.csv, OUT/cost.json, OUT/cost.png) each variant's
+significand array and whole FP multiplier, normalised to the baseline. Sweep mode
+(`--sweep lsb --cells AMA1,...,AMA5 --k 0..24`) writes OUT/sweep.csv with error (ER, MRED)
+against energy and delay, and a Pareto plot (OUT/pareto.png).
+"""
+from __future__ import annotations
+
+import sys
+
+DEFAULT_VARIANTS = ("exact", "da", "da-flat")
+
+
+def register(subparsers) -> None:
+    """Add the `cost` subcommand."""
+    p = subparsers.add_parser("cost", help="gate-count cost (area, delay, energy, EDP) of variants",
+                              description=__doc__.splitlines()[0])
+    p.add_argument("variants", nargs="*", metavar="VARIANT",
+                   help=f"variant names or spec .yaml files (default: {' '.join(DEFAULT_VARIANTS)})")
+    p.add_argument("--baseline", default="exact", help="variant everything is normalised to")
+    p.add_argument("--library", default=None, metavar="FILE", help="cell library YAML")
+    p.add_argument("--stream", default="uniform", metavar="KIND",
+                   help="operand stream: uniform, gaussian, or pairs:FILE.npz (arrays a, b)")
+    p.add_argument("--sweep", choices=("lsb",), default=None, help="sweep the lsb family")
+    p.add_argument("--cells", default="AMA1,AMA2,AMA3,AMA4,AMA5", help="sweep: cells")
+    p.add_argument("--k", default="0..24", help="sweep: approximated columns, e.g. 0..24")
+    p.add_argument("--out", default="results/cost", metavar="DIR", help="output directory")
+    p.add_argument("--no-plot", action="store_true", help="write CSV/JSON only")
+    p.set_defaults(handler=run)
+
+
+def _library_echo(lib) -> dict:
+    return {"name": lib.name, "source": lib.source, "anchor_variant": lib.anchor_variant,
+            "anchor_energy_pj": lib.anchor_energy_pj, "ns_per_delay_unit": lib.ns_per_delay_unit,
+            "leakage_nw_per_um2": lib.leakage_nw_per_um2}
+
+
+def _compare(args, lib) -> dict:
+    from archsim.cost.pe import pe_cost
+    from archsim.cost.report import PAPER_CLAIMS, compare, critical_paths, unit_breakdown
+
+    variants = list(args.variants or DEFAULT_VARIANTS)
+    rows = compare(variants, args.baseline, lib, args.stream)
+    names = list(dict.fromkeys(r["variant"] for r in rows))
+    pes = {v: pe_cost(v, library=lib, stream=args.stream).__dict__ for v in names}
+    return {"mode": "compare", "baseline": names[0], "rows": rows, "paper_claims_reduction": PAPER_CLAIMS,
+            "critical_paths": critical_paths(names, lib), "blocks": unit_breakdown(names, lib, args.stream),
+            "pe": pes}
+
+
+def _sweep(args, lib) -> dict:
+    from tqdm import tqdm
+
+    from archsim.cost.sweep import lsb_sweep, parse_k_range
+
+    cells = [c.strip() for c in args.cells.split(",") if c.strip()]
+    ks = parse_k_range(args.k)
+    with tqdm(total=len(cells) * len(ks), desc="lsb sweep", file=sys.stderr,
+              disable=not sys.stderr.isatty()) as bar:
+        rows = lsb_sweep(cells, ks, lib, args.stream, bar)
+    return {"mode": "sweep", "baseline": "exact", "sweep": rows}
+
+
+def _print_table(rows) -> None:
+    print(f"{'variant':16} {'level':12} {'area_um2':>10} {'transistors':>11} {'delay_ns':>9} "
+          f"{'energy_pj':>10} {'edp_pj_ns':>10} {'area':>6} {'delay':>6} {'energy':>6} {'edp':>6}")
+    for r in rows:
+        print(f"{r['variant']:16} {r['level']:12} {r['area_um2']:10.1f} {r['transistors']:11d} "
+              f"{r['delay_ns']:9.3f} {r['energy_pj']:10.4f} {r['edp_pj_ns']:10.4f} "
+              f"{r['area_um2_rel']:6.3f} {r['delay_ns_rel']:6.3f} {r['energy_pj_rel']:6.3f} "
+              f"{r['edp_pj_ns_rel']:6.3f}")
+
+
+def _print_sweep(rows) -> None:
+    print(f"{'variant':14} {'ER':>8} {'MRED':>10} {'energy':>7} {'delay':>7} {'edp':>7}")
+    for r in rows:
+        print(f"{r['variant']:14} {r['er']:8.4f} {r['mred']:10.3e} {r['energy_pj_rel']:7.3f} "
+              f"{r['delay_ns_rel']:7.3f} {r['edp_pj_ns_rel']:7.3f}")
+
+
+def run(args) -> int:
+    """Compute everything first, then write all outputs at once (all or nothing)."""
+    from archsim.cost.library import resolve_library
+    from archsim.cost.report import COLUMNS, plot_cost_dir
+    from archsim.cost.sweep import COLUMNS as SWEEP_COLUMNS
+    from archsim.results import output_dir, write_csv, write_json
+
+    lib = resolve_library(args.library)
+    payload = _sweep(args, lib) if args.sweep else _compare(args, lib)
+    payload.update(library=_library_echo(lib), stream=args.stream)
+    with output_dir(args.out) as tmp:
+        write_json(tmp / "cost.json", payload)
+        if args.sweep:
+            write_csv(tmp / "sweep.csv", payload["sweep"], SWEEP_COLUMNS)
+        else:
+            write_csv(tmp / "cost.csv", payload["rows"], COLUMNS)
+        if not args.no_plot:
+            plot_cost_dir(tmp)
+    if args.sweep:
+        _print_sweep(payload["sweep"])
+    else:
+        _print_table(payload["rows"])
+    print(args.out)
+    return 0
