@@ -1,0 +1,122 @@
+"""archsim vs SCALE-Sim on AlexNet: wall time side by side in one run, cycles compared.
+
+For each array (8x8, 32x32, 128x128) and dataflow (os, ws, is) both tools get the same SCALE-Sim
+config (64 KiB SRAMs, CALC bandwidth) and SCALE-Sim's own `alexnet.csv`:
+
+- SCALE-Sim 3.0.0 runs as a subprocess with the python of its own virtual environment; past
+  --time-limit-s it is killed and its time is reported as a lower bound (">=").  Per-layer
+  cycles are read from its progress output, so layers it finished are still compared.
+- archsim runs `archsim scalesim` (same inputs, same report files) as a subprocess too, so
+  both wall times include interpreter start-up; the in-process time is shown beside it.
+
+Cycles must be identical (SCALE-Sim's "Total Cycles", i.e. archsim's true count minus one).
+
+    nice -n 10 python benchmarks/bench_sim.py [--quick] [--time-limit-s 300]
+        [--topology /work/scalesim-venv/topologies/alexnet.csv]
+        [--scalesim-python /work/scalesim-venv/bin/python]
+
+SCALE-Sim's PyPI package does not ship its topologies: `alexnet.csv` is the file
+topologies/conv_nets/alexnet.csv of scalesim-project/scale-sim-v2; pass its path.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tools"))
+
+from scalesim_golden import CONFIG_TEMPLATE  # noqa: E402  (the same config SCALE-Sim reads)
+
+CONFIGS = [((r, r), df) for r in (8, 32, 128) for df in ("os", "ws", "is")]
+QUICK = [((32, 32), "os"), ((128, 128), "ws"), ((128, 128), "is")]
+
+
+def run_scalesim(python: str, cfg: Path, topo: Path, work: Path, limit_s: float):
+    """(seconds, finished, per-layer 'Total Cycles' of the layers it completed)."""
+    (work / "layout.csv").write_text("Layer name,\n")
+    log = work / "scalesim.log"
+    cmd = [python, "-m", "scalesim.scale", "-c", str(cfg), "-t", str(topo),
+           "-l", str(work / "layout.csv"), "-p", str(work / "ss"), "-s", "N"]
+    start = time.perf_counter()
+    with log.open("w") as fh:
+        proc = subprocess.Popen(cmd, cwd=work, stdout=fh, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        try:
+            proc.wait(timeout=limit_s)
+            finished = proc.returncode == 0
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)  # SCALE-Sim and only it (its own session)
+            proc.wait()
+            finished = False
+    seconds = time.perf_counter() - start
+    cycles = [int(c) for c in re.findall(r"^Compute cycles: (\d+)", log.read_text(), re.M)]
+    return seconds, finished, cycles
+
+
+def run_archsim(cfg: Path, topo: Path, work: Path):
+    """(end-to-end CLI seconds, in-process seconds, per-layer SCALE-Sim-convention cycles)."""
+    from archsim.scalesim_compat import layer_report, read_scalesim_config
+    from archsim.workloads import read_scalesim_topology
+
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "archsim", "scalesim", "-c", str(cfg), "-t",
+                    str(topo), "-p", str(work / "archsim")], cwd=REPO, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cli_s = time.perf_counter() - start
+    start = time.perf_counter()
+    config = read_scalesim_config(cfg)
+    reports = [layer_report(layer, config) for layer in read_scalesim_topology(topo).layers]
+    inproc_s = time.perf_counter() - start
+    return cli_s, inproc_s, [r.total_cycles for r in reports]
+
+
+def bench_one(args, rows: int, cols: int, df: str, tmp: Path) -> str:
+    """One table line for one (array, dataflow)."""
+    name = f"alexnet_{rows}x{cols}_{df}"
+    work = tmp / name
+    work.mkdir()
+    cfg = work / f"{name}.cfg"
+    cfg.write_text(CONFIG_TEMPLATE.format(run=name, rows=rows, cols=cols, kb=64, df=df))
+    a_cli, a_in, a_cycles = run_archsim(cfg, args.topology, work)
+    s_time, done, s_cycles = run_scalesim(args.scalesim_python, cfg, args.topology, work,
+                                          args.time_limit_s)
+    same = s_cycles == a_cycles[:len(s_cycles)]
+    bound = "" if done else ">="
+    cycles = f"{len(s_cycles)}/{len(a_cycles)} layers {'identical' if same else 'DIFFER'}"
+    return (f"{rows:>3}x{cols:<3} {df:>2}  {bound:>2}{s_time:9.1f}  {a_cli:8.2f}  {a_in:8.3f}  "
+            f"{bound:>2}{s_time / a_cli:8.0f}x  {sum(a_cycles):>11}  {cycles}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the table; prints one line per configuration."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--topology", type=Path,
+                        default=Path("/work/scalesim-venv/topologies/alexnet.csv"))
+    parser.add_argument("--scalesim-python", default="/work/scalesim-venv/bin/python")
+    parser.add_argument("--time-limit-s", type=float, default=300.0,
+                        help="per configuration; SCALE-Sim is killed past it (lower bound)")
+    parser.add_argument("--quick", action="store_true", help=f"only {QUICK}")
+    args = parser.parse_args(argv)
+    if not args.topology.is_file():
+        parser.error(f"--topology {args.topology}: not found (SCALE-Sim's alexnet.csv)")
+    print(f"AlexNet ({args.topology}), 64 KiB SRAMs, CALC bandwidth; SCALE-Sim limit "
+          f"{args.time_limit_s:.0f} s per config")
+    print("array    df  SCALE-Sim_s  archsim_s  inproc_s   speedup  archsim_cycles  "
+          "cycles vs SCALE-Sim (layers it finished)")
+    with tempfile.TemporaryDirectory() as tmp:
+        for (rows, cols), df in (QUICK if args.quick else CONFIGS):
+            print(bench_one(args, rows, cols, df, Path(tmp)), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
