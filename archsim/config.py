@@ -12,7 +12,7 @@ object pickles cheaply for sweeps. Relative paths are resolved against the confi
     memory: {ifmap_sram_kib: 64, filter_sram_kib: 64, ofmap_sram_kib: 64, word_bytes: 4,
              dram_bandwidth_bytes_per_cycle: 16, dram_latency_cycles: 100}
     clock: {mode: fixed, clock_mhz: 500}             # or {mode: critical_path}
-    pe: {variants: [exact, da]}                      # names or spec mappings (with a name)
+    pe: {variants: [exact, da]}                      # names, spec mappings or spec .yaml files
     energy: {ert: path.yaml}                         # optional; default archsim/data/ert_default.yaml
 """
 from __future__ import annotations
@@ -135,7 +135,7 @@ class _Checker:
         value = section.get(path.rsplit(".", 1)[-1], default)
         try:
             return enum_type(value)
-        except ValueError:
+        except (ValueError, TypeError):
             allowed = ", ".join(e.value for e in enum_type)
             self.fail(path, f"must be one of {allowed}, got {value!r}")
             return None
@@ -172,19 +172,23 @@ def _clock(chk: _Checker, doc: dict) -> ClockConfig | None:
     return None if mode is None else ClockConfig(mode, None)
 
 
-def _variants(chk: _Checker, doc: dict) -> tuple[PEVariant, ...]:
+def _variants(chk: _Checker, doc: dict, base: Path) -> tuple[PEVariant, ...]:
+    from archsim_core.variants import resolve_variant
+
     specs = chk.section(doc["pe"], "pe").get("variants")
     if not isinstance(specs, list) or not specs:
         chk.fail("pe.variants", "must be a non-empty list of variant names or mappings")
         return ()
     out = []
     for i, spec in enumerate(specs):
-        if isinstance(spec, str) and spec:
-            out.append(PEVariant(spec, json.dumps(spec)))
-        elif isinstance(spec, dict) and isinstance(spec.get("name"), str) and spec["name"]:
-            out.append(PEVariant(spec["name"], json.dumps(spec, sort_keys=True)))
-        else:
-            chk.fail(f"pe.variants[{i}]", "must be a variant name or a mapping with a name")
+        if isinstance(spec, str) and spec.endswith((".yaml", ".yml")):
+            spec = str(base / spec)  # a variant spec file, relative to the config
+        try:
+            label = resolve_variant(spec).name
+        except ArchsimError as exc:
+            chk.fail(f"pe.variants[{i}]", str(exc))
+            continue
+        out.append(PEVariant(label, json.dumps(spec, sort_keys=True)))
     labels = [v.label for v in out]
     for label in sorted({x for x in labels if labels.count(x) > 1}):
         chk.fail("pe.variants", f"duplicate variant {label!r}")
@@ -237,7 +241,7 @@ def config_from_dict(doc, source: str, base: Path) -> Config:
              _array(chk, top) if "array" in top else None,
              _memory(chk, top) if "memory" in top else None,
              _clock(chk, top) if "clock" in top else None,
-             _variants(chk, top) if "pe" in top else None,
+             _variants(chk, top, base) if "pe" in top else None,
              _energy(chk, top, base))
     if chk.problems:
         raise ConfigError(f"{source}: " + "; ".join(chk.problems))
