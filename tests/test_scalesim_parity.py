@@ -97,3 +97,23 @@ def test_compulsory_dram_traffic_when_operands_fit(row):
         assert float(row["dram_ofmap_start_cycle"]) == plan.scalesim_cycles
         assert float(row["dram_ofmap_stop_cycle"]) == (
             plan.scalesim_cycles + math.ceil(plan.ofmap_sram_writes / plan.cols) - 1)
+
+
+@pytest.mark.parametrize("row", GOLDEN, ids=_case_id)
+def test_simpy_simulator_matches_scalesim_when_memory_is_ample(row):
+    """The transaction-level simulator, with DRAM fast enough never to stall, computes for
+    exactly SCALE-Sim's cycles + 1 and counts SCALE-Sim's SRAM reads."""
+    from archsim.config import ArrayConfig, MemoryConfig
+    from archsim.sim.accelerator import simulate_layer
+
+    rows, cols = int(row["array_rows"]), int(row["array_cols"])
+    array = ArrayConfig(rows, cols, Dataflow(row["dataflow"]))
+    memory = MemoryConfig(4096.0, 4096.0, 4096.0, 1, 1e9, 0)
+    result = simulate_layer(LAYERS[row["layer"]], array, memory)
+    assert result.stall_cycles == 0
+    assert result.total_cycles - result.fill_cycles - result.drain_cycles == (
+        int(row["total_cycles"]) + 1)
+    counts = result.count_map()
+    assert counts[("ifmap_sram", "read")] == int(row["sram_ifmap_reads"])
+    assert counts[("filter_sram", "read")] == int(row["sram_filter_reads"])
+    assert counts[("pe", "multiply")] == LAYERS[row["layer"]].macs
