@@ -1,0 +1,68 @@
+"""`archsim characterize VARIANT...`: error metrics of FP multipliers on an operand distribution.
+
+Prints one table row per variant (ER, MED, MRED, NMED, WCE, bias, RMSE, P(|approx|>|exact|))
+and writes metrics.csv and metrics.json into --out (all or nothing). Definitions and the
+distributions are documented in archsim_core.metrics.
+"""
+from __future__ import annotations
+
+COLUMNS = ["variant", "distribution", "n", "n_out_of_domain", "er", "med", "mred", "nmed", "wce",
+           "bias", "rmse", "p_higher"]
+HEADERS = {"n_out_of_domain": "out_of_domain", "p_higher": "P(|a|>|e|)"}
+
+
+def register(subparsers) -> None:
+    """Add the `characterize` subcommand."""
+    p = subparsers.add_parser("characterize", help="error metrics of multiplier variants",
+                              description=__doc__)
+    p.add_argument("variants", nargs="+", metavar="VARIANT",
+                   help="variant names (exact, da, da-reference, lsb-AMA5-16, ...) or spec .yaml files")
+    p.add_argument("--dist", default="uniform",
+                   help="uniform | small | gaussian | pairs:FILE.npz (default uniform)")
+    p.add_argument("--n", type=int, default=1_000_000, help="number of operand pairs (default 1e6)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--out", default="characterize-results", help="output directory")
+    p.set_defaults(handler=handle)
+
+
+def _text(value) -> str:
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
+def print_table(rows: list[dict]) -> None:
+    """Aligned text table of the metric rows (to stdout: this is the CLI layer)."""
+    cells = [[HEADERS.get(c, c) for c in COLUMNS]] + [[_text(r[c]) for c in COLUMNS] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(COLUMNS))]
+    for row in cells:
+        print("  ".join(cell.rjust(w) if i > 1 else cell.ljust(w)
+                        for i, (cell, w) in enumerate(zip(row, widths))).rstrip())
+
+
+def compute_rows(variants: list[str], dist_text: str, n: int, seed: int) -> list[dict]:
+    """One metrics row per variant (all variants see the same operands)."""
+    from archsim_core.metrics import characterize, parse_distribution, sample_operands
+    from archsim_core.variants import resolve_variant
+
+    dist, path = parse_distribution(dist_text)
+    specs = [resolve_variant(v) for v in variants]  # bad names fail before any work
+    x, y = sample_operands(dist, n, seed, path)
+    return [{"variant": spec.name, "distribution": dist_text, **characterize(spec, x, y).as_dict()}
+            for spec in specs]
+
+
+def handle(args) -> int:
+    """Compute, print, write."""
+    from archsim.errors import SpecError
+    from archsim.results import output_dir, write_csv, write_json
+
+    if args.n < 1:
+        raise SpecError(f"--n must be a positive integer, got {args.n}")
+    rows = compute_rows(args.variants, args.dist, args.n, args.seed)
+    print_table(rows)
+    with output_dir(args.out) as tmp:
+        write_csv(tmp / "metrics.csv", rows, COLUMNS)
+        write_json(tmp / "metrics.json", {
+            "config": {"variants": args.variants, "distribution": args.dist, "n": args.n,
+                       "seed": args.seed},
+            "results": rows})
+    return 0
