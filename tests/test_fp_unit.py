@@ -7,7 +7,7 @@ from archsim_core.variants import build_netlist
 
 from archsim.cost.library import DEFAULT_LIBRARY_PATH, library_from_mapping, load_library
 from archsim.cost.fp_unit import exponent_netlist
-from archsim.cost.pe import multiplier_unit, pe_cost, _spec
+from archsim.cost.pe import multiplier_unit, pe_cost, variant_spec
 from archsim.cost.timing import analyse_timing
 
 LIB = load_library()
@@ -33,7 +33,7 @@ def test_exact_fp32_multiplier_delay_by_hand():
     significand array 8*24 - 14 = 178, normaliser 2:1 MUX = 2, rounder (sticky OR tree over
     21 bits 5 + decision OR 1 + incrementer AND prefix 1 + 5 + XOR 2 + renormalise MUX 2) = 16,
     special-value muxes 2 x 2 = 4: 15 + 178 + 2 + 16 + 4 = 215. Exponent path (22) is shorter."""
-    unit = multiplier_unit(_spec("exact"), LIB)
+    unit = multiplier_unit(variant_spec("exact"), LIB)
     assert unit.block("significand").delay_units == 178
     assert unit.block("exponent").delay_units < 178
     assert unit.delay_units == 215
@@ -41,8 +41,8 @@ def test_exact_fp32_multiplier_delay_by_hand():
 
 
 def test_truncating_units_have_no_rounder_and_share_the_wrapper():
-    exact = multiplier_unit(_spec("exact"), LIB)
-    trunc = multiplier_unit(_spec("exact-truncate"), LIB)
+    exact = multiplier_unit(variant_spec("exact"), LIB)
+    trunc = multiplier_unit(variant_spec("exact-truncate"), LIB)
     assert "rounder" not in [b.name for b in trunc.blocks]
     assert trunc.block("significand") == exact.block("significand")
     assert trunc.delay_units == exact.delay_units - exact.block("rounder").delay_units
@@ -51,7 +51,7 @@ def test_truncating_units_have_no_rounder_and_share_the_wrapper():
 def test_da_normaliser_selects_among_three_positions():
     """The da product can reach 2^48 (49 bits), so the leading one is at 46, 47 or 48."""
     assert build_netlist("da").n_outputs == 49
-    da, exact = multiplier_unit(_spec("da"), LIB), multiplier_unit(_spec("exact-truncate"), LIB)
+    da, exact = multiplier_unit(variant_spec("da"), LIB), multiplier_unit(variant_spec("exact-truncate"), LIB)
     assert da.block("normaliser").delay_units == 2 * exact.block("normaliser").delay_units
 
 
@@ -59,7 +59,7 @@ def test_pe_cost_is_calibrated_and_composed():
     pe = pe_cost("exact")
     assert pe.variant == "exact"
     assert pe.mult_energy_pj == pytest.approx(3.7)
-    unit = multiplier_unit(_spec("exact"), LIB)
+    unit = multiplier_unit(variant_spec("exact"), LIB)
     assert pe.mult_delay_ns == pytest.approx(unit.delay_units * 0.04)
     assert pe.mac_delay_ns == pytest.approx(pe.mult_delay_ns + pe.add_delay_ns + 3 * 0.04)
     assert pe.transistors == unit.transistors and pe.mult_area_um2 == pytest.approx(unit.area_um2)

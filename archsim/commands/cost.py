@@ -37,13 +37,15 @@ def _library_echo(lib) -> dict:
 
 
 def _compare(args, lib) -> dict:
+    from dataclasses import asdict
+
     from archsim.cost.pe import pe_cost
     from archsim.cost.report import PAPER_CLAIMS, compare, critical_paths, unit_breakdown
 
     variants = list(args.variants or DEFAULT_VARIANTS)
     rows = compare(variants, args.baseline, lib, args.stream)
     names = list(dict.fromkeys(r["variant"] for r in rows))
-    pes = {v: pe_cost(v, library=lib, stream=args.stream).__dict__ for v in names}
+    pes = {v: asdict(pe_cost(v, library=lib, stream=args.stream)) for v in names}
     return {"mode": "compare", "baseline": names[0], "rows": rows, "paper_claims_reduction": PAPER_CLAIMS,
             "critical_paths": critical_paths(names, lib), "blocks": unit_breakdown(names, lib, args.stream),
             "pe": pes}

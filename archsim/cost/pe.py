@@ -34,7 +34,8 @@ class PECost:
     transistors: int         # of the whole FP multiplier unit
 
 
-def _spec(variant) -> VariantSpec:
+def variant_spec(variant) -> VariantSpec:
+    """The resolved VariantSpec of a name, spec mapping or VariantSpec (SpecError if bad)."""
     if isinstance(variant, Mapping):
         return resolve_variant(dict(variant))
     return resolve_variant(variant)
@@ -58,7 +59,7 @@ def adder_unit(lib: CellLibrary) -> UnitCost:
 @functools.lru_cache(maxsize=8)
 def pj_per_eu(lib: CellLibrary) -> float:
     """Calibration: pJ per library energy unit, from the anchor variant on the default stream."""
-    anchor = multiplier_unit(_spec(lib.anchor_variant), lib)
+    anchor = multiplier_unit(variant_spec(lib.anchor_variant), lib)
     return lib.anchor_energy_pj / anchor.energy_eu
 
 
@@ -71,7 +72,7 @@ def leakage_pj(area_um2: float, period_ns: float, lib: CellLibrary) -> float:
 
 def pe_cost(variant, *, library=None, stream: str = DEFAULT_STREAM) -> PECost:
     """PECost of a variant (name, spec mapping or VariantSpec); deterministic and cached."""
-    return _pe_cost(_spec(variant), resolve_library(library), stream)
+    return _pe_cost(variant_spec(variant), resolve_library(library), stream)
 
 
 @functools.lru_cache(maxsize=256)

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 from archsim.cost.library import CellLibrary
-from archsim.cost.pe import _spec, adder_unit, multiplier_unit, pj_per_eu
+from archsim.cost.pe import adder_unit, multiplier_unit, pj_per_eu, variant_spec
 from archsim.cost.timing import analyse_timing
 from archsim_core.variants import build_netlist
 
@@ -28,7 +28,7 @@ COLUMNS = ("variant", "level", "area_um2", "transistors", "delay_units", "delay_
 
 
 def _rows_for(name, lib: CellLibrary, stream: str) -> list[dict]:
-    spec = _spec(name)
+    spec = variant_spec(name)
     unit = multiplier_unit(spec, lib, stream)
     scale, ns = pj_per_eu(lib), lib.ns_per_delay_unit
     sig = unit.block("significand")
@@ -49,7 +49,7 @@ def compare(variants, baseline: str, lib: CellLibrary, stream: str) -> list[dict
     """Rows (variant x level) with absolute and baseline-normalised metrics."""
     names = [baseline] + [v for v in variants if v != baseline]
     rows = [r for v in names for r in _rows_for(v, lib, stream)]
-    base = {r["level"]: r for r in rows if r["variant"] == _spec(baseline).name}
+    base = {r["level"]: r for r in rows if r["variant"] == variant_spec(baseline).name}
     for r in rows:
         for m in METRICS:
             r[f"{m}_rel"] = r[m] / base[r["level"]][m]
@@ -58,7 +58,8 @@ def compare(variants, baseline: str, lib: CellLibrary, stream: str) -> list[dict
 
 def critical_paths(variants, lib: CellLibrary) -> dict[str, list[str]]:
     """The significand critical path of each variant, cell by cell."""
-    return {_spec(v).name: analyse_timing(build_netlist(_spec(v)), lib).describe() for v in variants}
+    specs = [variant_spec(v) for v in variants]
+    return {s.name: analyse_timing(build_netlist(s), lib).describe() for s in specs}
 
 
 def unit_breakdown(variants, lib: CellLibrary, stream: str) -> dict:
@@ -66,7 +67,7 @@ def unit_breakdown(variants, lib: CellLibrary, stream: str) -> dict:
     scale = pj_per_eu(lib)
     out = {}
     for v in variants:
-        unit = multiplier_unit(_spec(v), lib, stream)
+        unit = multiplier_unit(variant_spec(v), lib, stream)
         out[unit.name] = [{"block": b.name, "area_um2": b.area_um2, "transistors": b.transistors,
                            "delay_units": b.delay_units, "energy_pj": b.energy_eu * scale,
                            "method": b.method} for b in unit.blocks]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from archsim.cost.library import CellLibrary
-from archsim.cost.pe import _spec, multiplier_unit, pj_per_eu
+from archsim.cost.pe import multiplier_unit, pj_per_eu, variant_spec
 from archsim.cost.power import operand_stream
 from archsim.errors import SpecError
 
@@ -60,13 +60,13 @@ def error_metrics(variant: str, stream: str, n: int = ERROR_SAMPLES, seed: int =
 def lsb_sweep(cells, ks, lib: CellLibrary, stream: str, progress=None) -> list[dict]:
     """One row per (cell, k); cost relative to `exact` at the FP-unit and significand levels."""
     scale, ns = pj_per_eu(lib), lib.ns_per_delay_unit
-    base = multiplier_unit(_spec("exact"), lib, stream)
+    base = multiplier_unit(variant_spec("exact"), lib, stream)
     base_sig = base.block("significand")
     rows = []
     for cell in cells:
         for k in ks:
             name = variant_name(cell, k)
-            unit = multiplier_unit(_spec(name), lib, stream)
+            unit = multiplier_unit(variant_spec(name), lib, stream)
             sig = unit.block("significand")
             er, mred = error_metrics(name, stream)
             rows.append({
