@@ -90,3 +90,22 @@ def test_leakage_adds_area_times_period():
     expected = pe.mult_area_um2 * 2.0 * pe.mac_delay_ns * 1e-6
     assert pe.mult_energy_pj - base.mult_energy_pj == pytest.approx(expected)
     assert analyse_timing(build_netlist("exact"), lib).delay_units == 178
+
+
+def test_role_breakdown_adds_up_to_the_significand_block():
+    """Groups partition the netlist: areas/energies sum to the block, hops to the path; the
+    flat all-AMA5 array's path is AND2 + 23 buffers; da's path runs mostly in its exact
+    recombination adders."""
+    from archsim.cost.pe import pj_per_eu
+    from archsim.cost.report import role_breakdown
+
+    roles = role_breakdown(["da", "da-flat"], LIB, "uniform")
+    for v in ("da", "da-flat"):
+        sig = multiplier_unit(variant_spec(v), LIB).block("significand")
+        groups = roles[v].values()
+        assert sum(g["area_um2"] for g in groups) == pytest.approx(sig.area_um2)
+        assert sum(g["energy_pj"] for g in groups) == pytest.approx(sig.energy_eu * pj_per_eu(LIB))
+        assert sum(g["path_hops"] for g in groups) == len(analyse_timing(build_netlist(v), LIB).path)
+    assert roles["da-flat"]["pp:AMA5"]["path_hops"] == 23 and roles["da-flat"]["and"]["path_hops"] == 1
+    recomb = sum(g["path_hops"] for k, g in roles["da"].items() if k.startswith("recomb"))
+    assert recomb > roles["da"]["pp:AMA5"]["path_hops"]

@@ -40,7 +40,8 @@ def _compare(args, lib) -> dict:
     from dataclasses import asdict
 
     from archsim.cost.pe import pe_cost
-    from archsim.cost.report import PAPER_CLAIMS, compare, critical_paths, unit_breakdown
+    from archsim.cost.report import (PAPER_CLAIMS, compare, critical_paths, role_breakdown,
+                                     unit_breakdown)
 
     variants = list(args.variants or DEFAULT_VARIANTS)
     rows = compare(variants, args.baseline, lib, args.stream)
@@ -48,7 +49,7 @@ def _compare(args, lib) -> dict:
     pes = {v: asdict(pe_cost(v, library=lib, stream=args.stream)) for v in names}
     return {"mode": "compare", "baseline": names[0], "rows": rows, "paper_claims_reduction": PAPER_CLAIMS,
             "critical_paths": critical_paths(names, lib), "blocks": unit_breakdown(names, lib, args.stream),
-            "pe": pes}
+            "pe": pes, "significand_roles": role_breakdown(names, lib, args.stream)}
 
 
 def _sweep(args, lib) -> dict:

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from archsim.cost.library import CellLibrary
 from archsim.cost.pe import adder_unit, multiplier_unit, pj_per_eu, variant_spec
-from archsim.cost.timing import analyse_timing
+from archsim.cost.power import fields, netlist_toggles, operand_stream, signal_energies
+from archsim.cost.timing import analyse_timing, effective_cell
 from archsim_core.variants import build_netlist
 
 # Guesmi et al., "Defensive Approximation", ASPLOS 2021: their Ax-FPM versus a conventional
@@ -60,6 +61,39 @@ def critical_paths(variants, lib: CellLibrary) -> dict[str, list[str]]:
     """The significand critical path of each variant, cell by cell."""
     specs = [variant_spec(v) for v in variants]
     return {s.name: analyse_timing(build_netlist(s), lib).describe() for s in specs}
+
+
+def role_breakdown(variants, lib: CellLibrary, stream: str) -> dict:
+    """Per variant: the significand netlist's area, energy and critical-path hops split by
+    what the hardware is for: partial-product ANDs, array cells ("pp:<cell>"), final adder
+    and recombination adders ("recomb:<cell>") of hierarchical designs."""
+    scale = pj_per_eu(lib)
+    x, y = operand_stream(stream)
+    out = {}
+    for v in variants:
+        spec = variant_spec(v)
+        net = build_netlist(spec)
+        _, _, a = fields(x, spec.fmt)
+        _, _, b = fields(y, spec.fmt)
+        per_op = netlist_toggles(net, a, b) * signal_energies(net, lib) / (a.size - 1)
+        groups: dict[str, dict] = {}
+
+        def add(key, area, energy):
+            g = groups.setdefault(key, {"count": 0, "area_um2": 0.0, "energy_pj": 0.0, "path_hops": 0})
+            g["count"] += 1
+            g["area_um2"] += area
+            g["energy_pj"] += energy * scale
+
+        for g in net.gates:
+            add("and", lib.cell("AND2").area_um2, per_op[g.out])
+        for i, c in enumerate(net.cells):
+            cell = effective_cell(net, i)
+            add(f"{c.role}:{cell}", lib.cell(cell).area_um2, per_op[c.sum] + per_op[c.cout])
+        for step in analyse_timing(net, lib).path:
+            key = "and" if step.kind == "and" else f"{net.cells[step.index].role}:{step.cell}"
+            groups[key]["path_hops"] += 1
+        out[spec.name] = dict(sorted(groups.items()))
+    return out
 
 
 def unit_breakdown(variants, lib: CellLibrary, stream: str) -> dict:
