@@ -83,17 +83,21 @@ def test_streams_are_seeded_and_pairs_load(tmp_path):
     x, _ = operand_stream("uniform", 1000, 0)
     assert -1 <= x.min() and x.max() <= 1
     path = tmp_path / "pairs.npz"
-    np.savez(path, a=np.arange(6, dtype=np.float32).reshape(2, 3), b=np.ones(6))
+    np.savez(path, x=np.arange(6, dtype=np.float32).reshape(2, 3), y=np.ones(6))
     a, b = operand_stream(f"pairs:{path}")
     assert a.tolist() == [0, 1, 2, 3, 4, 5] and b.tolist() == [1] * 6
 
 
 def test_bad_streams_are_rejected(tmp_path):
-    with pytest.raises(SpecError, match="stream"):
+    with pytest.raises(SpecError, match="poisson"):
         operand_stream("poisson")
     bad = tmp_path / "bad.npz"
-    np.savez(bad, x=np.ones(3))
+    np.savez(bad, a=np.ones(3))
     with pytest.raises(DataError, match="bad.npz"):
         operand_stream(f"pairs:{bad}")
     with pytest.raises(DataError, match="missing.npz"):
         operand_stream(f"pairs:{tmp_path / 'missing.npz'}")
+    inf = tmp_path / "inf.npz"
+    np.savez(inf, x=np.array([1.0, np.inf]), y=np.ones(2))
+    with pytest.raises(DataError, match="inf"):
+        operand_stream(f"pairs:{inf}")

@@ -21,7 +21,7 @@ def register(subparsers) -> None:
     p.add_argument("--baseline", default="exact", help="variant everything is normalised to")
     p.add_argument("--library", default=None, metavar="FILE", help="cell library YAML")
     p.add_argument("--stream", default="uniform", metavar="KIND",
-                   help="operand stream: uniform, gaussian, or pairs:FILE.npz (arrays a, b)")
+                   help="operand stream: uniform, small, gaussian, or pairs:FILE.npz (arrays x, y)")
     p.add_argument("--sweep", choices=("lsb",), default=None, help="sweep the lsb family")
     p.add_argument("--cells", default="AMA1,AMA2,AMA3,AMA4,AMA5", help="sweep: cells")
     p.add_argument("--k", default="0..24", help="sweep: approximated columns, e.g. 0..24")
@@ -76,10 +76,12 @@ def _print_table(rows) -> None:
 
 
 def _print_sweep(rows) -> None:
-    print(f"{'variant':14} {'ER':>8} {'MRED':>10} {'energy':>7} {'delay':>7} {'edp':>7}")
+    print(f"{'variant':14} {'ER':>8} {'MRED':>10} {'ER/exact':>8} {'MRED/exact':>10} "
+          f"{'energy':>7} {'delay':>7} {'edp':>7}")
     for r in rows:
-        print(f"{r['variant']:14} {r['er']:8.4f} {r['mred']:10.3e} {r['energy_pj_rel']:7.3f} "
-              f"{r['delay_ns_rel']:7.3f} {r['edp_pj_ns_rel']:7.3f}")
+        print(f"{r['variant']:14} {r['er']:8.4f} {r['mred']:10.3e} {r['er_vs_exact']:8.4f} "
+              f"{r['mred_vs_exact']:10.3e} {r['energy_pj_rel']:7.3f} {r['delay_ns_rel']:7.3f} "
+              f"{r['edp_pj_ns_rel']:7.3f}")
 
 
 def run(args) -> int:

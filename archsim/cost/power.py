@@ -5,15 +5,13 @@ operations x the driving cell's energy per output toggle) / (number of transitio
 come from the bit-level evaluator (`archsim_core.evaluate.toggle_counts`). Operand bits are
 driven from outside the multiplier (registers), so their toggles are not charged to it.
 
-Streams (SPEC-arith §7 distributions): `uniform` (x, y ~ U[-1, 1]), `gaussian` (N(0, 1)), or
-`pairs:FILE` (an .npz with arrays `a` and `b`: operand pairs recorded from a real layer, first
-operand = activation).
+Streams are the SPEC-arith §7 distributions of archsim_core.metrics: `uniform` (U[-1, 1]),
+`small`, `gaussian` (N(0, 1)), or `pairs:FILE.npz` (arrays `x`, `y`: operand pairs recorded
+from a real layer, first operand = activation), in that order of operations.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-
 import numpy as np
 from archsim_core.formats import FPFormat
 from archsim_core.netlist import Netlist
@@ -29,33 +27,21 @@ ALPHA_STATIC = 0.5
 
 
 def operand_stream(kind: str, n_ops: int = DEFAULT_N_OPS, seed: int = DEFAULT_SEED):
-    """Two float64 arrays (first operand, second operand) for a named stream."""
+    """(first operand, second operand) float32 arrays of a named distribution.
+
+    The distributions and the pairs file format are archsim_core.metrics' (the error metrics
+    use the same ones): uniform, small, gaussian, or pairs:FILE.npz with arrays x and y."""
+    from archsim_core.metrics import parse_distribution, sample_operands
+
     if not isinstance(kind, str):
         raise SpecError(f"stream must be a string, got {kind!r}")
-    rng = np.random.default_rng(seed)
-    if kind == "uniform":
-        return rng.uniform(-1.0, 1.0, n_ops), rng.uniform(-1.0, 1.0, n_ops)
-    if kind == "gaussian":
-        return rng.standard_normal(n_ops), rng.standard_normal(n_ops)
-    if kind.startswith("pairs:"):
-        return _load_pairs(Path(kind[len("pairs:"):]))
-    raise SpecError(f"unknown stream {kind!r} (uniform, gaussian, pairs:FILE.npz)")
-
-
-def _load_pairs(path: Path):
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            if not {"a", "b"} <= set(data.files):
-                raise DataError(f"{path}: operand-pair file needs arrays 'a' and 'b' "
-                                f"(found {sorted(data.files)})")
-            a, b = np.ravel(data["a"]).astype(np.float64), np.ravel(data["b"]).astype(np.float64)
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{path}: cannot read operand pairs ({exc})") from None
-    if a.shape != b.shape or a.size < 2:
-        raise DataError(f"{path}: 'a' and 'b' must have the same size >= 2, got {a.size}, {b.size}")
-    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
-        raise DataError(f"{path}: operand pairs contain inf or NaN")
-    return a, b
+    dist, path = parse_distribution(kind)
+    x, y = sample_operands(dist, n_ops, seed, path)
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+        raise DataError(f"{kind}: operand pairs contain inf or NaN")
+    if x.size < 2:
+        raise DataError(f"{kind}: an operand stream needs at least 2 pairs to count toggles")
+    return x, y
 
 
 def fields(values, fmt: FPFormat):
