@@ -14,6 +14,7 @@ object pickles cheaply for sweeps. Relative paths are resolved against the confi
     clock: {mode: fixed, clock_mhz: 500}             # or {mode: critical_path}
     pe: {variants: [exact, da]}                      # names, spec mappings or spec .yaml files
     energy: {ert: path.yaml}                         # optional; default archsim/data/ert_default.yaml
+    functional: {weights: w.npz, samples: 1, seed: 0}  # optional; small workloads only
 """
 from __future__ import annotations
 
@@ -73,6 +74,18 @@ class PEVariant:
 
 
 @dataclass(frozen=True)
+class FunctionalConfig:
+    """Functional mode: compute each layer's outputs through every PE variant.
+
+    `weights` is an .npz with `<layer>_weight` / `<layer>_bias` (None: seeded random
+    weights); each layer gets its own seeded random input in [0, 1) of `samples` images.
+    """
+    weights: str | None
+    samples: int
+    seed: int
+
+
+@dataclass(frozen=True)
 class Config:
     """A fully resolved run configuration."""
     name: str
@@ -83,10 +96,12 @@ class Config:
     clock: ClockConfig
     variants: tuple[PEVariant, ...]
     energy: EnergyTable
+    functional: FunctionalConfig | None = None
 
 
 _KEYS = {
-    "": {"name", "workload", "batch", "array", "memory", "clock", "pe", "energy"},
+    "": {"name", "workload", "batch", "array", "memory", "clock", "pe", "energy", "functional"},
+    "functional": {"weights", "samples", "seed"},
     "workload": {"path", "inline"},
     "array": {"rows", "cols", "dataflow"},
     "memory": {"ifmap_sram_kib", "filter_sram_kib", "ofmap_sram_kib", "word_bytes",
@@ -230,6 +245,18 @@ def _energy(chk: _Checker, doc: dict, base: Path) -> EnergyTable | None:
         return None
 
 
+def _functional(chk: _Checker, doc: dict, base: Path) -> FunctionalConfig | None:
+    sec = chk.section(doc["functional"], "functional")
+    weights = sec.get("weights")
+    if weights is not None and not isinstance(weights, str):
+        chk.fail("functional.weights", "must be a path string")
+    samples = chk.number(sec, "functional.samples", integer=True, minimum=1, default=1)
+    seed = chk.number(sec, "functional.seed", integer=True, minimum=0, default=0)
+    if None in (samples, seed) or not (weights is None or isinstance(weights, str)):
+        return None
+    return FunctionalConfig(None if weights is None else str(base / weights), samples, seed)
+
+
 def config_from_dict(doc, source: str, base: Path) -> Config:
     """Validate a parsed document and build the Config; one ConfigError lists every problem."""
     chk = _Checker()
@@ -242,10 +269,11 @@ def config_from_dict(doc, source: str, base: Path) -> Config:
              _memory(chk, top) if "memory" in top else None,
              _clock(chk, top) if "clock" in top else None,
              _variants(chk, top, base) if "pe" in top else None,
-             _energy(chk, top, base))
+             _energy(chk, top, base),
+             _functional(chk, top, base) if "functional" in top else None)
     if chk.problems:
         raise ConfigError(f"{source}: " + "; ".join(chk.problems))
-    return Config(name, source, *parts[:4], parts[4], parts[5])
+    return Config(name, source, *parts)
 
 
 def load_config(path: str | Path) -> Config:

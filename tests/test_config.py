@@ -30,7 +30,7 @@ def write(tmp_path, text, name="c.yaml"):
 
 
 def test_shipped_configs_load(repo_root):
-    for name in ("da_mnist", "lenet5", "alexnet", "alexnet_cifar10"):
+    for name in ("da_mnist", "da_mnist_functional", "lenet5", "alexnet", "alexnet_cifar10"):
         config = load_config(repo_root / "configs" / f"{name}.yaml")
         assert config.workload.layers and config.variants
 

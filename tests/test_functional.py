@@ -82,3 +82,52 @@ def test_orders_agree_when_k_fits_and_da_differs_from_exact():
     np.testing.assert_array_equal(bits(gemm(m, x, w, "ws", rows=4)), bits(m.matmul(x, w)))
     exact = gemm(get_multiplier("exact"), x, w, "os", rows=4)
     assert not np.array_equal(bits(gemm(m, x, w, "os", rows=4)), bits(exact))
+
+
+def test_run_writes_functional_csv(tmp_path):
+    import csv
+
+    from archsim import cli
+
+    (tmp_path / "c.yaml").write_text("""
+workload:
+  inline:
+    input: [2, 6, 6]
+    layers: [{name: c, type: conv, filters: 3, kernel: 3}, {name: f, type: fc, out_features: 4}]
+array: {rows: 4, cols: 4, dataflow: ws}
+memory: {ifmap_sram_kib: 8, filter_sram_kib: 8, ofmap_sram_kib: 8, word_bytes: 4,
+         dram_bandwidth_bytes_per_cycle: 8, dram_latency_cycles: 5}
+clock: {mode: fixed, clock_mhz: 100}
+pe: {variants: [exact, da]}
+functional: {samples: 2, seed: 3}
+""")
+    assert cli.main(["run", str(tmp_path / "c.yaml"), "--out", str(tmp_path / "o"),
+                     "--no-plots"]) == 0
+    rows = list(csv.DictReader((tmp_path / "o" / "functional.csv").open()))
+    assert [(r["variant"], r["layer"]) for r in rows] == [
+        ("exact", "c"), ("da", "c"), ("exact", "f"), ("da", "f")]
+    exact = [r for r in rows if r["variant"] == "exact"]
+    assert all(float(r["max_abs_diff_vs_baseline"]) == 0.0 for r in exact)
+    # exact FP32 in blocked order stays within float32 rounding of float64 math
+    assert all(float(r["max_abs_err_vs_float64"]) < 1e-4 for r in exact)
+    assert all(float(r["mismatch_fraction_vs_baseline"]) > 0 for r in rows if r["variant"] == "da")
+
+
+def test_npz_weights_checked(tmp_path):
+    from archsim.config import load_config
+    from archsim.errors import DataError
+    from archsim.sim.functional import run_functional
+
+    np.savez(tmp_path / "w.npz", f_weight=np.zeros((4, 5), np.float32),
+             f_bias=np.zeros(4, np.float32))
+    (tmp_path / "c.yaml").write_text("""
+workload: {inline: {input: [6, 1, 1], layers: [{name: f, type: fc, out_features: 4}]}}
+array: {rows: 4, cols: 4, dataflow: os}
+memory: {ifmap_sram_kib: 8, filter_sram_kib: 8, ofmap_sram_kib: 8, word_bytes: 4,
+         dram_bandwidth_bytes_per_cycle: 8, dram_latency_cycles: 5}
+clock: {mode: fixed, clock_mhz: 100}
+pe: {variants: [exact]}
+functional: {weights: w.npz}
+""")
+    with pytest.raises(DataError, match=r"f_weight has shape \(4, 5\), layer needs \(4, 6\)"):
+        run_functional(load_config(tmp_path / "c.yaml"))

@@ -2,7 +2,8 @@
 
 Writes summary.json (per variant: cycles, latency_s, energy_j, edp_js, utilisation,
 mapping_efficiency, normalised figures; the resolved config echoed), layers.csv (per variant
-and layer), energy_breakdown.csv (per variant, layer, component and action) and plots/.
+and layer), energy_breakdown.csv (per variant, layer, component and action), functional.csv
+(if the config has a `functional` section) and plots/.
 """
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ LAYER_COLUMNS = [
     "cycles_per_fold", "compute_cycles", "scalesim_cycles", "fill_cycles", "stall_cycles",
     "drain_cycles", "total_cycles", "utilisation", "mapping_efficiency", "oversize_tiles",
     "dram_read_bytes", "dram_write_bytes", "clock_mhz", "latency_s", "energy_pj", "edp_js"]
+FUNCTIONAL_COLUMNS = ["variant", "layer", "samples", "domain_errors", "max_abs_diff_vs_baseline",
+                      "mean_abs_diff_vs_baseline", "mismatch_fraction_vs_baseline",
+                      "max_abs_err_vs_float64"]
 BREAKDOWN_COLUMNS = ["variant", "layer", "component", "action", "count", "energy_per_action_pj",
                      "energy_pj"]
 
@@ -127,6 +131,9 @@ def write_run(result, directory: Path, plots: bool = True) -> None:
     write_json(directory / "summary.json", summary(result))
     write_csv(directory / "layers.csv", layer_rows(result), LAYER_COLUMNS)
     write_csv(directory / "energy_breakdown.csv", breakdown_rows(result), BREAKDOWN_COLUMNS)
+    if result.config.functional is not None:
+        from archsim.sim.functional import run_functional
+        write_csv(directory / "functional.csv", run_functional(result.config), FUNCTIONAL_COLUMNS)
     if plots:
         from archsim.plots import plot_run_dir
         plot_run_dir(directory)

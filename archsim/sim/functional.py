@@ -85,3 +85,86 @@ def layer_outputs(m, layer: Layer, x: np.ndarray, weight: np.ndarray, bias=None,
         return out
     n = x.shape[0]
     return out.reshape(n, layer.ofmap_h, layer.ofmap_w, -1).transpose(0, 3, 1, 2)
+
+
+def _layer_params(layer: Layer, weights, source: str | None, rng):
+    """(weight, bias) of a layer from the npz (shape-checked) or seeded random."""
+    from archsim.errors import DataError
+
+    if layer.kind is LayerKind.FC:
+        shape = (layer.num_filters, layer.channels)
+    else:
+        shape = (layer.num_filters, layer.channels, layer.filter_h, layer.filter_w)
+    if weights is None:
+        w = rng.standard_normal(shape) * np.sqrt(2.0 / layer.gemm_k)
+        return w.astype(np.float32), np.zeros(layer.num_filters, np.float32)
+    out = []
+    for key, want in ((f"{layer.name}_weight", shape), (f"{layer.name}_bias", shape[:1])):
+        if key not in weights:
+            raise DataError(f"{source}: no array {key!r} for layer {layer.name!r}")
+        arr = np.asarray(weights[key], np.float32)
+        if arr.shape != want:
+            raise DataError(f"{source}: {key} has shape {arr.shape}, layer needs {want}")
+        out.append(arr)
+    return tuple(out)
+
+
+def _compare(out: np.ndarray, base: np.ndarray, truth: np.ndarray) -> dict:
+    diff = np.abs(out.astype(np.float64) - base)
+    return {"max_abs_diff_vs_baseline": float(diff.max()),
+            "mean_abs_diff_vs_baseline": float(diff.mean()),
+            "mismatch_fraction_vs_baseline": float(np.mean(out != base)),
+            "max_abs_err_vs_float64": float(np.abs(out.astype(np.float64) - truth).max())}
+
+
+def run_functional(config) -> list[dict]:
+    """Functional-mode rows (variant x layer) for a Config with a `functional` section:
+    each layer's outputs through every variant vs the first variant and vs float64 math."""
+    from archsim_core import DomainError, get_multiplier
+
+    fc = config.functional
+    weights = None
+    if fc.weights is not None:
+        from archsim.errors import DataError
+        try:
+            weights = dict(np.load(fc.weights))
+        except (OSError, ValueError) as exc:
+            raise DataError(f"{fc.weights}: cannot read weights: {exc}") from None
+    rows = []
+    for index, layer in enumerate(config.workload.layers):
+        rng = np.random.default_rng([fc.seed, index])
+        w, b = _layer_params(layer, weights, fc.weights, rng)
+        shape = ((fc.samples, layer.channels) if layer.kind is LayerKind.FC else
+                 (fc.samples, layer.channels, layer.ifmap_h, layer.ifmap_w))
+        x = rng.random(shape).astype(np.float32)
+        truth = layer_outputs(_Float64(), layer, x.astype(np.float64), w.astype(np.float64),
+                              b.astype(np.float64), Dataflow.OS, 1)
+        base = None
+        for variant in config.variants:
+            m = get_multiplier(variant.spec)
+            row = {"variant": variant.label, "layer": layer.name, "samples": fc.samples}
+            try:
+                out = layer_outputs(m, layer, x, w, b, config.array.dataflow, config.array.rows)
+            except DomainError as exc:
+                rows.append({**row, "domain_errors": exc.count, **_compare(
+                    np.full_like(truth, np.nan), truth, truth)})
+                continue
+            base = out.astype(np.float64) if base is None else base
+            rows.append({**row, "domain_errors": 0, **_compare(out, base, truth)})
+    return rows
+
+
+class _Float64:
+    """Exact-math stand-in for a Multiplier (float64 products and sums): the oracle."""
+    name = "float64"
+
+    def to_bits(self, x):
+        return np.asarray(x, np.float64)
+
+    from_bits = to_bits
+
+    def multiply_bits(self, a, b):
+        return a * b, np.zeros(np.shape(a), bool)
+
+    def add_bits(self, a, b):
+        return a + b
