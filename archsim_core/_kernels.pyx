@@ -10,6 +10,7 @@ number of threads; the engine is called on contiguous batches from each thread.
 import numpy as np
 
 from cython.parallel cimport parallel, prange
+from openmp cimport omp_get_max_threads
 from libc.stdint cimport uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
@@ -24,6 +25,13 @@ ctypedef fused bits_t:
 
 cdef enum:
     CHUNK = 2048
+    SERIAL_WORK = 32768      # below this many element operations one thread beats a team start-up
+
+
+cdef inline int _threads(Py_ssize_t work) noexcept nogil:
+    """Team size: 1 for small jobs (waking a second thread costs more than it saves, and far
+    more on a loaded machine), else the OpenMP default."""
+    return 1 if work < SERIAL_WORK else omp_get_max_threads()
 
 
 cdef FmtParams _params(tuple p) except *:
@@ -67,7 +75,7 @@ def to_bits(tuple params, const double[::1] x, bits_t[::1] out):
     """out[i] = x[i] rounded to the format (to nearest even; ftz flushes subnormals)."""
     cdef FmtParams f = _params(params)
     cdef Py_ssize_t i
-    for i in prange(x.shape[0], nogil=True, schedule="static"):
+    for i in prange(x.shape[0], nogil=True, schedule="static", num_threads=_threads(x.shape[0])):
         out[i] = <bits_t>fp_from_double(&f, x[i])
 
 
@@ -75,7 +83,7 @@ def to_double(tuple params, const bits_t[::1] bits, double[::1] out):
     """out[i] = the exact value of encoding bits[i]."""
     cdef FmtParams f = _params(params)
     cdef Py_ssize_t i
-    for i in prange(bits.shape[0], nogil=True, schedule="static"):
+    for i in prange(bits.shape[0], nogil=True, schedule="static", num_threads=_threads(bits.shape[0])):
         out[i] = fp_to_double(&f, bits[i])
 
 
@@ -83,7 +91,7 @@ def add_bits(tuple params, const bits_t[::1] a, const bits_t[::1] b, bits_t[::1]
     """out = a + b elementwise, correctly rounded in the format (the matmul accumulator's add)."""
     cdef FmtParams f = _params(params)
     cdef Py_ssize_t i
-    for i in prange(a.shape[0], nogil=True, schedule="static"):
+    for i in prange(a.shape[0], nogil=True, schedule="static", num_threads=_threads(a.shape[0])):
         out[i] = <bits_t>_acc_add(&f, a[i], b[i])
 
 
@@ -97,7 +105,7 @@ def multiply_bits(SigMul engine, tuple params, const bits_t[::1] a, const bits_t
     cdef uint64_t* buf = NULL
     if n == 0:
         return
-    with nogil, parallel():
+    with nogil, parallel(num_threads=_threads(n)):
         buf = <uint64_t*>malloc(3 * CHUNK * sizeof(uint64_t))
         for c in prange(n_chunks, schedule="static"):
             lo = c * CHUNK
@@ -129,7 +137,7 @@ def matmul_bits(SigMul engine, tuple params, const bits_t[:, ::1] x, const bits_
     xs_arr, ws_arr = _sigs(&f, x), _sigs(&f, wt)     # unpacked once, reused N (M) times
     cdef const uint64_t[:, ::1] xs = xs_arr
     cdef const uint64_t[:, ::1] ws = ws_arr
-    with nogil, parallel():
+    with nogil, parallel(num_threads=_threads(M * N * K)):
         prod = <uint64_t*>malloc((K + 1) * sizeof(uint64_t))
         for i in prange(M * N, schedule="static"):
             mi = i // N
@@ -154,7 +162,7 @@ cdef object _sigs(const FmtParams* f, const bits_t[:, ::1] v):
     cdef Py_ssize_t R = v.shape[0], C = v.shape[1], i, j
     arr = np.empty((R, C), dtype=np.uint64)
     cdef uint64_t[:, ::1] s = arr
-    for i in prange(R, nogil=True, schedule="static"):
+    for i in prange(R, nogil=True, schedule="static", num_threads=_threads(R * C)):
         for j in range(C):
             s[i, j] = fp_sig(f, v[i, j])
     return arr
