@@ -14,7 +14,7 @@ import numpy as np
 cimport openmp
 from cython.parallel cimport prange, threadid
 from libc.stdint cimport int32_t, int64_t, uint64_t
-from libc.stdlib cimport calloc, free
+from libc.stdlib cimport calloc, free, malloc
 
 from archsim_core._sigmul cimport SigMul
 
@@ -34,6 +34,9 @@ cdef enum:
     OP_AO21 = 6
     OP_TABLE3 = 7
     OP_BUF = 8
+    OP_FA = 9
+    OP_HA = 10
+    OP_FIELDS = 7
 
 cdef struct Prog:
     const int32_t* ops
@@ -95,13 +98,28 @@ cdef void run_ops(const Prog* p, uint64_t* v) noexcept nogil:
     cdef uint64_t* x
     cdef uint64_t* y
     cdef uint64_t* z
-    cdef uint64_t neg
+    cdef uint64_t* out2
+    cdef uint64_t neg, s, c
     for o in range(p.n_ops):
-        op = p.ops + 6 * o
+        op = p.ops + OP_FIELDS * o
         code = op[0]
         out, x, y, z = v + op[1] * W, v + op[2] * W, v + op[3] * W, v + op[4] * W
         neg = (<uint64_t>0) - <uint64_t>(op[5] & 1)
-        if code == OP_AND:
+        if code == OP_FA:
+            out2 = v + op[6] * W
+            for w in range(W):
+                s = x[w] ^ y[w]
+                c = (x[w] & y[w]) | (z[w] & s)
+                out[w] = s ^ z[w]
+                out2[w] = c
+        elif code == OP_HA:
+            out2 = v + op[6] * W
+            for w in range(W):
+                s = x[w] ^ y[w]
+                c = x[w] & y[w]
+                out[w] = s
+                out2[w] = c
+        elif code == OP_AND:
             for w in range(W):
                 out[w] = (x[w] & y[w]) ^ neg
         elif code == OP_OR:
@@ -131,11 +149,13 @@ cdef void run_ops(const Prog* p, uint64_t* v) noexcept nogil:
 
 
 cdef uint64_t* new_planes(const Prog* p) noexcept nogil:
-    """Zeroed slot storage with the constant slots set (NULL if out of memory)."""
-    cdef uint64_t* v = <uint64_t*>calloc(p.n_slots * W, sizeof(uint64_t))
+    """Slot storage with the constant slots set (NULL if out of memory). Other slots need no
+    initialisation: the program writes every slot before reading it."""
+    cdef uint64_t* v = <uint64_t*>malloc(p.n_slots * W * sizeof(uint64_t))
     cdef int w
     if v != NULL:
         for w in range(W):
+            v[w] = 0
             v[W + w] = ~(<uint64_t>0)
     return v
 
@@ -201,7 +221,7 @@ cdef int count_range(const Prog* p, const uint64_t* a, const uint64_t* b, Py_ssi
     return 0
 
 
-cdef Prog make_prog(prog, const int32_t[:, ::1] ops, const int32_t[::1] outs):
+cdef Prog make_prog(prog, const int32_t[:, ::1] ops, const int32_t[::1] outs) except *:
     cdef Prog p
     p.ops = &ops[0, 0] if ops.shape[0] else NULL
     p.n_ops = ops.shape[0]

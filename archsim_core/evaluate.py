@@ -23,8 +23,9 @@ import numpy as np
 from archsim.errors import SpecError
 from archsim_core.netlist import CONST0, CONST1, Netlist
 
-# opcodes shared with _eval.pyx (row = code, out, x, y, z, aux; aux = negate flag or table)
-OP_AND, OP_OR, OP_XOR, OP_ANDN, OP_XOR3, OP_MAJ, OP_AO21, OP_TABLE3, OP_BUF = range(9)
+# opcodes shared with _eval.pyx (row = code, out, x, y, z, aux, out2; aux = negate flag or table;
+# out2 = Cout slot of the fused full/half adder ops FA and HA, else -1)
+OP_AND, OP_OR, OP_XOR, OP_ANDN, OP_XOR3, OP_MAJ, OP_AO21, OP_TABLE3, OP_BUF, OP_FA, OP_HA = range(11)
 _AND_TABLE = (0, 0, 0, 1)
 
 _TWO = {(0, 0, 0, 1): OP_AND, (0, 1, 1, 1): OP_OR, (0, 1, 1, 0): OP_XOR, (0, 0, 1, 0): OP_ANDN}
@@ -34,8 +35,9 @@ _THREE = {(0, 1, 1, 0, 1, 0, 0, 1): OP_XOR3, (0, 0, 0, 1, 0, 1, 1, 1): OP_MAJ,
 
 @dataclass(frozen=True, eq=False)
 class Program:
-    """A compiled netlist: `ops` rows (code, out, x, y, z, aux), `n_slots` bit-planes,
-    `out_slots` (product bit k is slot out_slots[k]) and `signal_slot` (netlist signal -> slot)."""
+    """A compiled netlist: `ops` rows (code, out, x, y, z, aux, out2), `n_slots` bit-planes,
+    `out_slots` (product bit k is slot out_slots[k]) and `signal_slot` (netlist signal -> slot;
+    None for a products-only program, whose slots are reused once their value is dead)."""
 
     n_a: int
     n_b: int
@@ -113,39 +115,101 @@ def _node_functions(netlist: Netlist, kind: str, i: int):
     return [(c.sum, ct.sum_table, ins), (c.cout, ct.cout_table, ins)]
 
 
+def _fused(forms):
+    """One two-output op for a cell whose Sum/Cout are XOR3/MAJ (or XOR/AND) of the same slots."""
+    (c1, a1, n1), (c2, a2, n2) = forms
+    if n1 or n2 or set(a1) != set(a2):
+        return None
+    if (c1, c2) == (OP_XOR3, OP_MAJ):
+        return OP_FA
+    if (c1, c2) == (OP_XOR, OP_AND):
+        return OP_HA
+    return None
+
+
 def _compile(netlist: Netlist, live_only: bool) -> Program:
     slot = list(range(netlist.n_inputs)) + [-1] * (netlist.n_signals - netlist.n_inputs)
     ops, n_slots = [], netlist.n_inputs
     for kind, i in netlist.order:
+        pending = []
         for sig, table, ins in _node_functions(netlist, kind, i):
-            var, tab = _restrict(table, tuple(slot[s] for s in ins))
-            form = _classify(var, tab)
+            form = _classify(*_restrict(table, tuple(slot[s] for s in ins)))
             if form[0] == "const":
                 slot[sig] = CONST1 if form[1] else CONST0
             elif form[0] == "alias":
                 slot[sig] = form[1]
             else:
-                code, args, aux = form
-                args = tuple(args) + (CONST0,) * (3 - len(args))
-                ops.append((code, n_slots, *args, aux))
-                slot[sig] = n_slots
-                n_slots += 1
+                pending.append((sig, form))
+        fused = _fused([f for _, f in pending]) if len(pending) == 2 else None
+        if fused is not None:
+            args = tuple(pending[0][1][1]) + (CONST0,) * (3 - len(pending[0][1][1]))
+            ops.append((fused, n_slots, *args, 0, n_slots + 1))
+        for k, (sig, (code, args, aux)) in enumerate(pending):
+            if fused is None:
+                ops.append((code, n_slots, *args, *(CONST0,) * (3 - len(args)), aux, -1))
+            slot[sig] = n_slots
+            n_slots += 1
     out_slots = [slot[s] for s in netlist.outputs]
     if live_only:
-        ops = _live(ops, out_slots)
-    arr = np.array(ops, dtype=np.int32).reshape(-1, 6)
-    return Program(netlist.n_a, netlist.n_b, n_slots, arr,
-                   np.array(out_slots, dtype=np.int32), np.array(slot, dtype=np.int32))
+        ops, out_slots, n_slots = _reallocate(_schedule(ops, out_slots), out_slots, netlist.n_inputs)
+    arr = np.array(ops, dtype=np.int32).reshape(-1, 7)
+    return Program(netlist.n_a, netlist.n_b, n_slots, arr, np.array(out_slots, dtype=np.int32),
+                   None if live_only else np.array(slot, dtype=np.int32))
 
 
-def _live(ops, out_slots):
-    live = set(out_slots)
-    keep = []
-    for op in reversed(ops):
-        if op[1] in live:
-            keep.append(op)
-            live.update(op[2:5])
-    return keep[::-1]
+def _schedule(ops, out_slots):
+    """The ops the outputs depend on, in depth-first post-order from output bit 0 up: each value
+    is computed right before its first use (a levelised order would compute all partial
+    products first and keep them all alive)."""
+    producer = {}
+    for k, op in enumerate(ops):
+        producer[op[1]] = k
+        if op[6] >= 0:
+            producer[op[6]] = k
+    done, order = set(), []
+    for root in out_slots:
+        stack = [(producer[root], False)] if root in producer else []
+        while stack:
+            k, expanded = stack.pop()
+            if k in done:
+                continue
+            if expanded:
+                done.add(k)
+                order.append(ops[k])
+                continue
+            stack.append((k, True))
+            for s in reversed(ops[k][2:5]):
+                if s in producer and producer[s] not in done:
+                    stack.append((producer[s], False))
+    return order
+
+
+def _reallocate(ops, out_slots, n_inputs):
+    """Reuse the slots of dead values, so the working set of a block stays in L1 cache."""
+    last_use = {}
+    for k, op in enumerate(ops):
+        for s in op[2:5]:
+            last_use[s] = k
+    pinned = set(out_slots)
+    rename = {s: s for s in range(n_inputs)}
+    free, n_slots, out = [], n_inputs, []
+    for k, op in enumerate(ops):
+        args = [rename[s] for s in op[2:5]]
+        new_outs = []
+        for s in (op[1], op[6]):
+            if s < 0:
+                new_outs.append(-1)
+                continue
+            if free and s not in pinned:
+                rename[s] = free.pop()
+            else:
+                rename[s], n_slots = n_slots, n_slots + 1
+            new_outs.append(rename[s])
+        out.append((op[0], new_outs[0], *args, op[5], new_outs[1]))
+        dead = [s for s in set(op[2:5]) if s >= n_inputs and last_use[s] == k]
+        dead += [s for s in (op[1], op[6]) if s >= 0 and s not in last_use]  # computed, never read
+        free.extend(rename[s] for s in dead if s not in pinned)
+    return out, [rename[s] for s in out_slots], n_slots
 
 
 @functools.lru_cache(maxsize=64)

@@ -15,7 +15,7 @@ import pytest
 from archsim.errors import SpecError
 from archsim_core import _eval
 from archsim_core.cells import BUILTIN_CELLS, CellType
-from archsim_core.evaluate import OP_AND, OP_MAJ, OP_XOR, OP_XOR3, compile_netlist, evaluate, toggle_counts
+from archsim_core.evaluate import OP_AND, OP_FA, OP_HA, compile_netlist, evaluate, toggle_counts
 from archsim_core.structures import Assignment, build, carry_save, hierarchical, ripple_row
 
 
@@ -120,9 +120,16 @@ def test_compiler_aliases_buffers_and_constants():
     codes = list(compile_netlist(nl, live_only=False).ops[:, 0])
     with_const = sum(0 in (c.a, c.b, c.cin) for c in nl.cells)  # HA positions, unwritten S bits
     assert with_const == 4
-    # a cell with a constant-0 input becomes XOR + AND instead of XOR3 + MAJ
-    assert codes.count(OP_XOR3) == codes.count(OP_MAJ) == 12 - with_const
-    assert codes.count(OP_XOR) == with_const and codes.count(OP_AND) == 16 + with_const
+    # a cell with a constant-0 input becomes a half adder (XOR + AND), the others full adders
+    assert codes.count(OP_FA) == 12 - with_const and codes.count(OP_HA) == with_const
+    assert codes.count(OP_AND) == 16 and len(codes) == 28
+
+
+def test_products_program_reuses_dead_slots():
+    nl = build(ripple_row(24, 24))
+    full, live = compile_netlist(nl, live_only=False), compile_netlist(nl)
+    assert full.n_slots == nl.n_signals and live.signal_slot is None
+    assert live.n_slots < 200 < nl.n_signals  # partial products computed right before use
 
 
 SCRIPT = """
