@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import configparser
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -127,6 +127,19 @@ def read_scalesim_config(path: str | Path) -> ScaleSimConfig:
         _positive(path, parser, arch, "IfmapSramSzkB"),
         _positive(path, parser, arch, "FilterSramSzkB"),
         _positive(path, parser, arch, "OfmapSramSzkB"), Dataflow(dataflow.strip().lower()))
+
+
+def expand_depthwise(workload: Workload) -> Workload:
+    """SCALE-Sim's depthwise rule: a layer whose name contains "DP" runs as one single-channel
+    layer per input channel, named <name>Channel_<i>, each with all the layer's filters."""
+    layers = []
+    for layer in workload.layers:
+        if "DP" not in layer.name:
+            layers.append(layer)
+            continue
+        layers += [replace(layer, name=f"{layer.name}Channel_{i}", channels=1)
+                   for i in range(layer.channels)]
+    return Workload(workload.name, tuple(layers))
 
 
 def read_scalesim_gemm_topology(path: str | Path) -> Workload:

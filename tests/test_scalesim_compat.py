@@ -25,7 +25,21 @@ DRAM_FIELDS = {"COMPUTE_REPORT.csv": {0}, "BANDWIDTH_REPORT.csv": {3, 4, 5},
 def _topology(run: Path) -> tuple[Path, list[str]]:
     if run.name.startswith("gemm_"):
         return DATA / "topology_gemm.csv", ["-i", "gemm"]
+    if run.name.startswith("dw_"):
+        return DATA / "topology_dw.csv", []
     return DATA / "topology.csv", []
+
+
+def _layer_names(topo: Path) -> list[str]:
+    """Report rows in order; SCALE-Sim splits a "DP" layer into one layer per channel."""
+    names = []
+    for line in topo.read_text().splitlines()[1:]:
+        fields = [f.strip() for f in line.split(",")]
+        if "DP" in fields[0]:
+            names += [f"{fields[0]}Channel_{i}" for i in range(int(fields[5]))]
+        else:
+            names.append(fields[0])
+    return names
 
 
 def _run(run: Path, out: Path, capsys) -> tuple[Path, list[str]]:
@@ -42,8 +56,7 @@ def _run(run: Path, out: Path, capsys) -> tuple[Path, list[str]]:
 def test_reports_equal_scalesim(run, tmp_path, capsys):
     out, notes = _run(run, tmp_path, capsys)
     noted = {line.split("note: ")[1].split(":")[0] for line in notes}
-    topo, _ = _topology(run)
-    names = [line.split(",")[0].strip() for line in topo.read_text().splitlines()[1:]]
+    names = _layer_names(_topology(run)[0])
     for report in REPORTS:
         ours = (out / report).read_text().splitlines()
         theirs = (run / report).read_text().splitlines()
@@ -72,6 +85,11 @@ def test_every_report_line_that_differs_is_announced(tmp_path, capsys):
         assert (len(notes) > 0) == any(
             (out / r).read_text() != (run / r).read_text() for r in REPORTS), run.name
     assert same > 20 * differ
+
+
+def test_depthwise_layers_run_per_channel_as_in_scalesim():
+    assert any(p.name.startswith("dw_") for p in RUNS)
+    assert len(_layer_names(DATA / "topology_dw.csv")) == 3 + 1
 
 
 def test_headers_are_scalesims():

@@ -42,6 +42,9 @@ ARRAYS = ((8, 8), (32, 32), (128, 128), (16, 4))
 # SCALE-Sim's GEMM input (`-i gemm`, rows name, M, N, K), run on GEMM_ARRAY (reports only).
 GEMM_LAYERS = (("gemm_a", 100, 37, 50), ("gemm_b", 7, 300, 129), ("gemm_c", 64, 64, 64))
 GEMM_ARRAY = (32, 16)
+# A depthwise layer ("DP" in its name: SCALE-Sim runs one 1-channel layer per channel).
+DW_LAYERS = (("dw_DP", 9, 9, 3, 3, 3, 2, 1), ("pw_after_dw", 7, 7, 1, 1, 3, 5, 1))
+DW_ARRAY = (8, 8)
 DATAFLOWS = ("os", "ws", "is")
 SRAM_KB = 64  # ifmap, filter and ofmap SRAM sizes (SCALE-Sim's example config)
 
@@ -100,9 +103,9 @@ DETAIL_FIELDS = tuple(
     for what in ("start_cycle", "stop_cycle", last))
 
 
-def topology_text() -> str:
-    """The test topology in SCALE-Sim's CSV format (trailing comma on every row)."""
-    rows = [TOPOLOGY_HEADER] + [", ".join(str(v) for v in layer) + "," for layer in LAYERS]
+def topology_text(layers=LAYERS) -> str:
+    """A test topology in SCALE-Sim's CSV format (trailing comma on every row)."""
+    rows = [TOPOLOGY_HEADER] + [", ".join(str(v) for v in layer) + "," for layer in layers]
     return "\n".join(rows) + "\n"
 
 
@@ -180,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     topo.write_text(topology_text())
     gemm_topo = args.out / "topology_gemm.csv"
     gemm_topo.write_text(gemm_topology_text())
+    dw_topo = args.out / "topology_dw.csv"
+    dw_topo.write_text(topology_text(DW_LAYERS))
     table = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -191,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         for df in DATAFLOWS:
             one_run(args, tmp, run_name(*GEMM_ARRAY, df, "gemm_"), *GEMM_ARRAY, df, gemm_topo,
                     "gemm")
+            one_run(args, tmp, run_name(*DW_ARRAY, df, "dw_"), *DW_ARRAY, df, dw_topo)
     with (args.out / "golden.csv").open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(table[0]), lineterminator="\n")
         writer.writeheader()

@@ -28,13 +28,15 @@ def register(subparsers) -> None:
 def run(args) -> int:
     """Read, compute every layer's report row, then write the three reports."""
     from archsim.results import output_dir
-    from archsim.scalesim_compat import (layer_report, read_scalesim_config,
+    from archsim.scalesim_compat import (expand_depthwise, layer_report, read_scalesim_config,
                                          read_scalesim_gemm_topology, write_reports)
     from archsim.workloads import read_scalesim_topology
 
     config = read_scalesim_config(args.config)
     reader = read_scalesim_gemm_topology if args.input_type == "gemm" else read_scalesim_topology
     workload = reader(args.topology)
+    if args.input_type == "conv":
+        workload = expand_depthwise(workload)
     reports = [layer_report(layer, config) for layer in workload.layers]
     target = Path(args.out) / config.run_name
     with output_dir(target) as tmp:
