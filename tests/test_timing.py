@@ -1,12 +1,14 @@
 """Static timing and area of netlists against hand-derived unit-gate figures."""
+import copy
 import random
 
 import pytest
+import yaml
 from archsim_core.cells import define_cell
 from archsim_core.netlist import CONST0, NetlistBuilder
 from archsim_core.structures import Assignment, build, ripple_row
 
-from archsim.cost.library import load_library
+from archsim.cost.library import DEFAULT_LIBRARY_PATH, library_from_mapping, load_library
 from archsim.cost.timing import analyse_timing, netlist_area
 from archsim.errors import SpecError
 
@@ -103,3 +105,17 @@ def test_netlist_with_a_cell_missing_from_the_library_is_rejected():
     net = nb.build([s, c], {"MYCELL": mine})
     with pytest.raises(SpecError, match="MYCELL"):
         analyse_timing(net, LIB)
+
+
+def test_library_cell_with_a_different_function_than_the_netlist_is_rejected():
+    data = yaml.safe_load(DEFAULT_LIBRARY_PATH.read_text(encoding="utf-8"))
+    entry = copy.deepcopy(data["cells"]["FA"])
+    entry["truth_table"] = {"sum": [1] * 8, "cout": [0, 0, 0, 1, 0, 1, 1, 1]}
+    data["cells"]["MYCELL"] = entry
+    lib = library_from_mapping(data, "mine.yaml")
+    mine = define_cell("MYCELL", [0] * 8, [0, 0, 0, 1, 0, 1, 1, 1])
+    nb = NetlistBuilder(2, 1)
+    s, c = nb.cell("MYCELL", nb.a(0), nb.a(1), nb.b(0), 0)
+    net = nb.build([s, c], {"MYCELL": mine})
+    with pytest.raises(SpecError, match="MYCELL.truth_table"):
+        netlist_area(net, lib)

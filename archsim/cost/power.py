@@ -17,7 +17,7 @@ from archsim_core.formats import FPFormat
 from archsim_core.netlist import Netlist
 
 from archsim.cost.library import CellLibrary
-from archsim.cost.timing import effective_cell
+from archsim.cost.timing import check_netlist, effective_cell
 from archsim.errors import DataError, SpecError
 
 DEFAULT_STREAM = "uniform"
@@ -71,6 +71,7 @@ def netlist_toggles(netlist: Netlist, a, b) -> np.ndarray:
 
 def signal_energies(netlist: Netlist, lib: CellLibrary) -> np.ndarray:
     """Energy per toggle (library units) of each signal's driver; 0 for inputs/constants."""
+    check_netlist(netlist, lib)
     energy = np.zeros(netlist.n_signals)
     and_e = lib.cell("AND2").toggle_energy("Y")
     for g in netlist.gates:

@@ -13,8 +13,21 @@ from dataclasses import dataclass
 from archsim_core.netlist import CONST0, CONST1, Netlist
 
 from archsim.cost.library import CellLibrary, resolve_library
+from archsim.errors import SpecError
 
 _NEVER = float("-inf")
+
+
+def check_netlist(netlist: Netlist, lib: CellLibrary) -> None:
+    """SpecError unless the library costs every cell of the netlist, with the same function."""
+    lib.cell("AND2")
+    user = lib.cell_types
+    for name, celltype in sorted(netlist.cell_types.items()):
+        lib.cell(name)
+        if name in user and (user[name].sum_table, user[name].cout_table) != \
+                (celltype.sum_table, celltype.cout_table):
+            raise SpecError(f"cell library {lib.source}: cells.{name}.truth_table differs from the "
+                            f"netlist's cell {name!r}")
 
 
 def effective_cell(netlist: Netlist, index: int) -> str:
@@ -121,6 +134,7 @@ def analyse_timing(netlist: Netlist, library=None) -> TimingReport:
 
 @functools.lru_cache(maxsize=64)
 def _analyse_cached(netlist: Netlist, lib: CellLibrary) -> TimingReport:
+    check_netlist(netlist, lib)
     arr, pred = _propagate(netlist, lib)
     best_k, best = 0, _NEVER
     for k, sig in enumerate(netlist.outputs):
@@ -135,6 +149,7 @@ def _analyse_cached(netlist: Netlist, lib: CellLibrary) -> TimingReport:
 def netlist_area(netlist: Netlist, library=None) -> tuple[int, float]:
     """(transistors, area um^2) of a netlist: the sum over its AND gates and cells."""
     lib = resolve_library(library)
+    check_netlist(netlist, lib)
     and_cost = lib.cell("AND2")
     transistors = len(netlist.gates) * and_cost.transistors
     area = len(netlist.gates) * and_cost.area_um2
