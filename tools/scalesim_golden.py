@@ -136,12 +136,23 @@ def run_scalesim(python: str, cfg: Path, topo: Path, layout: Path, work: Path,
     return work / "out" / cfg.stem
 
 
-def golden_rows(report_dir: Path, rows: int, cols: int, df: str) -> list[dict]:
+def read_topology(path: Path) -> tuple:
+    """(name, H, W, R, S, C, filters, stride) per row, read as SCALE-Sim does (by position,
+    the last field of every row dropped)."""
+    layers = []
+    for line in path.read_text().splitlines()[1:]:
+        fields = [f.strip() for f in line.split(",")[:-1]]
+        if fields:
+            layers.append((fields[0], *(int(v) for v in fields[1:8])))
+    return tuple(layers)
+
+
+def golden_rows(report_dir: Path, rows: int, cols: int, df: str, layers=LAYERS) -> list[dict]:
     """One golden row per layer, joining the compute and detailed-access reports."""
     compute = read_report(report_dir / "COMPUTE_REPORT.csv")
     detail = read_report(report_dir / "DETAILED_ACCESS_REPORT.csv")
     out = []
-    for layer, comp, det in zip(LAYERS, compute, detail, strict=True):
+    for layer, comp, det in zip(layers, compute, detail, strict=True):
         row = {"array_rows": rows, "array_cols": cols, "dataflow": df}
         row.update(zip(LAYER_COLUMNS, layer))
         row.update(zip(COMPUTE_FIELDS, comp[1:], strict=True))
@@ -151,9 +162,10 @@ def golden_rows(report_dir: Path, rows: int, cols: int, df: str) -> list[dict]:
 
 
 def one_run(args, tmp: Path, name: str, rows: int, cols: int, df: str, topo: Path,
-            input_type: str = "conv") -> Path:
-    """Write the config of one run, run SCALE-Sim, keep its reports; returns the run dir."""
-    run_dir = args.out / "reports" / name
+            input_type: str = "conv", keep: bool = True) -> Path:
+    """Write the config of one run, run SCALE-Sim, keep its reports (unless `keep` is false);
+    returns the directory holding the reports."""
+    run_dir = args.out / "reports" / name if keep else tmp / f"{name}_reports"
     run_dir.mkdir(parents=True, exist_ok=True)
     cfg = run_dir / "scale.cfg"
     cfg.write_text(CONFIG_TEMPLATE.format(run=name, rows=rows, cols=cols, kb=SRAM_KB, df=df))
@@ -169,6 +181,33 @@ def one_run(args, tmp: Path, name: str, rows: int, cols: int, df: str, topo: Pat
     return run_dir
 
 
+def write_golden(path: Path, table: list[dict]) -> None:
+    """The golden table as CSV."""
+    with path.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(table[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(table)
+    print(f"wrote {len(table)} golden rows to {path}", file=sys.stderr)
+
+
+def network_golden(args) -> int:
+    """SCALE-Sim on a real network for each square array and dataflow -> golden_<name>.csv."""
+    layers = read_topology(args.network)
+    args.out.mkdir(parents=True, exist_ok=True)
+    table = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        (tmp / "layout.csv").write_text("Layer name,\n")
+        for size in (int(v) for v in args.network_arrays.split(",")):
+            for df in DATAFLOWS:
+                name = run_name(size, size, df, f"{args.network.stem}_")
+                report_dir = one_run(args, tmp, name, size, size, df, args.network.resolve(),
+                                     keep=False)
+                table += golden_rows(report_dir, size, size, df, layers)
+    write_golden(args.out / f"golden_{args.network.stem.lower()}.csv", table)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run every (array, dataflow) configuration and rewrite tests/data/scalesim/."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -176,7 +215,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="python of the virtual environment that has scalesim==3.0.0")
     parser.add_argument("--out", type=Path, default=OUT_DIR)
     parser.add_argument("--timeout-s", type=float, default=600.0, help="per SCALE-Sim run")
+    parser.add_argument("--network", type=Path,
+                        help="instead: a SCALE-Sim topology of a real network (e.g. its "
+                             "alexnet.csv); writes golden_<name>.csv only")
+    parser.add_argument("--network-arrays", default="128",
+                        help="square array sizes for --network, comma-separated")
     args = parser.parse_args(argv)
+    if args.network:
+        return network_golden(args)
 
     args.out.mkdir(parents=True, exist_ok=True)
     topo = args.out / "topology.csv"
@@ -197,11 +243,7 @@ def main(argv: list[str] | None = None) -> int:
             one_run(args, tmp, run_name(*GEMM_ARRAY, df, "gemm_"), *GEMM_ARRAY, df, gemm_topo,
                     "gemm")
             one_run(args, tmp, run_name(*DW_ARRAY, df, "dw_"), *DW_ARRAY, df, dw_topo)
-    with (args.out / "golden.csv").open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(table[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(table)
-    print(f"wrote {len(table)} golden rows to {args.out}", file=sys.stderr)
+    write_golden(args.out / "golden.csv", table)
     return 0
 
 
