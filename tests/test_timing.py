@@ -9,7 +9,7 @@ from archsim_core.netlist import CONST0, NetlistBuilder
 from archsim_core.structures import Assignment, build, ripple_row
 
 from archsim.cost.library import DEFAULT_LIBRARY_PATH, library_from_mapping, load_library
-from archsim.cost.timing import analyse_timing, netlist_area
+from archsim.cost.timing import analyse_timing, netlist_area, ripple_chains
 from archsim.errors import SpecError
 
 LIB = load_library()
@@ -119,3 +119,27 @@ def test_library_cell_with_a_different_function_than_the_netlist_is_rejected():
     net = nb.build([s, c], {"MYCELL": mine})
     with pytest.raises(SpecError, match="MYCELL.truth_table"):
         netlist_area(net, lib)
+
+
+def _ripple_adder(width):
+    """a + b as a chain of recomb cells (HA head, then FA), like a recombination adder."""
+    nb = NetlistBuilder(width, width, f"rca{width}")
+    carry, out = CONST0, []
+    for i in range(width):
+        cell = "HA" if i == 0 else "FA"
+        s, carry = nb.cell(cell, nb.a(i), nb.b(i), carry, i, role="recomb")
+        out.append(s)
+    return nb.build(out + [carry])
+
+
+@pytest.mark.parametrize("width, ripple, prefix", [(4, 7, 8), (16, 31, 12), (32, 63, 14)])
+def test_recombination_chain_ripple_vs_prefix(width, ripple, prefix):
+    """Ripple: HA Cout at 1, then +2 per FA: Cout(w-1) = 2w - 1 = last Sum.
+    Prefix (Sklansky what-if): p/g at 2, carry into position j after ceil(log2(j+1)) AND-OR
+    levels of 2, sum XOR 2: last Sum = 2 + 2*ceil(log2(w-1)) + 2, final carry 2 + 2*ceil(log2 w)."""
+    net = _ripple_adder(width)
+    assert len(ripple_chains(net)) == width
+    assert analyse_timing(net, LIB).delay_units == ripple
+    rep = analyse_timing(net, LIB, recomb="prefix")
+    assert rep.delay_units == prefix and rep.path == ()
+    assert net.evaluate((1 << width) - 1, 1) == 1 << width

@@ -40,8 +40,8 @@ def _compare(args, lib) -> dict:
     from dataclasses import asdict
 
     from archsim.cost.pe import pe_cost
-    from archsim.cost.report import (PAPER_CLAIMS, compare, critical_paths, role_breakdown,
-                                     unit_breakdown)
+    from archsim.cost.report import (PAPER_CLAIMS, compare, critical_paths, prefix_sensitivity,
+                                     role_breakdown, unit_breakdown)
 
     variants = list(args.variants or DEFAULT_VARIANTS)
     rows = compare(variants, args.baseline, lib, args.stream)
@@ -49,7 +49,8 @@ def _compare(args, lib) -> dict:
     pes = {v: asdict(pe_cost(v, library=lib, stream=args.stream)) for v in names}
     return {"mode": "compare", "baseline": names[0], "rows": rows, "paper_claims_reduction": PAPER_CLAIMS,
             "critical_paths": critical_paths(names, lib), "blocks": unit_breakdown(names, lib, args.stream),
-            "pe": pes, "significand_roles": role_breakdown(names, lib, args.stream)}
+            "pe": pes, "significand_roles": role_breakdown(names, lib, args.stream),
+            "what_if_prefix_recombination": prefix_sensitivity(names, lib)}
 
 
 def _sweep(args, lib) -> dict:
@@ -106,5 +107,9 @@ def run(args) -> int:
         _print_sweep(payload["sweep"])
     else:
         _print_table(payload["rows"])
+        for name, d in payload["what_if_prefix_recombination"].items():
+            if d["delay_units_prefix_recomb"] != d["delay_units_ripple"]:
+                print(f"what-if {name}: significand delay {d['delay_units_ripple']:g} -> "
+                      f"{d['delay_units_prefix_recomb']:g} unit gates with prefix recombination adders")
     print(args.out)
     return 0

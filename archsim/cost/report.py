@@ -57,6 +57,18 @@ def compare(variants, baseline: str, lib: CellLibrary, stream: str) -> list[dict
     return rows
 
 
+def prefix_sensitivity(variants, lib: CellLibrary) -> dict[str, dict]:
+    """What-if: significand delay with the recombination adders' ripple chains timed as
+    Sklansky prefix adders (delay only; their extra area and energy are not modelled)."""
+    out = {}
+    for v in variants:
+        spec = variant_spec(v)
+        net = build_netlist(spec)
+        out[spec.name] = {"delay_units_ripple": analyse_timing(net, lib).delay_units,
+                          "delay_units_prefix_recomb": analyse_timing(net, lib, "prefix").delay_units}
+    return out
+
+
 def critical_paths(variants, lib: CellLibrary) -> dict[str, list[str]]:
     """The significand critical path of each variant, cell by cell."""
     specs = [variant_spec(v) for v in variants]

@@ -87,7 +87,39 @@ def _latest(arr, pins: dict[str, float], sigs: dict[str, int]):
     return best, best_pin
 
 
-def _propagate(netlist: Netlist, lib: CellLibrary):
+def ripple_chains(netlist: Netlist) -> dict[int, tuple[int, int, str | None]]:
+    """Cells of the recombination adders' ripple-carry chains: {cell index: (index of the chain's
+    head cell, position in the chain, pin that reads the previous cell's Cout; None at the head)}. A link is a recomb
+    cell built right after a recomb cell one column lower whose Cout it reads (the generator
+    emits each ripple adder's cells consecutively; carry-save stages never read each other)."""
+    cells = netlist.cells
+    out: dict[int, tuple[int, int, str | None]] = {}
+    for j in range(1, len(cells)):
+        prev, cur = cells[j - 1], cells[j]
+        pins = sorted(p for p, s in _pin_signals(cur).items() if s == prev.cout)
+        if prev.role == cur.role == "recomb" and cur.col == prev.col + 1 and pins:
+            head, position, _ = out.setdefault(j - 1, (j - 1, 0, None))
+            out[j] = (head, position + 1, pins[0])
+    return out
+
+
+def _prefix_arrivals(arr, netlist, i, head, position, carry_pin, chains_state):
+    """Sklansky prefix-adder timing for chain cell i (unit gates: p/g 2, each prefix level an
+    AND-OR = 2, sum XOR = 2); returns {output: (arrival, latest pin)}. Cells of one chain are
+    visited in chain order (each reads its predecessor's Cout)."""
+    sigs = _pin_signals(netlist.cells[i])
+    live = [(arr[s], p) for p, s in sorted(sigs.items()) if p != carry_pin and arr[s] != _NEVER]
+    t, pin = max(live) if live else (0.0, "A")
+    state = chains_state.setdefault(head, {"pg_max": _NEVER, "carry": _NEVER})
+    state["pg_max"] = max(state["pg_max"], t + 2)
+    carry = state["pg_max"] + 2 * position.bit_length()   # ceil(log2(position + 1)) levels
+    prev_carry, state["carry"] = state["carry"], carry
+    return {"Sum": (max(t + 2, prev_carry) + 2 if position else t + 2, pin), "Cout": (carry, pin)}
+
+
+def _propagate(netlist: Netlist, lib: CellLibrary, recomb: str = "ripple"):
+    chains = ripple_chains(netlist) if recomb == "prefix" else {}
+    chain_state: dict = {}
     arr = [_NEVER] * netlist.n_signals
     for sig in netlist.a_bits + netlist.b_bits:
         arr[sig] = 0.0
@@ -103,8 +135,9 @@ def _propagate(netlist: Netlist, lib: CellLibrary):
         inst = netlist.cells[i]
         cost = lib.cell(effective_cell(netlist, i))
         sigs = _pin_signals(inst)
+        prefix = _prefix_arrivals(arr, netlist, i, *chains[i], chain_state) if i in chains else None
         for out, sig in (("Sum", inst.sum), ("Cout", inst.cout)):
-            t, pin = _latest(arr, cost.pin_delays(out), sigs)
+            t, pin = prefix[out] if prefix else _latest(arr, cost.pin_delays(out), sigs)
             arr[sig] = t
             pred[sig] = ("cell", i, pin, out)
     return arr, pred
@@ -126,22 +159,29 @@ def _trace(netlist: Netlist, arr, pred, sig: int) -> tuple[PathStep, ...]:
     return tuple(reversed(steps))
 
 
-def analyse_timing(netlist: Netlist, library=None) -> TimingReport:
-    """Arrival times, critical-path delay and the critical path of `netlist`."""
-    lib = resolve_library(library)
-    return _analyse_cached(netlist, lib)
+def analyse_timing(netlist: Netlist, library=None, recomb: str = "ripple") -> TimingReport:
+    """Arrival times, critical-path delay and the critical path of `netlist`.
+
+    `recomb="prefix"` is a what-if: the ripple-carry chains of recombination adders are timed
+    as Sklansky prefix adders (the netlist's function is unchanged; SPEC-arith §3 leaves the
+    recombination adder's structure to the cost model). The default times the netlist as built."""
+    if recomb not in ("ripple", "prefix"):
+        raise SpecError(f"recomb must be 'ripple' or 'prefix', got {recomb!r}")
+    return _analyse_cached(netlist, resolve_library(library), recomb)
 
 
 @functools.lru_cache(maxsize=64)
-def _analyse_cached(netlist: Netlist, lib: CellLibrary) -> TimingReport:
+def _analyse_cached(netlist: Netlist, lib: CellLibrary, recomb: str) -> TimingReport:
     check_netlist(netlist, lib)
-    arr, pred = _propagate(netlist, lib)
+    arr, pred = _propagate(netlist, lib, recomb)
     best_k, best = 0, _NEVER
     for k, sig in enumerate(netlist.outputs):
         if arr[sig] > best:
             best_k, best = k, arr[sig]
     delay = max(best, 0.0)
-    path = _trace(netlist, arr, pred, netlist.outputs[best_k]) if best != _NEVER else ()
+    # a prefix adder has no single cell-by-cell path through the chain: report delay only
+    traced = best != _NEVER and recomb == "ripple"
+    path = _trace(netlist, arr, pred, netlist.outputs[best_k]) if traced else ()
     arrival = tuple(None if (t == _NEVER or s in (CONST0, CONST1)) else t for s, t in enumerate(arr))
     return TimingReport(arrival, delay, best_k, path, lib.ns_per_delay_unit)
 
