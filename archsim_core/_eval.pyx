@@ -25,18 +25,6 @@ cdef enum:
     W = 8
     BLOCK = 512
     CHUNK_BLOCKS = 64
-    OP_AND = 0
-    OP_OR = 1
-    OP_XOR = 2
-    OP_ANDN = 3
-    OP_XOR3 = 4
-    OP_MAJ = 5
-    OP_AO21 = 6
-    OP_TABLE3 = 7
-    OP_BUF = 8
-    OP_FA = 9
-    OP_HA = 10
-    OP_FIELDS = 7
 
 cdef struct Prog:
     const int32_t* ops
@@ -48,20 +36,103 @@ cdef struct Prog:
     const int32_t* out_slots
 
 
-cdef inline void transpose64(uint64_t* x) noexcept nogil:
-    """In place: afterwards bit j of x[i] is what bit i of x[j] was."""
-    cdef int j = 32, k0, k
-    cdef uint64_t m = 0x00000000FFFFFFFFULL, t
-    while j:
-        k0 = 0
-        while k0 < 64:
-            for k in range(k0, k0 + j):
-                t = ((x[k] >> j) ^ x[k + j]) & m
-                x[k + j] ^= t
-                x[k] ^= t << j
-            k0 += 2 * j
-        j >>= 1
-        m ^= m << j
+cdef extern from *:
+    """
+    /* The hot loop in C so it can be compiled twice (AVX2 and baseline x86-64) and picked at
+       load time; results are identical, only the vector width differs. Every op writes slots
+       it does not read (evaluate.py allocates outputs before freeing dead inputs), which
+       makes the restrict qualifiers valid. */
+    #include <stdint.h>
+    #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+    #define ARCHSIM_CLONES __attribute__((target_clones("avx2", "default")))
+    #else
+    #define ARCHSIM_CLONES
+    #endif
+    #define ARCHSIM_W 8
+    /* In place: afterwards bit j of x[i] is what bit i of x[j] was (block swaps, 6 stages). */
+    static ARCHSIM_CLONES void archsim_transpose64(uint64_t *x) {
+        uint64_t m = 0x00000000FFFFFFFFULL;
+        for (int j = 32; j; j >>= 1, m ^= m << j)
+            for (int k0 = 0; k0 < 64; k0 += 2 * j)
+                for (int k = k0; k < k0 + j; k++) {
+                    uint64_t t = ((x[k] >> j) ^ x[k + j]) & m;
+                    x[k + j] ^= t;
+                    x[k] ^= t << j;
+                }
+    }
+    static ARCHSIM_CLONES void archsim_run_ops(const int32_t *ops, Py_ssize_t n_ops, uint64_t *v) {
+        for (Py_ssize_t o = 0; o < n_ops; o++) {
+            const int32_t *op = ops + 8 * o;
+            uint64_t *restrict out = v + (Py_ssize_t)op[1] * ARCHSIM_W;
+            const uint64_t *restrict x = v + (Py_ssize_t)op[2] * ARCHSIM_W;
+            const uint64_t *restrict y = v + (Py_ssize_t)op[3] * ARCHSIM_W;
+            const uint64_t *restrict z = v + (Py_ssize_t)op[4] * ARCHSIM_W;
+            const uint64_t neg = (uint64_t)0 - (uint64_t)(op[5] & 1);
+            int w, m;
+            switch (op[0]) {
+            case 9: {  /* FA: Sum -> out, Cout -> out2 */
+                uint64_t *restrict out2 = v + (Py_ssize_t)op[6] * ARCHSIM_W;
+                for (w = 0; w < ARCHSIM_W; w++) {
+                    uint64_t s = x[w] ^ y[w];
+                    out2[w] = (x[w] & y[w]) | (z[w] & s);
+                    out[w] = s ^ z[w];
+                }
+                break;
+            }
+            case 10: {  /* HA */
+                uint64_t *restrict out2 = v + (Py_ssize_t)op[6] * ARCHSIM_W;
+                for (w = 0; w < ARCHSIM_W; w++) {
+                    out2[w] = x[w] & y[w];
+                    out[w] = x[w] ^ y[w];
+                }
+                break;
+            }
+            case 11: {  /* FA_AND: FA whose x operand is the partial product x AND x2 */
+                uint64_t *restrict out2 = v + (Py_ssize_t)op[6] * ARCHSIM_W;
+                const uint64_t *restrict x2 = v + (Py_ssize_t)op[7] * ARCHSIM_W;
+                for (w = 0; w < ARCHSIM_W; w++) {
+                    uint64_t pp = x[w] & x2[w], s = pp ^ y[w];
+                    out2[w] = (pp & y[w]) | (z[w] & s);
+                    out[w] = s ^ z[w];
+                }
+                break;
+            }
+            case 12: {  /* HA_AND */
+                uint64_t *restrict out2 = v + (Py_ssize_t)op[6] * ARCHSIM_W;
+                const uint64_t *restrict x2 = v + (Py_ssize_t)op[7] * ARCHSIM_W;
+                for (w = 0; w < ARCHSIM_W; w++) {
+                    uint64_t pp = x[w] & x2[w];
+                    out2[w] = pp & y[w];
+                    out[w] = pp ^ y[w];
+                }
+                break;
+            }
+            case 0: for (w = 0; w < ARCHSIM_W; w++) out[w] = (x[w] & y[w]) ^ neg; break;
+            case 1: for (w = 0; w < ARCHSIM_W; w++) out[w] = (x[w] | y[w]) ^ neg; break;
+            case 2: for (w = 0; w < ARCHSIM_W; w++) out[w] = (x[w] ^ y[w]) ^ neg; break;
+            case 3: for (w = 0; w < ARCHSIM_W; w++) out[w] = (x[w] & ~y[w]) ^ neg; break;
+            case 4: for (w = 0; w < ARCHSIM_W; w++) out[w] = (x[w] ^ y[w] ^ z[w]) ^ neg; break;
+            case 5:
+                for (w = 0; w < ARCHSIM_W; w++)
+                    out[w] = ((x[w] & y[w]) | (z[w] & (x[w] | y[w]))) ^ neg;
+                break;
+            case 6: for (w = 0; w < ARCHSIM_W; w++) out[w] = (x[w] | (y[w] & z[w])) ^ neg; break;
+            case 8: for (w = 0; w < ARCHSIM_W; w++) out[w] = x[w] ^ neg; break;
+            default:  /* 7: any 3-input function, from its table (aux) as a sum of minterms */
+                for (w = 0; w < ARCHSIM_W; w++) {
+                    uint64_t r = 0;
+                    for (m = 0; m < 8; m++)
+                        if ((op[5] >> m) & 1)
+                            r |= ((m & 4) ? x[w] : ~x[w]) & ((m & 2) ? y[w] : ~y[w])
+                                 & ((m & 1) ? z[w] : ~z[w]);
+                    out[w] = r;
+                }
+            }
+        }
+    }
+    """
+    void archsim_run_ops(const int32_t* ops, Py_ssize_t n_ops, uint64_t* v) nogil
+    void transpose64 "archsim_transpose64"(uint64_t* x) nogil
 
 
 cdef void load_block(const Prog* p, const uint64_t* a, const uint64_t* b, Py_ssize_t count,
@@ -80,72 +151,9 @@ cdef void load_block(const Prog* p, const uint64_t* a, const uint64_t* b, Py_ssi
             v[(2 + p.n_a + k) * W + w] = tmp[32 + k]
 
 
-cdef inline uint64_t table3(uint64_t x, uint64_t y, uint64_t z, int32_t tab) noexcept nogil:
-    cdef uint64_t r = 0
-    cdef int m
-    for m in range(8):
-        if (tab >> m) & 1:
-            r |= (x if m & 4 else ~x) & (y if m & 2 else ~y) & (z if m & 1 else ~z)
-    return r
-
-
-cdef void run_ops(const Prog* p, uint64_t* v) noexcept nogil:
+cdef inline void run_ops(const Prog* p, uint64_t* v) noexcept nogil:
     """Execute the program on one block (all slots W words wide)."""
-    cdef Py_ssize_t o
-    cdef int w, code
-    cdef const int32_t* op
-    cdef uint64_t* out
-    cdef uint64_t* x
-    cdef uint64_t* y
-    cdef uint64_t* z
-    cdef uint64_t* out2
-    cdef uint64_t neg, s, c
-    for o in range(p.n_ops):
-        op = p.ops + OP_FIELDS * o
-        code = op[0]
-        out, x, y, z = v + op[1] * W, v + op[2] * W, v + op[3] * W, v + op[4] * W
-        neg = (<uint64_t>0) - <uint64_t>(op[5] & 1)
-        if code == OP_FA:
-            out2 = v + op[6] * W
-            for w in range(W):
-                s = x[w] ^ y[w]
-                c = (x[w] & y[w]) | (z[w] & s)
-                out[w] = s ^ z[w]
-                out2[w] = c
-        elif code == OP_HA:
-            out2 = v + op[6] * W
-            for w in range(W):
-                s = x[w] ^ y[w]
-                c = x[w] & y[w]
-                out[w] = s
-                out2[w] = c
-        elif code == OP_AND:
-            for w in range(W):
-                out[w] = (x[w] & y[w]) ^ neg
-        elif code == OP_OR:
-            for w in range(W):
-                out[w] = (x[w] | y[w]) ^ neg
-        elif code == OP_XOR:
-            for w in range(W):
-                out[w] = (x[w] ^ y[w]) ^ neg
-        elif code == OP_ANDN:
-            for w in range(W):
-                out[w] = (x[w] & ~y[w]) ^ neg
-        elif code == OP_XOR3:
-            for w in range(W):
-                out[w] = (x[w] ^ y[w] ^ z[w]) ^ neg
-        elif code == OP_MAJ:
-            for w in range(W):
-                out[w] = ((x[w] & y[w]) | (z[w] & (x[w] | y[w]))) ^ neg
-        elif code == OP_AO21:
-            for w in range(W):
-                out[w] = (x[w] | (y[w] & z[w])) ^ neg
-        elif code == OP_BUF:
-            for w in range(W):
-                out[w] = x[w] ^ neg
-        else:
-            for w in range(W):
-                out[w] = table3(x[w], y[w], z[w], op[5])
+    archsim_run_ops(p.ops, p.n_ops, v)
 
 
 cdef uint64_t* new_planes(const Prog* p) noexcept nogil:
@@ -228,6 +236,8 @@ cdef Prog make_prog(prog, const int32_t[:, ::1] ops, const int32_t[::1] outs) ex
     p.n_slots, p.n_a, p.n_b = prog.n_slots, prog.n_a, prog.n_b
     p.n_out = outs.shape[0]
     p.out_slots = &outs[0]
+    if ops.shape[1] != 8:
+        raise ValueError(f"program rows must have 8 fields, got {ops.shape[1]}")
     if p.n_out > 64 or p.n_a > 32 or p.n_b > 32:
         raise ValueError(f"bit-sliced programs support operands of up to 32 bits and products "
                          f"of up to 64 bits, got {p.n_a}x{p.n_b} -> {p.n_out}")

@@ -23,9 +23,11 @@ import numpy as np
 from archsim.errors import SpecError
 from archsim_core.netlist import CONST0, CONST1, Netlist
 
-# opcodes shared with _eval.pyx (row = code, out, x, y, z, aux, out2; aux = negate flag or table;
-# out2 = Cout slot of the fused full/half adder ops FA and HA, else -1)
-OP_AND, OP_OR, OP_XOR, OP_ANDN, OP_XOR3, OP_MAJ, OP_AO21, OP_TABLE3, OP_BUF, OP_FA, OP_HA = range(11)
+# opcodes shared with _eval.pyx (row = code, out, x, y, z, aux, out2, x2; aux = negate flag or
+# table; out2 = Cout slot of the two-output full/half adder ops, else -1; x2 = second AND input
+# of FA_AND/HA_AND, whose x operand is the partial product x AND x2, else -1)
+(OP_AND, OP_OR, OP_XOR, OP_ANDN, OP_XOR3, OP_MAJ, OP_AO21, OP_TABLE3, OP_BUF, OP_FA, OP_HA,
+ OP_FA_AND, OP_HA_AND) = range(13)
 _AND_TABLE = (0, 0, 0, 1)
 
 _TWO = {(0, 0, 0, 1): OP_AND, (0, 1, 1, 1): OP_OR, (0, 1, 1, 0): OP_XOR, (0, 0, 1, 0): OP_ANDN}
@@ -35,7 +37,7 @@ _THREE = {(0, 1, 1, 0, 1, 0, 0, 1): OP_XOR3, (0, 0, 0, 1, 0, 1, 1, 1): OP_MAJ,
 
 @dataclass(frozen=True, eq=False)
 class Program:
-    """A compiled netlist: `ops` rows (code, out, x, y, z, aux, out2), `n_slots` bit-planes,
+    """A compiled netlist: `ops` rows (code, out, x, y, z, aux, out2, x2), `n_slots` bit-planes,
     `out_slots` (product bit k is slot out_slots[k]) and `signal_slot` (netlist signal -> slot;
     None for a products-only program, whose slots are reused once their value is dead)."""
 
@@ -143,18 +145,45 @@ def _compile(netlist: Netlist, live_only: bool) -> Program:
         fused = _fused([f for _, f in pending]) if len(pending) == 2 else None
         if fused is not None:
             args = tuple(pending[0][1][1]) + (CONST0,) * (3 - len(pending[0][1][1]))
-            ops.append((fused, n_slots, *args, 0, n_slots + 1))
+            ops.append((fused, n_slots, *args, 0, n_slots + 1, -1))
         for k, (sig, (code, args, aux)) in enumerate(pending):
             if fused is None:
-                ops.append((code, n_slots, *args, *(CONST0,) * (3 - len(args)), aux, -1))
+                ops.append((code, n_slots, *args, *(CONST0,) * (3 - len(args)), aux, -1, -1))
             slot[sig] = n_slots
             n_slots += 1
     out_slots = [slot[s] for s in netlist.outputs]
     if live_only:
-        ops, out_slots, n_slots = _reallocate(_schedule(ops, out_slots), out_slots, netlist.n_inputs)
-    arr = np.array(ops, dtype=np.int32).reshape(-1, 7)
+        ops = _fuse_partial_products(_schedule(ops, out_slots), out_slots)
+        ops, out_slots, n_slots = _reallocate(ops, out_slots, netlist.n_inputs)
+    arr = np.array(ops, dtype=np.int32).reshape(-1, 8)
     return Program(netlist.n_a, netlist.n_b, n_slots, arr, np.array(out_slots, dtype=np.int32),
                    None if live_only else np.array(slot, dtype=np.int32))
+
+
+def _inputs(op):
+    return op[2:5] + ((op[7],) if op[7] >= 0 else ())
+
+
+def _fuse_partial_products(ops, out_slots):
+    """Fold an AND read only by one full/half adder into that adder (FA_AND/HA_AND)."""
+    uses = {}
+    for op in ops:
+        for s in _inputs(op):
+            uses[s] = uses.get(s, 0) + 1
+    ands = {op[1]: op for op in ops if op[0] == OP_AND and op[5] == 0}
+    pinned, folded, out = set(out_slots), set(), []
+    for op in ops:
+        if op[0] in (OP_FA, OP_HA):
+            args = list(op[2:5] if op[0] == OP_FA else op[2:4])
+            pick = next((s for s in args if s in ands and uses[s] == 1 and s not in pinned), None)
+            if pick is not None:
+                folded.add(pick)
+                args.remove(pick)
+                rest = tuple(args) + (CONST0,) * (2 - len(args))
+                code = OP_FA_AND if op[0] == OP_FA else OP_HA_AND
+                op = (code, op[1], ands[pick][2], *rest, 0, op[6], ands[pick][3])
+        out.append(op)
+    return [op for op in out if op[1] not in folded]
 
 
 def _schedule(ops, out_slots):
@@ -178,7 +207,7 @@ def _schedule(ops, out_slots):
                 order.append(ops[k])
                 continue
             stack.append((k, True))
-            for s in reversed(ops[k][2:5]):
+            for s in reversed(_inputs(ops[k])):
                 if s in producer and producer[s] not in done:
                     stack.append((producer[s], False))
     return order
@@ -188,13 +217,14 @@ def _reallocate(ops, out_slots, n_inputs):
     """Reuse the slots of dead values, so the working set of a block stays in L1 cache."""
     last_use = {}
     for k, op in enumerate(ops):
-        for s in op[2:5]:
+        for s in _inputs(op):
             last_use[s] = k
     pinned = set(out_slots)
     rename = {s: s for s in range(n_inputs)}
     free, n_slots, out = [], n_inputs, []
     for k, op in enumerate(ops):
         args = [rename[s] for s in op[2:5]]
+        x2 = rename[op[7]] if op[7] >= 0 else -1
         new_outs = []
         for s in (op[1], op[6]):
             if s < 0:
@@ -205,8 +235,8 @@ def _reallocate(ops, out_slots, n_inputs):
             else:
                 rename[s], n_slots = n_slots, n_slots + 1
             new_outs.append(rename[s])
-        out.append((op[0], new_outs[0], *args, op[5], new_outs[1]))
-        dead = [s for s in set(op[2:5]) if s >= n_inputs and last_use[s] == k]
+        out.append((op[0], new_outs[0], *args, op[5], new_outs[1], x2))
+        dead = [s for s in set(_inputs(op)) if s >= n_inputs and last_use[s] == k]
         dead += [s for s in (op[1], op[6]) if s >= 0 and s not in last_use]  # computed, never read
         free.extend(rename[s] for s in dead if s not in pinned)
     return out, [rename[s] for s in out_slots], n_slots
