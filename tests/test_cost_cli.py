@@ -86,3 +86,17 @@ def test_pareto_front_and_k_ranges():
     assert parse_k_range("0..3,8") == [0, 1, 2, 3, 8]
     with pytest.raises(SpecError):
         parse_k_range("5..60")
+
+
+def test_spec_file_variants_and_baseline_choice(tmp_path):
+    """A spec .yaml (here: the da hierarchy with exact leaves) is costed under its file stem."""
+    spec = tmp_path / "exact-hier.yaml"
+    spec.write_text("base: exact\nstructure: {kind: hierarchical, k: 8, leaf: {kind: hierarchical, "
+                    "k: 4, leaf: {kind: ripple-row}}}\n")
+    out = tmp_path / "o"
+    assert main(["cost", "da", str(spec), "--baseline", str(spec), "--out", str(out), "--no-plot"]) == 0
+    data = json.loads((out / "cost.json").read_text())
+    assert data["baseline"] == "exact-hier"
+    assert [r["variant"] for r in data["rows"]][::2] == ["exact-hier", "da"]
+    assert data["what_if_prefix_recombination"]["exact-hier"]["delay_units_prefix_recomb"] < \
+        data["what_if_prefix_recombination"]["exact-hier"]["delay_units_ripple"]

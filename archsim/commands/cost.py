@@ -36,21 +36,27 @@ def _library_echo(lib) -> dict:
             "leakage_nw_per_um2": lib.leakage_nw_per_um2}
 
 
+def _spec_echo(spec) -> dict:
+    return {"format": spec.fmt.name, "rounding": spec.rounding, "specials": spec.specials,
+            "semantics": spec.semantics, "structure": repr(spec.structure)}
+
+
 def _compare(args, lib) -> dict:
     from dataclasses import asdict
 
     from archsim.cost.pe import pe_cost
     from archsim.cost.report import (PAPER_CLAIMS, compare, critical_paths, prefix_sensitivity,
-                                     role_breakdown, unit_breakdown)
+                                     resolve_all, role_breakdown, unit_breakdown)
 
-    variants = list(args.variants or DEFAULT_VARIANTS)
-    rows = compare(variants, args.baseline, lib, args.stream)
-    names = list(dict.fromkeys(r["variant"] for r in rows))
-    pes = {v: asdict(pe_cost(v, library=lib, stream=args.stream)) for v in names}
-    return {"mode": "compare", "baseline": names[0], "rows": rows, "paper_claims_reduction": PAPER_CLAIMS,
-            "critical_paths": critical_paths(names, lib), "blocks": unit_breakdown(names, lib, args.stream),
-            "pe": pes, "significand_roles": role_breakdown(names, lib, args.stream),
-            "what_if_prefix_recombination": prefix_sensitivity(names, lib)}
+    specs = resolve_all(list(args.variants or DEFAULT_VARIANTS), args.baseline)
+    rows = compare(specs, specs[0], lib, args.stream)
+    pes = {s.name: asdict(pe_cost(s, library=lib, stream=args.stream)) for s in specs}
+    return {"mode": "compare", "baseline": specs[0].name, "rows": rows,
+            "paper_claims_reduction": PAPER_CLAIMS, "critical_paths": critical_paths(specs, lib),
+            "blocks": unit_breakdown(specs, lib, args.stream), "pe": pes,
+            "significand_roles": role_breakdown(specs, lib, args.stream),
+            "what_if_prefix_recombination": prefix_sensitivity(specs, lib),
+            "specs": {s.name: _spec_echo(s) for s in specs}}
 
 
 def _sweep(args, lib) -> dict:

@@ -28,8 +28,8 @@ COLUMNS = ("variant", "level", "area_um2", "transistors", "delay_units", "delay_
            "energy_static_pj", "edp_pj_ns") + tuple(f"{m}_rel" for m in METRICS)
 
 
-def _rows_for(name, lib: CellLibrary, stream: str) -> list[dict]:
-    spec = variant_spec(name)
+def _rows_for(variant, lib: CellLibrary, stream: str) -> list[dict]:
+    spec = variant_spec(variant)
     unit = multiplier_unit(spec, lib, stream)
     scale, ns = pj_per_eu(lib), lib.ns_per_delay_unit
     sig = unit.block("significand")
@@ -46,11 +46,20 @@ def _rows_for(name, lib: CellLibrary, stream: str) -> list[dict]:
     return rows
 
 
-def compare(variants, baseline: str, lib: CellLibrary, stream: str) -> list[dict]:
-    """Rows (variant x level) with absolute and baseline-normalised metrics."""
-    names = [baseline] + [v for v in variants if v != baseline]
-    rows = [r for v in names for r in _rows_for(v, lib, stream)]
-    base = {r["level"]: r for r in rows if r["variant"] == variant_spec(baseline).name}
+def resolve_all(variants, baseline) -> list:
+    """Resolved VariantSpecs: the baseline first, then the others, each variant name once."""
+    specs = {}
+    for v in [baseline, *variants]:
+        spec = variant_spec(v)
+        specs.setdefault(spec.name, spec)
+    return list(specs.values())
+
+
+def compare(variants, baseline, lib: CellLibrary, stream: str) -> list[dict]:
+    """Rows (variant x level) with absolute and baseline-normalised metrics; baseline first."""
+    specs = resolve_all(variants, baseline)
+    rows = [r for spec in specs for r in _rows_for(spec, lib, stream)]
+    base = {r["level"]: r for r in rows if r["variant"] == specs[0].name}
     for r in rows:
         for m in METRICS:
             r[f"{m}_rel"] = r[m] / base[r["level"]][m]
