@@ -4,13 +4,17 @@ A netlist is compiled once into a flat program over "slots" (bit-planes). Compil
 propagates constants, turns buffer-only outputs (AMA5's Sum = B, Cout = A; an AND with
 constant 1) into aliases of their source slot, drops inputs a function does not depend on,
 and specialises what remains to a few word operations (AND, OR, XOR, x AND NOT y, XOR3,
-MAJ, x OR (y AND z), each optionally negated); any other 3-input function runs from its
-8-entry table. Slots 0 and 1 hold constant 0 and constant 1, slots 2.. the operand bits
-(the same numbers as the netlist's signals).
+MAJ, x OR (y AND z), each optionally negated; a cell whose Sum/Cout are XOR3/MAJ or XOR/AND
+of the same inputs becomes one two-output FA/HA op); any other 3-input function runs from its
+8-entry table. Slots 0 and 1 hold constant 0 and constant 1, slots 2.. the operand bits (the
+same numbers as the netlist's signals).
 
-The compiled kernel runs 512 operations per instruction group (8 words x 64 bits), releases
-the GIL and splits the stream over threads in fixed-size chunks, so results never depend on
-the number of threads.
+Product programs (`live_only`) also drop dead operations, run in depth-first order from the
+outputs, fold each partial-product AND into the adder that reads it, and reuse dead slots,
+so a 24x24 array works on ~120 slots that stay in L1 cache. Toggle programs keep one slot per
+signal. The compiled kernel runs 512 operations per instruction group (8 words x 64 bits),
+releases the GIL and splits the stream over threads in fixed-size chunks, so results never
+depend on the number of threads.
 """
 from __future__ import annotations
 
@@ -130,6 +134,10 @@ def _fused(forms):
 
 
 def _compile(netlist: Netlist, live_only: bool) -> Program:
+    if netlist.n_a > 32 or netlist.n_b > 32 or netlist.n_outputs > 64:
+        raise SpecError(f"netlist {netlist.name!r}: the bit-sliced evaluator takes operands of up to "
+                        f"32 bits and products of up to 64, got {netlist.n_a}x{netlist.n_b} -> "
+                        f"{netlist.n_outputs}")
     slot = list(range(netlist.n_inputs)) + [-1] * (netlist.n_signals - netlist.n_inputs)
     ops, n_slots = [], netlist.n_inputs
     for kind, i in netlist.order:

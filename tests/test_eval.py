@@ -15,6 +15,7 @@ import pytest
 from archsim.errors import SpecError
 from archsim_core import _eval
 from archsim_core.cells import BUILTIN_CELLS, CellType
+from archsim_core.netlist import NetlistBuilder
 from archsim_core.evaluate import OP_AND, OP_FA, OP_HA, compile_netlist, evaluate, toggle_counts
 from archsim_core.structures import Assignment, build, carry_save, hierarchical, ripple_row
 
@@ -167,3 +168,10 @@ def test_extension_is_compiled():
 def test_bad_operands(a, b, needle):
     with pytest.raises(SpecError, match=needle):
         evaluate(NETLISTS[0], a, b)
+
+
+def test_too_wide_netlist_rejected():
+    nb = NetlistBuilder(40, 2, "wide")
+    nl = nb.build([nb.and_(nb.a(39), nb.b(1))])
+    with pytest.raises(SpecError, match="up to 32 bits"):
+        evaluate(nl, np.zeros(1, np.uint64), np.zeros(1, np.uint64))
