@@ -80,6 +80,33 @@ def test_engine_equals_netlist_exhaustive_8x8(case):
     assert np.array_equal(engine.multiply(a, b), evaluate(netlist, a, b))
 
 
+AMA5_LEAF = {"kind": "ripple-row", "cells": "AMA5"}
+ODD_SHAPES = [  # (spec, engine): padded chunks, nested multiples, and a misaligned nesting
+    ({"name": "p10", "format": {"exp_bits": 5, "man_bits": 9},
+      "structure": {"kind": "hierarchical", "k": 4, "leaf": AMA5_LEAF}}, "Ama5ChunkSigMul"),
+    ({"name": "n10", "format": {"exp_bits": 5, "man_bits": 9},
+      "structure": {"kind": "hierarchical", "k": 8,
+                    "leaf": {"kind": "hierarchical", "k": 4, "leaf": AMA5_LEAF}}}, "Ama5ChunkSigMul"),
+    ({"name": "f10", "format": {"exp_bits": 5, "man_bits": 9},
+      "structure": AMA5_LEAF}, "Ama5ChunkSigMul"),
+    ({"name": "m10", "format": {"exp_bits": 5, "man_bits": 9},
+      "structure": {"kind": "hierarchical", "k": 6,
+                    "leaf": {"kind": "hierarchical", "k": 4, "leaf": AMA5_LEAF}}}, "TableSigMul"),
+    ({"name": "c10", "format": {"exp_bits": 5, "man_bits": 9},
+      "structure": {"kind": "carry-save", "cells": "AMA5"}}, "BitslicedSigMul"),
+]
+
+
+@pytest.mark.parametrize("case", ODD_SHAPES, ids=label)
+def test_engine_equals_netlist_exhaustive_10x10(case):
+    spec, engine_class = case
+    engine, netlist = build_engine(spec), build_netlist(spec)
+    assert type(engine).__name__ == engine_class
+    grid = np.arange(1 << 20, dtype=np.uint64)
+    a, b = grid >> np.uint64(10), grid & np.uint64(1023)
+    assert np.array_equal(engine.multiply(a, b), evaluate(netlist, a, b))
+
+
 def test_da_closed_form_formula(operands_24):
     """The hint's closed form, computed here in Python integers, equals the da netlist."""
     a, b = operands_24
