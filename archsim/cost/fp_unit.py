@@ -164,25 +164,26 @@ def _sign(lib, sx, sy) -> Block:
                  ALPHA_STATIC * cost.toggle_energy("Y"))
 
 
-def fp_multiplier_unit(name: str, netlist: Netlist, fmt: FPFormat, rounding: str, specials: str,
-                       lib: CellLibrary, x, y) -> UnitCost:
-    """The whole FP multiplier of a variant on operand streams x (first operand) and y."""
-    sx, ex, mx = fields(x, fmt)
-    sy, ey, my = fields(y, fmt)
+def fp_multiplier_unit(spec, netlist: Netlist, lib: CellLibrary, x, y) -> UnitCost:
+    """The whole FP multiplier of a resolved variant (`spec`: fmt, rounding, specials) with
+    significand netlist `netlist`, on operand streams x (first operand) and y."""
+    fmt = spec.fmt
+    sx, ex, mx = fields(x, spec)
+    sy, ey, my = fields(y, spec)
     sig = netlist_block("significand", netlist, lib, mx, my)
     exp = netlist_block("exponent", exponent_netlist(fmt.exp_bits, fmt.bias), lib, ex, ey)
-    norm = _normaliser(lib, fmt, netlist.n_outputs, rounding)
-    spec, pre = _specials(lib, fmt, specials)
+    norm = _normaliser(lib, fmt, netlist.n_outputs, spec.rounding)
+    special, pre = _specials(lib, fmt, spec.specials)
     blocks = [sig, exp, _sign(lib, sx, sy), norm]
     rnd_delay = 0.0
-    if rounding == "rne":
+    if spec.rounding == "rne":
         rnd = _rounder(lib, fmt)
         blocks.append(rnd)
         rnd_delay = rnd.delay_units
-    blocks.append(spec)
+    blocks.append(special)
     delay = max(pre + sig.delay_units, exp.delay_units) + norm.delay_units + rnd_delay \
-        + (spec.delay_units - pre)
-    return UnitCost(name, tuple(blocks), delay)
+        + (special.delay_units - pre)
+    return UnitCost(spec.name, tuple(blocks), delay)
 
 
 def fp_adder_unit(lib: CellLibrary, fmt: FPFormat) -> UnitCost:

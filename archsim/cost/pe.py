@@ -46,8 +46,7 @@ def multiplier_unit(spec: VariantSpec, lib: CellLibrary, stream: str = DEFAULT_S
                     n_ops: int = DEFAULT_N_OPS, seed: int = DEFAULT_SEED) -> UnitCost:
     """The FP multiplier unit of a resolved variant in library units (cached)."""
     x, y = operand_stream(stream, n_ops, seed)
-    return fp_multiplier_unit(spec.name, build_netlist(spec), spec.fmt, spec.rounding,
-                              spec.specials, lib, x, y)
+    return fp_multiplier_unit(spec, build_netlist(spec), lib, x, y)
 
 
 @functools.lru_cache(maxsize=8)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 import numpy as np
-from archsim_core.formats import FPFormat
 from archsim_core.netlist import Netlist
 
 from archsim.cost.library import CellLibrary
@@ -44,22 +43,18 @@ def operand_stream(kind: str, n_ops: int = DEFAULT_N_OPS, seed: int = DEFAULT_SE
     return x, y
 
 
-def fields(values, fmt: FPFormat):
-    """(sign, biased exponent, significand with hidden bit) of values rounded to `fmt`.
+def fields(values, spec):
+    """(sign, biased exponent, significand with hidden bit) of values as the variant's
+    multiplier holds them (archsim_core's encoding: RNE, ftz flushes), as uint64 arrays."""
+    from archsim_core.multiplier import get_multiplier
 
-    Rounding to the format goes through float32 (bf16: keep the high 16 bits, which is
-    truncation of float32; the cost model only needs a representative bit stream)."""
-    bits = np.asarray(values, dtype=np.float32).view(np.uint32).astype(np.uint64)
-    if fmt.exp_bits == 8:
-        drop = 23 - fmt.man_bits
-        sign, exp, frac = bits >> 31, (bits >> 23) & 0xFF, (bits & 0x7FFFFF) >> drop
-    else:
-        half = np.asarray(values, dtype=np.float16).view(np.uint16).astype(np.uint64)
-        if (fmt.exp_bits, fmt.man_bits) != (5, 10):
-            raise SpecError(f"format {fmt.name}: cost streams support 8-bit exponents and fp16")
-        sign, exp, frac = half >> 15, (half >> 10) & 0x1F, half & 0x3FF
-    hidden = (exp != 0).astype(np.uint64) << np.uint64(fmt.man_bits)
-    return sign, exp, frac | hidden
+    fmt = spec.fmt
+    bits = get_multiplier(spec).to_bits(np.asarray(values, dtype=np.float32)).astype(np.uint64)
+    m, e = np.uint64(fmt.man_bits), np.uint64(fmt.exp_bits)
+    exp = (bits >> m) & np.uint64((1 << fmt.exp_bits) - 1)
+    frac = bits & np.uint64((1 << fmt.man_bits) - 1)
+    hidden = (exp != 0).astype(np.uint64) << m
+    return bits >> (m + e), exp, frac | hidden
 
 
 def netlist_toggles(netlist: Netlist, a, b) -> np.ndarray:

@@ -94,8 +94,8 @@ def role_breakdown(variants, lib: CellLibrary, stream: str) -> dict:
     for v in variants:
         spec = variant_spec(v)
         net = build_netlist(spec)
-        _, _, a = fields(x, spec.fmt)
-        _, _, b = fields(y, spec.fmt)
+        _, _, a = fields(x, spec)
+        _, _, b = fields(y, spec)
         per_op = netlist_toggles(net, a, b) * signal_energies(net, lib) / (a.size - 1)
         groups: dict[str, dict] = {}
 
