@@ -1,0 +1,51 @@
+"""`archsim robustness CONFIG [--out DIR] [--data-dir DIR]`: adversarial-robustness experiments
+(clean accuracy, confidence, noise, transferability, black-box, white-box BPDA) of a network run
+with exact and approximate multipliers. Writes results.json, one CSV per table, and plots."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def register(subparsers) -> None:
+    """Add the `robustness` subcommand."""
+    p = subparsers.add_parser("robustness", help="adversarial robustness: exact vs approximate",
+                              description=__doc__)
+    p.add_argument("config", help="robustness YAML config (see configs/robustness_mnist.yaml)")
+    p.add_argument("--out", help="output directory (default: robustness-<config name>)")
+    p.add_argument("--data-dir", help="data directory (overrides dataset.data_dir and "
+                                      "$ARCHSIM_DATA_DIR)")
+    p.set_defaults(handler=run)
+
+
+def _check_variants(config) -> None:
+    from archsim_core import resolve_variant
+    from archsim.robustness.experiments import FLOAT32
+    resolve_variant(config.approximate)
+    for exp in config.experiments:
+        for v in exp.variants:
+            if v != FLOAT32:
+                resolve_variant(v)
+
+
+def run(args) -> int:
+    """Load, validate, run every experiment, write results (all-or-nothing)."""
+    from archsim.nn.architectures import load_network
+    from archsim.nn.datasets import load_split
+    from archsim.robustness.config import load_config
+    from archsim.robustness.experiments import Runner, run_experiments
+    from archsim.robustness.report import write_results
+    from archsim.results import output_dir
+    config = load_config(args.config, args.data_dir)
+    _check_variants(config)
+    target = load_network(config.target.weights, config.target.architecture, name="target")
+    proxy = (load_network(config.proxy.weights, config.proxy.architecture, name="proxy")
+             if config.proxy else None)
+    test = load_split(config.dataset, config.data_dir, "test")
+    runner = Runner(config, test, target, proxy, progress=sys.stderr.isatty())
+    results = run_experiments(runner)
+    out = Path(args.out or f"robustness-{config.name}")
+    with output_dir(out) as tmp:
+        written = write_results(tmp, config, target, proxy, results)
+    print(f"archsim robustness: wrote {len(written)} files to {out}")
+    return 0

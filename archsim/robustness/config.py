@@ -1,0 +1,161 @@
+"""Robustness experiment configuration: YAML → validated frozen dataclasses.
+
+Every error is collected with its dotted path and raised as one ConfigError naming the file.
+Paths: `{data_dir}` in a weights path is replaced by the resolved data directory (--data-dir,
+`dataset.data_dir`, or $ARCHSIM_DATA_DIR); other relative paths are relative to the config file.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from archsim.errors import ConfigError
+from archsim.robustness.attacks import AttackSpec, parse_attacks
+
+EXPERIMENTS = ("clean", "confidence", "noise", "transfer", "blackbox", "whitebox")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """A network: architecture name and weights file."""
+
+    architecture: str
+    weights: Path
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """One experiment: the first `images` test images after `offset`, plus its own options."""
+
+    kind: str
+    images: int
+    offset: int = 0
+    variants: tuple[str, ...] = ()
+    sigmas: tuple[float, ...] = ()
+    attacks: tuple[AttackSpec, ...] = ()
+    proxy_attacks: tuple[AttackSpec, ...] = ()
+    query_budget: int = 0
+
+
+@dataclass(frozen=True)
+class RobustnessConfig:
+    """A whole `archsim robustness` run."""
+
+    name: str
+    source: str
+    dataset: str
+    data_dir: Path
+    target: ModelConfig
+    proxy: ModelConfig | None
+    approximate: str
+    seed: int
+    batch_size: int
+    experiments: tuple[ExperimentConfig, ...] = field(default_factory=tuple)
+    raw: dict = field(default_factory=dict, compare=False)
+
+
+class _Errors:
+    """Collects (path, message) pairs; raises them together."""
+
+    def __init__(self, source: str):
+        self.source, self.items = source, []
+
+    def add(self, path: str, message: str) -> None:
+        self.items.append(f"{path}: {message}")
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise ConfigError(f"{self.source}: " + "; ".join(self.items))
+
+
+def _keys(errs: _Errors, mapping: Any, path: str, allowed: set[str], required=()) -> dict:
+    if not isinstance(mapping, dict):
+        errs.add(path, f"expected a mapping, got {type(mapping).__name__}")
+        return {}
+    for key in sorted(set(mapping) - allowed):
+        errs.add(f"{path}.{key}" if path else key, "unknown key")
+    for key in required:
+        if key not in mapping:
+            errs.add(f"{path}.{key}" if path else key, "missing")
+    return mapping
+
+
+def _int(errs, value, path, low=0) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        errs.add(path, f"expected an integer >= {low}, got {value!r}")
+        return low
+    return value
+
+
+def _model(errs, raw, path, base: Path, data_dir: Path) -> ModelConfig | None:
+    m = _keys(errs, raw, path, {"architecture", "weights"}, ("architecture", "weights"))
+    if not m:
+        return None
+    weights = str(m.get("weights", "")).replace("{data_dir}", str(data_dir))
+    wpath = Path(weights).expanduser()
+    return ModelConfig(str(m.get("architecture")), wpath if wpath.is_absolute() else base / wpath)
+
+
+_EXP_KEYS = {"clean": {"variants"}, "confidence": set(), "noise": {"sigmas"},
+             "transfer": {"attacks"}, "blackbox": {"attacks", "proxy_attacks", "query_budget"},
+             "whitebox": {"attacks"}}
+
+
+def _experiment(errs, kind, raw, seed_budget) -> ExperimentConfig:
+    path = f"experiments.{kind}"
+    e = _keys(errs, raw, path, {"images", "offset"} | _EXP_KEYS[kind], ("images",))
+    images = _int(errs, e.get("images", 1), f"{path}.images", 1)
+    offset = _int(errs, e.get("offset", 0), f"{path}.offset", 0)
+    variants = tuple(str(v) for v in e.get("variants", ()) or ())
+    sigmas = e.get("sigmas", []) or []
+    if not isinstance(sigmas, list) or not all(isinstance(s, (int, float)) and s >= 0
+                                               for s in sigmas):
+        errs.add(f"{path}.sigmas", "expected a list of numbers >= 0")
+        sigmas = ()
+    role = {"transfer": "exact", "whitebox": "whitebox", "blackbox": "decision"}.get(kind)
+    attacks = parse_attacks(e.get("attacks", {}), f"{path}.attacks", role, errs.add) if role else ()
+    proxy = parse_attacks(e.get("proxy_attacks", {}), f"{path}.proxy_attacks", "exact",
+                          errs.add) if kind == "blackbox" else ()
+    budget = _int(errs, e.get("query_budget", seed_budget), f"{path}.query_budget", 1) \
+        if kind == "blackbox" else 0
+    return ExperimentConfig(kind, images, offset, variants, tuple(float(s) for s in sigmas),
+                            attacks, proxy, budget)
+
+
+def parse_config(raw: Any, source: str, cli_data_dir: str | None = None) -> RobustnessConfig:
+    """Validate a loaded YAML document (all errors at once, each with its dotted path)."""
+    from archsim.nn.datasets import resolve_data_dir
+    errs = _Errors(source)
+    top = _keys(errs, raw, "", {"name", "dataset", "target", "proxy", "approximate", "seed",
+                                "batch_size", "experiments"}, ("dataset", "target", "experiments"))
+    ds = _keys(errs, top.get("dataset", {}), "dataset", {"name", "data_dir"}, ("name",))
+    errs.raise_if_any()
+    data_dir = resolve_data_dir(cli_data_dir, ds.get("data_dir"))
+    base = Path(source).resolve().parent
+    target = _model(errs, top.get("target"), "target", base, data_dir)
+    proxy = _model(errs, top["proxy"], "proxy", base, data_dir) if top.get("proxy") else None
+    exps = _keys(errs, top.get("experiments", {}), "experiments", set(EXPERIMENTS))
+    experiments = tuple(_experiment(errs, k, exps[k], 1000) for k in EXPERIMENTS if k in exps)
+    if any(e.kind == "blackbox" and e.proxy_attacks for e in experiments) and proxy is None:
+        errs.add("proxy", "blackbox.proxy_attacks needs a proxy model")
+    seed = _int(errs, top.get("seed", 0), "seed")
+    batch = _int(errs, top.get("batch_size", 256), "batch_size", 1)
+    errs.raise_if_any()
+    return RobustnessConfig(str(top.get("name", Path(source).stem)), source, str(ds["name"]),
+                            data_dir, target, proxy, str(top.get("approximate", "da")), seed,
+                            batch, experiments, raw=raw)
+
+
+def load_config(path: str | os.PathLike, cli_data_dir: str | None = None) -> RobustnessConfig:
+    """Read and validate a robustness YAML config."""
+    import yaml
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML ({str(exc).splitlines()[0]})") from None
+    return parse_config(raw, str(path), cli_data_dir)

@@ -1,0 +1,125 @@
+"""Plots of robustness results (matplotlib, Agg, imported lazily). Each function takes the
+result of one experiment and a directory, saves one PNG, closes it and returns its path."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def _plt():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def _bars(path: Path, labels, series: dict[str, list[float]], ylabel: str, title: str) -> Path:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(max(5.0, 0.6 * len(labels) + 2), 3.6))
+    width = 0.8 / max(1, len(series))
+    xs = np.arange(len(labels))
+    for i, (name, vals) in enumerate(series.items()):
+        ax.bar(xs + i * width, vals, width, label=name)
+    ax.set_xticks(xs + width * (len(series) - 1) / 2, labels, rotation=45, ha="right",
+                  fontsize=7)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def plot_clean(result: dict, out: Path) -> Path:
+    """Clean accuracy per variant."""
+    rows = result["rows"]
+    return _bars(out / "clean_accuracy.png", [r["variant"] for r in rows],
+                 {"accuracy": [r["accuracy"] for r in rows]}, "accuracy", result["subset"])
+
+
+def plot_transfer(result: dict, out: Path, name: str = "transfer", key: str = "rows") -> Path:
+    """Success rate on exact vs approximate per attack and budget."""
+    rows = result[key]
+    return _bars(out / f"{name}_success.png", [r["attack"] for r in rows],
+                 {"exact": [r["success_rate_exact"] for r in rows],
+                  "approximate": [r["success_rate_approx"] for r in rows]},
+                 "success rate (eligible images)", result["subset"])
+
+
+def plot_decision(result: dict, out: Path) -> Path:
+    """Median L2 of the best adversarial found within the query budget, per model."""
+    rows = result["rows"]
+    labels = sorted({r["attack"] for r in rows})
+    models = sorted({r["model"] for r in rows})
+    med = {(r["attack"], r["model"]): r["median_l2"] for r in rows}
+    return _bars(out / "blackbox_decision_l2.png", labels,
+                 {m: [med[(a, m)] for a in labels] for m in models},
+                 "median L2 at budget", result["subset"])
+
+
+def plot_whitebox(result: dict, out: Path) -> Path:
+    """Mean PSNR of successful white-box examples, exact vs approximate (BPDA)."""
+    rows = result["rows"]
+    labels = sorted({r["attack"] for r in rows})
+    models = sorted({r["model"] for r in rows})
+    psnr = {(r["attack"], r["model"]): r["mean_psnr_db"] for r in rows}
+    return _bars(out / "whitebox_psnr.png", labels,
+                 {m: [psnr[(a, m)] for a in labels] for m in models},
+                 "mean PSNR of successful examples (dB)", result["subset"])
+
+
+def plot_confidence(result: dict, out: Path) -> Path:
+    """Empirical CDF of top-1 confidence, exact vs approximate (images both classify right)."""
+    plt = _plt()
+    rows = [r for r in result["rows"] if r["both_correct"]]
+    fig, ax = plt.subplots(figsize=(5, 3.6))
+    for key, name in (("top1_conf_exact", "exact"), ("top1_conf_approx", "approximate")):
+        v = np.sort([r[key] for r in rows])
+        ax.step(v, np.arange(1, len(v) + 1) / max(1, len(v)), where="post", label=name)
+    ax.set_xlabel("top-1 softmax confidence")
+    ax.set_ylabel("fraction of images <= x")
+    ax.set_title(result["subset"], fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path = out / "confidence_cdf.png"
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def plot_noise(result: dict, out: Path) -> Path:
+    """Accuracy vs Gaussian noise sigma per model."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5, 3.6))
+    for variant in sorted({r["variant"] for r in result["rows"]}):
+        pts = [(r["sigma"], r["accuracy"]) for r in result["rows"] if r["variant"] == variant]
+        ax.plot(*zip(*pts), marker="o", label=variant)
+    ax.set_xlabel("noise sigma (pixels in [0, 1])")
+    ax.set_ylabel("accuracy")
+    ax.set_title(result["subset"], fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path = out / "noise_accuracy.png"
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def plot_all(results: dict[str, dict], out: Path) -> list[Path]:
+    """Every plot the results allow."""
+    paths = []
+    simple = {"clean": plot_clean, "confidence": plot_confidence, "noise": plot_noise,
+              "whitebox": plot_whitebox}
+    for kind, result in results.items():
+        if kind in simple and result["rows"]:
+            paths.append(simple[kind](result, out))
+        elif kind == "transfer" and result["rows"]:
+            paths.append(plot_transfer(result, out))
+        elif kind == "blackbox":
+            if result["proxy_rows"]:
+                paths.append(plot_transfer(result, out, "blackbox_proxy", "proxy_rows"))
+            if result["rows"]:
+                paths.append(plot_decision(result, out))
+    return paths
