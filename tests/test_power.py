@@ -3,9 +3,10 @@ import numpy as np
 import pytest
 from archsim_core.netlist import NetlistBuilder
 from archsim_core.structures import Assignment, build, hierarchical, ripple_row
+from archsim_core.variants import resolve_variant
 
 from archsim.cost.library import load_library
-from archsim.cost.power import netlist_energy, netlist_toggles, operand_stream, signal_energies
+from archsim.cost.power import fields, netlist_energy, netlist_toggles, operand_stream, signal_energies
 from archsim.errors import DataError, SpecError
 
 LIB = load_library()
@@ -101,3 +102,17 @@ def test_bad_streams_are_rejected(tmp_path):
     np.savez(inf, x=np.array([1.0, np.inf]), y=np.ones(2))
     with pytest.raises(DataError, match="inf"):
         operand_stream(f"pairs:{inf}")
+
+
+def test_fields_match_the_ieee_layout():
+    """Sign, biased exponent and hidden-bit significand of float32 values, read from numpy's
+    own bit patterns; bf16 fields equal numpy's float32 rounded to nearest even on 16 bits."""
+    x = np.array([1.0, -0.75, 3.4e38, 1e-40, 0.0, -2.5], dtype=np.float32)
+    bits = x.view(np.uint32).astype(np.uint64)
+    sign, exp, sig = fields(x, resolve_variant("exact"))
+    assert np.array_equal(sign, bits >> 31) and np.array_equal(exp, (bits >> 23) & 0xFF)
+    hidden = np.where(exp > 0, 1 << 23, 0).astype(np.uint64)
+    assert np.array_equal(sig, (bits & 0x7FFFFF) | hidden)
+    _, exp16, sig16 = fields(np.array([1.00390625, 1.01171875], np.float32), resolve_variant("da-bf16"))
+    # 1 + 2^-8 is a tie between 1 and 1 + 2^-7 -> even (1.0); 1 + 3*2^-8 -> 1 + 2^-6
+    assert exp16.tolist() == [127, 127] and sig16.tolist() == [0x80, 0x82]
