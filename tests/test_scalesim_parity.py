@@ -10,40 +10,47 @@ from pathlib import Path
 import pytest
 
 from archsim.sim.plan import Dataflow, plan_layer
-from archsim.workloads import read_scalesim_topology
+from archsim.workloads import Layer, LayerKind, read_scalesim_topology
 
 DATA = Path(__file__).resolve().parent / "data" / "scalesim"
-GOLDEN = list(csv.DictReader((DATA / "golden.csv").open()))
+DIMS = ("ifmap_h", "ifmap_w", "filter_h", "filter_w", "channels", "num_filters", "stride")
+# golden.csv: our test layers; golden_<network>.csv: a real network run by SCALE-Sim.
+TABLES = {p.stem: list(csv.DictReader(p.open())) for p in sorted(DATA.glob("golden*.csv"))}
+GOLDEN = [dict(row, table=name) for name, rows in TABLES.items() for row in rows]
 LAYERS = {layer.name: layer for layer in read_scalesim_topology(DATA / "topology.csv").layers}
 
 
 def _case_id(row):
-    return f"{row['array_rows']}x{row['array_cols']}-{row['dataflow']}-{row['layer']}"
+    return (f"{row['table']}-{row['array_rows']}x{row['array_cols']}-{row['dataflow']}-"
+            f"{row['layer']}")
+
+
+def _layer(row):
+    """The layer SCALE-Sim ran, with its conventions (no padding, partial last window)."""
+    return Layer(row["layer"], LayerKind.CONV, *(int(row[k]) for k in DIMS),
+                 partial_window=True)
 
 
 def _plan(row):
-    return plan_layer(LAYERS[row["layer"]], int(row["array_rows"]), int(row["array_cols"]),
+    return plan_layer(_layer(row), int(row["array_rows"]), int(row["array_cols"]),
                       row["dataflow"])
 
 
 def test_golden_table_covers_the_required_cases():
     """Arrays 8x8/32x32/128x128, all dataflows, uneven folds, SCALE-Sim's partial windows."""
-    arrays = {(int(r["array_rows"]), int(r["array_cols"])) for r in GOLDEN}
+    golden = TABLES["golden"]
+    arrays = {(int(r["array_rows"]), int(r["array_cols"])) for r in golden}
     assert {(8, 8), (32, 32), (128, 128)} <= arrays
-    assert {r["dataflow"] for r in GOLDEN} == {"os", "ws", "is"}
-    plans = [_plan(r) for r in GOLDEN]
+    assert {r["dataflow"] for r in golden} == {"os", "ws", "is"}
+    plans = [_plan(r) for r in golden]
     assert any(p.sr % p.rows and p.sc % p.cols for p in plans)          # both edges partial
     assert any(p.folds == 1 for p in plans) and max(p.folds for p in plans) > 100
     partial = [layer for layer in LAYERS.values()
                if layer.ofmap_h != (layer.ifmap_h - layer.filter_h) // layer.stride + 1]
     assert partial, "no layer exercises SCALE-Sim's partial last window"
-    # the table's layer dimensions are those of the topology file SCALE-Sim read
-    for row in GOLDEN:
-        layer = LAYERS[row["layer"]]
-        assert (layer.ifmap_h, layer.ifmap_w, layer.filter_h, layer.filter_w, layer.channels,
-                layer.num_filters, layer.stride) == tuple(
-            int(row[k]) for k in ("ifmap_h", "ifmap_w", "filter_h", "filter_w", "channels",
-                                  "num_filters", "stride"))
+    # the table's layers are those archsim reads from the topology file SCALE-Sim read
+    for row in golden:
+        assert LAYERS[row["layer"]] == _layer(row)
 
 
 @pytest.mark.parametrize("row", GOLDEN, ids=_case_id)
@@ -109,11 +116,11 @@ def test_simpy_simulator_matches_scalesim_when_memory_is_ample(row):
     rows, cols = int(row["array_rows"]), int(row["array_cols"])
     array = ArrayConfig(rows, cols, Dataflow(row["dataflow"]))
     memory = MemoryConfig(4096.0, 4096.0, 4096.0, 1, 1e9, 0)
-    result = simulate_layer(LAYERS[row["layer"]], array, memory)
+    result = simulate_layer(_layer(row), array, memory)
     assert result.stall_cycles == 0
     assert result.total_cycles - result.fill_cycles - result.drain_cycles == (
         int(row["total_cycles"]) + 1)
     counts = result.count_map()
     assert counts[("ifmap_sram", "read")] == int(row["sram_ifmap_reads"])
     assert counts[("filter_sram", "read")] == int(row["sram_filter_reads"])
-    assert counts[("pe", "multiply")] == LAYERS[row["layer"]].macs
+    assert counts[("pe", "multiply")] == _layer(row).macs
