@@ -100,10 +100,10 @@ cdef inline uint64_t fp_shift_round(uint64_t p, int s, int rounding) noexcept no
         return 0
     q = p >> s
     if rounding == RND_RNE:
+        # branch-free: round bits are data-dependent, a branch would mispredict half the time
         rem = p & ((<uint64_t>1 << s) - 1)
         half = <uint64_t>1 << (s - 1)
-        if rem > half or (rem == half and (q & 1)):
-            q += 1
+        q += <uint64_t>(rem > half) | (<uint64_t>(rem == half) & q)
     return q
 
 
@@ -144,6 +144,18 @@ cdef inline uint64_t fp_mul_finish(const FmtParams* f, uint64_t a, uint64_t b,
     """Hardware semantics: specials per policy, then the true leading one of the significand
     product p (which may exceed 2(M+1) bits for approximate engines), then one rounding."""
     cdef uint64_t sign = (a ^ b) & f.sign_bit
+    cdef uint64_t ea = fp_field(f, a), eb = fp_field(f, b), bits
+    cdef int nbits, s
+    cdef int64_t biased
+    if ea - 1 < f.emax - 1 and eb - 1 < f.emax - 1 and p != 0:
+        # fast path (unsigned wrap-around tests): two normal operands, normal result
+        nbits = 64 - __builtin_clzll(p)
+        biased = <int64_t>(ea + eb) - f.bias + nbits - 1 - 2 * f.M
+        if 0 < biased < <int64_t>f.emax:
+            s = nbits - 1 - f.M
+            bits = ((<uint64_t>(biased - 1)) << f.M) + fp_shift_round(p, s, f.rounding)
+            if bits < (f.emax << f.M):
+                return sign | bits
     cdef bint a_special = fp_field(f, a) == f.emax
     cdef bint b_special = fp_field(f, b) == f.emax
     if a_special or b_special:

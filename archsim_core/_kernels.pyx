@@ -24,7 +24,7 @@ ctypedef fused bits_t:
     uint64_t
 
 cdef enum:
-    CHUNK = 2048
+    CHUNK = 512              # three uint64 buffers of CHUNK stay in L1
     SERIAL_WORK = 32768      # below this many element operations one thread beats a team start-up
 
 
@@ -97,27 +97,47 @@ def add_bits(tuple params, const bits_t[::1] a, const bits_t[::1] b, bits_t[::1]
 
 def multiply_bits(SigMul engine, tuple params, const bits_t[::1] a, const bits_t[::1] b,
                   bits_t[::1] out, uint8_t[::1] bad):
-    """out[i] = a[i] * b[i] through the engine; bad[i] = 1 marks an element outside the
-    da-reference domain (always 0 for hardware semantics)."""
+    """out[i] = a[i] * b[i] through the engine. For da-reference semantics `bad` (length n,
+    zeroed) gets 1 at elements outside the reference's domain; otherwise it may be empty."""
     cdef FmtParams f = _params(params)
     cdef Py_ssize_t n = a.shape[0], n_chunks = (n + CHUNK - 1) // CHUNK
-    cdef Py_ssize_t c, i, lo, cnt
+    cdef Py_ssize_t c, lo
     cdef uint64_t* buf = NULL
+    cdef uint8_t* badp = NULL
     if n == 0:
         return
+    if f.semantics == SEM_DA_REFERENCE:
+        if bad.shape[0] != n:
+            raise ValueError("da-reference needs a domain-flag array of the operands' length")
+        badp = &bad[0]
     with nogil, parallel(num_threads=_threads(n)):
         buf = <uint64_t*>malloc(3 * CHUNK * sizeof(uint64_t))
-        for c in prange(n_chunks, schedule="static"):
+        # dynamic: on a shared machine a descheduled thread must not hold back the whole call
+        for c in prange(n_chunks, schedule="dynamic", chunksize=4):
             lo = c * CHUNK
-            cnt = min(CHUNK, n - lo)
-            for i in range(cnt):
-                buf[i] = fp_sig(&f, a[lo + i])
-                buf[CHUNK + i] = fp_sig(&f, b[lo + i])
-            engine.batch(buf, buf + CHUNK, buf + 2 * CHUNK, cnt)
-            for i in range(cnt):
-                out[lo + i] = <bits_t>_finish(&f, a[lo + i], b[lo + i], buf[2 * CHUNK + i],
-                                              &bad[lo + i])
+            _mul_chunk(f, engine, &a[lo], &b[lo], &out[lo], badp + lo if badp else NULL, buf,
+                       min(CHUNK, n - lo))
         free(buf)
+
+
+cdef void _mul_chunk(FmtParams f, SigMul engine, const bits_t* a, const bits_t* b, bits_t* out,
+                     uint8_t* bad, uint64_t* buf, Py_ssize_t cnt) noexcept nogil:
+    """One chunk: unpack significands, one engine batch, finish. `f` is a by-value copy so the
+    compiler keeps its fields in registers across the byte stores to `bad`."""
+    cdef Py_ssize_t i
+    cdef uint8_t flag = 0
+    for i in range(cnt):
+        buf[i] = fp_sig(&f, a[i])
+        buf[CHUNK + i] = fp_sig(&f, b[i])
+    engine.batch(buf, buf + CHUNK, buf + 2 * CHUNK, cnt)
+    if f.semantics == SEM_DA_REFERENCE:
+        for i in range(cnt):
+            out[i] = <bits_t>fp_daref_finish(&f, a[i], b[i], buf[2 * CHUNK + i], &flag)
+            if flag:
+                bad[i] = 1
+    else:
+        for i in range(cnt):
+            out[i] = <bits_t>fp_mul_finish(&f, a[i], b[i], buf[2 * CHUNK + i])
 
 
 def matmul_bits(SigMul engine, tuple params, const bits_t[:, ::1] x, const bits_t[:, ::1] wt,
@@ -139,7 +159,7 @@ def matmul_bits(SigMul engine, tuple params, const bits_t[:, ::1] x, const bits_
     cdef const uint64_t[:, ::1] ws = ws_arr
     with nogil, parallel(num_threads=_threads(M * N * K)):
         prod = <uint64_t*>malloc((K + 1) * sizeof(uint64_t))
-        for i in prange(M * N, schedule="static"):
+        for i in prange(M * N, schedule="dynamic", chunksize=8):
             mi = i // N
             ni = i % N
             acc = 0

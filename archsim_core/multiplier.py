@@ -103,6 +103,10 @@ class Multiplier:
         _kernels.to_bits(self._params, flat, out)
         return out.reshape(arr.shape)
 
+    def _decode(self, bits: np.ndarray) -> np.ndarray:
+        """`from_bits` of a fresh array we own: FP32 is reinterpreted in place, not copied."""
+        return bits.view(np.float32) if self.fmt == FP32 else self.from_bits(bits)
+
     def from_bits(self, bits) -> np.ndarray:
         """Decode bit patterns to float32 (float64 for formats wider than float32)."""
         bits = np.ascontiguousarray(bits, dtype=self.bits_dtype)
@@ -119,11 +123,18 @@ class Multiplier:
         b = np.ascontiguousarray(b_bits, dtype=self.bits_dtype)
         if a.shape != b.shape:
             raise ValueError(f"multiply_bits: shapes differ: {a.shape} vs {b.shape}")
+        out, bad = self._multiply_bits(a, b)
+        return out, (np.zeros(a.shape, bool) if bad is None else bad)
+
+    def _multiply_bits(self, a, b):
+        """Kernel call on contiguous equal-shape encodings; the mask is None for hardware
+        semantics (no element can leave the domain)."""
         out = np.empty(a.shape, self.bits_dtype)
-        bad = np.zeros(a.shape, np.uint8)
+        flags = self._params[4] != 0
+        bad = np.zeros(a.shape if flags else 0, np.uint8)
         _kernels.multiply_bits(self.engine, self._params, a.reshape(-1), b.reshape(-1),
                                out.reshape(-1), bad.reshape(-1))
-        return out, bad.view(bool)
+        return out, (bad.view(bool) if flags else None)
 
     def add_bits(self, a_bits, b_bits):
         """The accumulator's addition (IEEE, round to nearest even in the format) of equal-shape
@@ -144,10 +155,13 @@ class Multiplier:
             shape = np.broadcast_shapes(xa.shape, ya.shape)
         except ValueError:
             raise ValueError(f"multiply: shapes {xa.shape} and {ya.shape} do not broadcast") from None
-        xb = np.broadcast_to(self.to_bits(xa), shape)
-        yb = np.broadcast_to(self.to_bits(ya), shape)
-        bits, bad = self.multiply_bits(xb, yb)
-        return self._finish(self.from_bits(bits), bad, int(bad.sum()), bits.size, on_domain_error)
+        xb = np.ascontiguousarray(np.broadcast_to(self.to_bits(xa), shape))
+        yb = np.ascontiguousarray(np.broadcast_to(self.to_bits(ya), shape))
+        bits, bad = self._multiply_bits(xb, yb)
+        if bad is None:
+            bad = np.zeros(shape, bool) if on_domain_error == "mask" else None
+        count = 0 if bad is None else int(np.count_nonzero(bad))
+        return self._finish(self._decode(bits), bad, count, bits.size, on_domain_error)
 
     def matmul(self, x, w, bias=None, *, on_domain_error: str = "raise"):
         """X[M,K] @ W[K,N] (+ bias[N]): every product through this multiplier (X first), summed
@@ -209,7 +223,7 @@ class Multiplier:
         bias = bias_bits if has_bias else np.zeros(1, self.bits_dtype)
         _kernels.matmul_bits(self.engine, self._params, xb, wt, bias, has_bias, out, bad)
         total = xb.shape[0] * xb.shape[1] * wt.shape[0]
-        return self._finish(self.from_bits(out), bad, int(bad.sum()), total, mode)
+        return self._finish(self._decode(out), bad, int(np.count_nonzero(bad)), total, mode)
 
     def _finish(self, result, bad, count, total, mode):
         if mode == "mask":
