@@ -25,7 +25,7 @@ def register(subparsers) -> None:
     p.add_argument("--sweep", choices=("lsb",), default=None, help="sweep the lsb family")
     p.add_argument("--cells", default="AMA1,AMA2,AMA3,AMA4,AMA5", help="sweep: cells")
     p.add_argument("--k", default="0..24", help="sweep: approximated columns, e.g. 0..24")
-    p.add_argument("--out", default="results/cost", metavar="DIR", help="output directory")
+    p.add_argument("--out", default="runs/cost", metavar="DIR", help="output directory (default runs/cost)")
     p.add_argument("--no-plot", action="store_true", help="write CSV/JSON only")
     p.set_defaults(handler=run)
 
