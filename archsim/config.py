@@ -8,7 +8,7 @@ object pickles cheaply for sweeps. Relative paths are resolved against the confi
     name: da_mnist
     workload: {path: ../workloads/da_mnist.yaml}    # or {inline: {<workload YAML>}}
     batch: 1                                         # optional; overrides the workload's
-    array: {rows: 32, cols: 32, dataflow: os}
+    array: {rows: 32, cols: 32, dataflow: os}      # + overlap_stationary_load: false (ws/is)
     memory: {ifmap_sram_kib: 64, filter_sram_kib: 64, ofmap_sram_kib: 64, word_bytes: 4,
              dram_bandwidth_bytes_per_cycle: 16, dram_latency_cycles: 100}
     clock: {mode: fixed, clock_mhz: 500}             # or {mode: critical_path}
@@ -41,6 +41,7 @@ class ArrayConfig:
     rows: int
     cols: int
     dataflow: Dataflow
+    overlap_stationary_load: bool = False  # WS/IS: load the next tile during this fold
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ _KEYS = {
     "": {"name", "workload", "batch", "array", "memory", "clock", "pe", "energy", "functional"},
     "functional": {"weights", "samples", "seed"},
     "workload": {"path", "inline"},
-    "array": {"rows", "cols", "dataflow"},
+    "array": {"rows", "cols", "dataflow", "overlap_stationary_load"},
     "memory": {"ifmap_sram_kib", "filter_sram_kib", "ofmap_sram_kib", "word_bytes",
                "dram_bandwidth_bytes_per_cycle", "dram_latency_cycles"},
     "clock": {"mode", "clock_mhz"},
@@ -161,7 +162,11 @@ def _array(chk: _Checker, doc: dict) -> ArrayConfig | None:
     values = (chk.number(sec, "array.rows", integer=True, minimum=1),
               chk.number(sec, "array.cols", integer=True, minimum=1),
               chk.choice(sec, "array.dataflow", Dataflow))
-    return None if None in values else ArrayConfig(*values)
+    overlap = sec.get("overlap_stationary_load", False)
+    if not isinstance(overlap, bool):
+        chk.fail("array.overlap_stationary_load", f"must be true or false, got {overlap!r}")
+        return None
+    return None if None in values else ArrayConfig(*values, overlap)
 
 
 def _memory(chk: _Checker, doc: dict) -> MemoryConfig | None:
@@ -221,6 +226,9 @@ def _workload(chk: _Checker, doc: dict, base: Path, source: str) -> Workload | N
                 chk.fail("workload.path", "must be a string")
                 return None
             workload = load_workload(base / sec["path"])
+            if sec["path"].lower().endswith(".csv"):
+                from archsim.scalesim_compat import expand_depthwise
+                workload = expand_depthwise(workload)  # SCALE-Sim's "DP" layer rule
         else:
             workload = workload_from_dict(sec["inline"], f"{source}: workload.inline")
     except ArchsimError as exc:

@@ -106,3 +106,15 @@ def test_workload_path_relative_to_config(tmp_path):
                         "workload: {path: net.csv}\n")
     config = load_config(write(tmp_path, text))
     assert config.workload.layers[0].ofmap_h == 4  # ceil((9 - 3 + 2)/2)
+
+
+def test_scalesim_depthwise_rule_applies_to_csv_workloads(tmp_path):
+    (tmp_path / "net.csv").write_text(
+        "Layer name,IFMAP Height,IFMAP Width,Filter Height,Filter Width,Channels,"
+        "Num Filter,Strides,\nConv1,9,9,3,3,2,4,1,\nConvDP2,7,7,3,3,3,1,1,\n")
+    text = GOOD.replace(GOOD[GOOD.index("workload:"):GOOD.index("array:")],
+                        "workload: {path: net.csv}\n")
+    layers = load_config(write(tmp_path, text)).workload.layers
+    # SCALE-Sim runs a "DP" layer as one single-channel layer per input channel
+    assert [(l.name, l.channels) for l in layers] == [
+        ("Conv1", 2), ("ConvDP2Channel_0", 1), ("ConvDP2Channel_1", 1), ("ConvDP2Channel_2", 1)]

@@ -51,3 +51,21 @@ def test_single_fold_hand_counts():
     assert simulate_gemm(x, w, 2, 2, "os").cycles == 5
     # WS on 3x2 (K=3 rows): 3 load cycles + M-1 + (R-1) + (C-1) + 1 = 3 + 1 + 2 + 1 + 1
     assert simulate_gemm(x, w, 3, 2, "ws").cycles == 8
+
+
+@pytest.mark.parametrize("dataflow", ["ws", "is"])
+@pytest.mark.parametrize("seed", range(4))
+def test_overlapped_stationary_loading(dataflow, seed):
+    # the next tile shifts into shadow registers during the current fold: only the first fold
+    # pays the R load cycles -> folds * (R + C + T - 2) + R, outputs unchanged
+    rng = np.random.default_rng(100 + seed)
+    m, k, n = (int(v) for v in rng.integers(1, 12, size=3))
+    rows, cols = (int(v) for v in rng.integers(1, 5, size=2))
+    x = rng.integers(-8, 9, size=(m, k)).astype(np.float64)
+    w = rng.integers(-8, 9, size=(k, n)).astype(np.float64)
+    ref = simulate_gemm(x, w, rows, cols, dataflow, overlap_stationary_load=True)
+    plan = plan_layer(Layer("g", LayerKind.CONV, m, 1, 1, 1, k, n), rows, cols, dataflow,
+                      overlap_stationary_load=True)
+    assert ref.cycles == plan.compute_cycles
+    assert ref.cycles == plan.folds * (rows + cols + plan.t - 2) + rows
+    np.testing.assert_array_equal(ref.output, x @ w)

@@ -118,3 +118,26 @@ def test_workload_is_layers_back_to_back():
     arr, mem = ArrayConfig(4, 4, Dataflow.OS), memory(2, latency=3)
     result = simulate_workload(Workload("w", layers), arr, mem)
     assert result.total_cycles == sum(simulate_layer(l, arr, mem).total_cycles for l in layers)
+
+
+@pytest.mark.parametrize("dataflow", [Dataflow.WS, Dataflow.IS])
+def test_overlapped_loading_needs_the_tile_in_time(dataflow):
+    layer = Layer("c", LayerKind.CONV, 10, 10, 3, 3, 8, 12, padding=1)
+    plain, overlap = ArrayConfig(4, 4, dataflow), ArrayConfig(4, 4, dataflow, True)
+    fast = memory(1e9, latency=0, word_bytes=4)
+    r = simulate_layer(layer, overlap, fast)
+    plan = plan_layer(layer, 4, 4, dataflow, overlap_stationary_load=True)
+    assert r.compute_cycles == plan.compute_cycles and r.stall_cycles == 0
+    assert r.compute_cycles == simulate_layer(layer, plain, fast).compute_cycles - (
+        plan.folds - 1) * 4
+    # starved of bandwidth, a tile that arrives after the previous fold ended is loaded in
+    # full again. WS fetches a new filter tile for every fold (~256 cycles at 0.25 B/cycle,
+    # longer than a fold), so no load is hidden; IS reuses on-chip ifmap elements and
+    # fetches nothing for some folds, which then do overlap.
+    slow = memory(0.25, latency=20, word_bytes=4)
+    starved = simulate_layer(layer, overlap, slow).compute_cycles
+    full = simulate_layer(layer, plain, slow).compute_cycles
+    if dataflow is Dataflow.WS:
+        assert starved == full
+    else:
+        assert plan.compute_cycles < starved < full

@@ -96,7 +96,7 @@ def layer_rows(result) -> list[dict]:
                 "variant": cost.label, "layer": p.layer.name, "kind": p.layer.kind.value,
                 "gemm_m": p.layer.gemm_m, "gemm_k": p.layer.gemm_k, "gemm_n": p.layer.gemm_n,
                 "macs": p.macs, "row_folds": p.row_folds, "col_folds": p.col_folds,
-                "cycles_per_fold": p.cycles_per_fold, "compute_cycles": p.compute_cycles,
+                "cycles_per_fold": p.cycles_per_fold, "compute_cycles": r.compute_cycles,
                 "scalesim_cycles": p.scalesim_cycles, "fill_cycles": r.fill_cycles,
                 "stall_cycles": r.stall_cycles, "drain_cycles": r.drain_cycles,
                 "total_cycles": r.total_cycles, "utilisation": r.utilisation,

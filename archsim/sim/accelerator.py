@@ -25,16 +25,13 @@ class LayerResult:
     """Timing and action counts of one layer; cycles are exact integers."""
     plan: LayerPlan
     total_cycles: int
+    compute_cycles: int  # cycles the array computes (the plan's closed form unless overlapped
+    #                      loading had to wait for a late tile)
     fill_cycles: int
     stall_cycles: int
     drain_cycles: int
     oversize_tiles: int
     counts: tuple[tuple[tuple[str, str], int], ...]  # sorted ((component, action), count)
-
-    @property
-    def compute_cycles(self) -> int:
-        """Cycles the array computes (the plan's closed form)."""
-        return self.plan.compute_cycles
 
     @property
     def utilisation(self) -> float:
@@ -66,25 +63,37 @@ class _Timeline:
 
 
 def _prefetch(env, traffic: list[FoldTraffic], dram, inputs, ready, word_bytes):
-    for index, fold in enumerate(traffic):
+    for fold in traffic:
         yield inputs.free.get(1)
         words = fold.ifmap_words + fold.filter_words + fold.psum_in_words
         if words:  # one DRAM transaction per fold's prefetch
             yield from dram.read(words * word_bytes)
-        yield ready.put(index)
+        yield ready.put(env.now)  # when the fold's inputs are on chip
+
+
+def _exposed_load(plan: LayerPlan, now: int, ready_at: int, previous_start) -> int:
+    """Load cycles of this fold's stationary tile not hidden by overlapped loading: the
+    shadow load starts once the tile is on chip and the previous fold has begun, and takes R
+    cycles; whatever of it runs past `now` delays the fold."""
+    if not plan.overlap_stationary_load or previous_start is None:
+        return plan.load_cycles
+    return max(0, max(ready_at, previous_start) + plan.load_cycles - now)
 
 
 def _compute(env, plan, traffic, array, inputs, outputs, ready, drain, timeline, word_bytes):
+    previous_start = None
     for fold, moved in zip(plan.iter_folds(), traffic):
         waited_from = env.now
-        yield ready.get()
+        ready_at = yield ready.get()
         if moved.opens_ofmap_tile:
             yield outputs.free.get(1)
         if fold.index == 0:
             timeline.fill = env.now - waited_from
         else:
             timeline.stall += env.now - waited_from
-        yield from array.run_fold(fold)
+        exposed = _exposed_load(plan, env.now, ready_at, previous_start)
+        previous_start = env.now
+        yield from array.run_fold(fold, exposed)
         yield inputs.free.put(1)
         if moved.ofmap_words:
             yield drain.put(moved.ofmap_words * word_bytes)
@@ -118,7 +127,8 @@ def _counts(plan: LayerPlan, traffic: list[FoldTraffic], array, dram) -> dict:
 
 def simulate_layer(layer: Layer, array_config, memory) -> LayerResult:
     """Simulate one layer on a fresh SimPy environment (array: ArrayConfig, memory: MemoryConfig)."""
-    plan = plan_layer(layer, array_config.rows, array_config.cols, array_config.dataflow)
+    plan = plan_layer(layer, array_config.rows, array_config.cols, array_config.dataflow,
+                      overlap_stationary_load=array_config.overlap_stationary_load)
     traffic = list(fold_traffic(plan, memory))
     env = simpy.Environment()
     array, dram = SystolicArray(env, plan), DramChannel(env, memory)
@@ -131,7 +141,7 @@ def simulate_layer(layer: Layer, array_config, memory) -> LayerResult:
     env.process(_drain(env, dram, outputs, drain))
     env.run()
     total = int(env.now)
-    return LayerResult(plan, total, int(timeline.fill), int(timeline.stall),
+    return LayerResult(plan, total, array.busy_cycles, int(timeline.fill), int(timeline.stall),
                        total - int(timeline.compute_end),
                        sum(t.oversize_tiles for t in traffic),
                        tuple(sorted(_counts(plan, traffic, array, dram).items())))

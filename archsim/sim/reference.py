@@ -76,18 +76,36 @@ def os_fold(xb: np.ndarray, wb: np.ndarray, rows: int, cols: int, multiply: Mult
     return cycle, acc[:xb.shape[0], :wb.shape[1]]
 
 
+def _padded(stat: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    padded = np.zeros((rows, cols), stat.dtype)
+    padded[:stat.shape[0], :stat.shape[1]] = stat
+    return padded
+
+
+def _shift_in_row(regs: np.ndarray, tile: np.ndarray, step: int) -> None:
+    """One load cycle: registers shift down a row, the tile's rows enter last row first."""
+    regs[1:] = regs[:-1].copy()
+    regs[0] = tile[regs.shape[0] - 1 - step]
+
+
 def stationary_fold(stream: np.ndarray, stat: np.ndarray, rows: int, cols: int,
-                    multiply: Multiply, stationary_first: bool):
-    """One WS/IS fold: `stat` [kr, cc] shifted in from the top over R cycles, then `stream`
-    [T, kr] enters skewed from the left; partial sums flow down; returns (cycles, [T, cc])."""
+                    multiply: Multiply, stationary_first: bool,
+                    preloaded: np.ndarray | None = None, next_stat: np.ndarray | None = None):
+    """One WS/IS fold: `stat` [kr, cc] shifted in from the top over R cycles (none if
+    `preloaded`: the previous fold's shadow registers), then `stream` [T, kr] enters skewed from
+    the left; partial sums flow down. With `next_stat`, the next fold's tile shifts into the
+    shadow registers meanwhile. Returns (cycles, [T, cc], shadow registers or None)."""
     t_len, dtype = stream.shape[0], stream.dtype
     kr, cc = stat.shape
-    held = np.zeros((rows, cols), dtype)
-    padded = np.zeros((rows, cols), dtype)
-    padded[:kr, :cc] = stat
-    for step in range(rows):  # shift the tile down one row per cycle, last row first
-        held[1:] = held[:-1].copy()
-        held[0] = padded[rows - 1 - step]
+    if preloaded is not None:  # loaded into the shadow registers during the previous fold
+        held, load_cycles = preloaded, 0
+    else:
+        held, load_cycles = np.zeros((rows, cols), dtype), rows
+        padded = _padded(stat, rows, cols)
+        for step in range(load_cycles):
+            _shift_in_row(held, padded, step)
+    shadow = None if next_stat is None else np.zeros((rows, cols), dtype)
+    upcoming = None if next_stat is None else _padded(next_stat, rows, cols)
     used = np.zeros((rows, cols), bool)
     used[:kr, :cc] = True
     a_val, a_ok = np.zeros((rows, cols), dtype), np.zeros((rows, cols), bool)
@@ -95,7 +113,9 @@ def stationary_fold(stream: np.ndarray, stat: np.ndarray, rows: int, cols: int,
     seen = np.zeros((rows, cols), np.int64)
     out = np.zeros((t_len, cc), dtype)
     step = 0
-    while seen[-1, -1] < t_len:
+    while seen[-1, -1] < t_len or (shadow is not None and step < rows):
+        if shadow is not None and step < rows:
+            _shift_in_row(shadow, upcoming, step)
         _shift_right(a_val, a_ok, *_skewed(stream.T, step, rows, t_len, dtype))
         ps_val[1:], ps_have[1:] = ps_val[:-1].copy(), ps_have[:-1].copy()  # sums move down
         ps_val[0], ps_have[0] = 0, False
@@ -106,37 +126,48 @@ def stationary_fold(stream: np.ndarray, stat: np.ndarray, rows: int, cols: int,
         for c in np.nonzero(a_ok[-1, :cc])[0]:  # a finished column sum leaves the bottom
             out[step - (rows - 1) - c, c] = ps_val[-1, c]
         step += 1
-    return rows + step, out
+    return load_cycles + step, out, shadow
 
 
 def _blocks(total: int, size: int):
     return [slice(i, min(i + size, total)) for i in range(0, total, size)]
 
 
-def simulate_gemm(x: np.ndarray, w: np.ndarray, rows: int, cols: int,
-                  dataflow: Dataflow | str, multiply: Multiply = np.multiply) -> ReferenceResult:
-    """Run X[M,K] @ W[K,N] through an R x C array fold by fold (column fold outer)."""
-    dataflow = Dataflow(dataflow)
-    m_len, n_len = x.shape[0], w.shape[1]
-    out = np.zeros((m_len, n_len), np.result_type(x, w))
-    cycles = 0
-    if dataflow is Dataflow.OS:
-        for nb in _blocks(n_len, cols):
-            for mb in _blocks(m_len, rows):
-                fold_cycles, out[mb, nb] = os_fold(x[mb], w[:, nb], rows, cols, multiply)
-                cycles += fold_cycles
-        return ReferenceResult(cycles, out)
-    spatial = n_len if dataflow is Dataflow.WS else m_len
+def _stationary_folds(x, w, rows, cols, dataflow):
+    """(stream, stationary tile, stationary-first, output target, transpose) per fold."""
+    spatial = w.shape[1] if dataflow is Dataflow.WS else x.shape[0]
     for cb in _blocks(spatial, cols):
         for kb in _blocks(x.shape[1], rows):
             if dataflow is Dataflow.WS:
-                fold_cycles, part = stationary_fold(x[:, kb], w[kb, cb], rows, cols,
-                                                    multiply, stationary_first=False)
-                target = (slice(None), cb)
+                yield x[:, kb], w[kb, cb], False, (slice(None), cb), kb.start == 0, False
             else:
-                fold_cycles, part_t = stationary_fold(w[kb, :].T, x[cb, kb].T, rows, cols,
-                                                      multiply, stationary_first=True)
-                part, target = part_t.T, (cb, slice(None))
-            out[target] = part if kb.start == 0 else out[target] + part
-            cycles += fold_cycles
+                yield w[kb, :].T, x[cb, kb].T, True, (cb, slice(None)), kb.start == 0, True
+
+
+def simulate_gemm(x: np.ndarray, w: np.ndarray, rows: int, cols: int,
+                  dataflow: Dataflow | str, multiply: Multiply = np.multiply,
+                  overlap_stationary_load: bool = False) -> ReferenceResult:
+    """Run X[M,K] @ W[K,N] through an R x C array fold by fold (column fold outer).
+
+    With `overlap_stationary_load` (WS/IS), each fold's tile is shifted into shadow
+    registers during the previous fold, so only the first fold spends R load cycles.
+    """
+    dataflow = Dataflow(dataflow)
+    out = np.zeros((x.shape[0], w.shape[1]), np.result_type(x, w))
+    cycles = 0
+    if dataflow is Dataflow.OS:
+        for nb in _blocks(w.shape[1], cols):
+            for mb in _blocks(x.shape[0], rows):
+                fold_cycles, out[mb, nb] = os_fold(x[mb], w[:, nb], rows, cols, multiply)
+                cycles += fold_cycles
+        return ReferenceResult(cycles, out)
+    folds = list(_stationary_folds(x, w, rows, cols, dataflow))
+    shadow = None
+    for i, (stream, stat, stat_first, target, first_k, transpose) in enumerate(folds):
+        ahead = folds[i + 1][1] if overlap_stationary_load and i + 1 < len(folds) else None
+        fold_cycles, part, shadow = stationary_fold(stream, stat, rows, cols, multiply,
+                                                    stat_first, shadow, ahead)
+        part = part.T if transpose else part
+        out[target] = part if first_k else out[target] + part
+        cycles += fold_cycles
     return ReferenceResult(cycles, out)
