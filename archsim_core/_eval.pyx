@@ -60,7 +60,9 @@ cdef extern from *:
                     x[k] ^= t << j;
                 }
     }
-    static ARCHSIM_CLONES void archsim_run_ops(const int32_t *ops, Py_ssize_t n_ops, uint64_t *v) {
+    /* nw <= ARCHSIM_W lanes of each slot are computed (short batches need fewer than 8). */
+    static inline __attribute__((always_inline)) void archsim_ops_body(
+            const int32_t *ops, Py_ssize_t n_ops, uint64_t *v, const int nw) {
         for (Py_ssize_t o = 0; o < n_ops; o++) {
             const int32_t *op = ops + 8 * o;
             uint64_t *restrict out = v + (Py_ssize_t)op[1] * ARCHSIM_W;
@@ -72,7 +74,7 @@ cdef extern from *:
             switch (op[0]) {
             case 9: {  /* FA: Sum -> out, Cout -> out2 */
                 uint64_t *restrict out2 = v + (Py_ssize_t)op[6] * ARCHSIM_W;
-                for (w = 0; w < ARCHSIM_W; w++) {
+                for (w = 0; w < nw; w++) {
                     uint64_t s = x[w] ^ y[w];
                     out2[w] = (x[w] & y[w]) | (z[w] & s);
                     out[w] = s ^ z[w];
@@ -81,7 +83,7 @@ cdef extern from *:
             }
             case 10: {  /* HA */
                 uint64_t *restrict out2 = v + (Py_ssize_t)op[6] * ARCHSIM_W;
-                for (w = 0; w < ARCHSIM_W; w++) {
+                for (w = 0; w < nw; w++) {
                     out2[w] = x[w] & y[w];
                     out[w] = x[w] ^ y[w];
                 }
@@ -90,7 +92,7 @@ cdef extern from *:
             case 11: {  /* FA_AND: FA whose x operand is the partial product x AND x2 */
                 uint64_t *restrict out2 = v + (Py_ssize_t)op[6] * ARCHSIM_W;
                 const uint64_t *restrict x2 = v + (Py_ssize_t)op[7] * ARCHSIM_W;
-                for (w = 0; w < ARCHSIM_W; w++) {
+                for (w = 0; w < nw; w++) {
                     uint64_t pp = x[w] & x2[w], s = pp ^ y[w];
                     out2[w] = (pp & y[w]) | (z[w] & s);
                     out[w] = s ^ z[w];
@@ -100,26 +102,26 @@ cdef extern from *:
             case 12: {  /* HA_AND */
                 uint64_t *restrict out2 = v + (Py_ssize_t)op[6] * ARCHSIM_W;
                 const uint64_t *restrict x2 = v + (Py_ssize_t)op[7] * ARCHSIM_W;
-                for (w = 0; w < ARCHSIM_W; w++) {
+                for (w = 0; w < nw; w++) {
                     uint64_t pp = x[w] & x2[w];
                     out2[w] = pp & y[w];
                     out[w] = pp ^ y[w];
                 }
                 break;
             }
-            case 0: for (w = 0; w < ARCHSIM_W; w++) out[w] = (x[w] & y[w]) ^ neg; break;
-            case 1: for (w = 0; w < ARCHSIM_W; w++) out[w] = (x[w] | y[w]) ^ neg; break;
-            case 2: for (w = 0; w < ARCHSIM_W; w++) out[w] = (x[w] ^ y[w]) ^ neg; break;
-            case 3: for (w = 0; w < ARCHSIM_W; w++) out[w] = (x[w] & ~y[w]) ^ neg; break;
-            case 4: for (w = 0; w < ARCHSIM_W; w++) out[w] = (x[w] ^ y[w] ^ z[w]) ^ neg; break;
+            case 0: for (w = 0; w < nw; w++) out[w] = (x[w] & y[w]) ^ neg; break;
+            case 1: for (w = 0; w < nw; w++) out[w] = (x[w] | y[w]) ^ neg; break;
+            case 2: for (w = 0; w < nw; w++) out[w] = (x[w] ^ y[w]) ^ neg; break;
+            case 3: for (w = 0; w < nw; w++) out[w] = (x[w] & ~y[w]) ^ neg; break;
+            case 4: for (w = 0; w < nw; w++) out[w] = (x[w] ^ y[w] ^ z[w]) ^ neg; break;
             case 5:
-                for (w = 0; w < ARCHSIM_W; w++)
+                for (w = 0; w < nw; w++)
                     out[w] = ((x[w] & y[w]) | (z[w] & (x[w] | y[w]))) ^ neg;
                 break;
-            case 6: for (w = 0; w < ARCHSIM_W; w++) out[w] = (x[w] | (y[w] & z[w])) ^ neg; break;
-            case 8: for (w = 0; w < ARCHSIM_W; w++) out[w] = x[w] ^ neg; break;
+            case 6: for (w = 0; w < nw; w++) out[w] = (x[w] | (y[w] & z[w])) ^ neg; break;
+            case 8: for (w = 0; w < nw; w++) out[w] = x[w] ^ neg; break;
             default:  /* 7: any 3-input function, from its table (aux) as a sum of minterms */
-                for (w = 0; w < ARCHSIM_W; w++) {
+                for (w = 0; w < nw; w++) {
                     uint64_t r = 0;
                     for (m = 0; m < 8; m++)
                         if ((op[5] >> m) & 1)
@@ -130,9 +132,22 @@ cdef extern from *:
             }
         }
     }
+    static ARCHSIM_CLONES void archsim_run_ops(const int32_t *ops, Py_ssize_t n_ops, uint64_t *v) {
+        archsim_ops_body(ops, n_ops, v, ARCHSIM_W);
+    }
+    static ARCHSIM_CLONES void archsim_run_ops_n(const int32_t *ops, Py_ssize_t n_ops, uint64_t *v,
+                                                 int nw) {
+        archsim_ops_body(ops, n_ops, v, nw);
+    }
     """
     void archsim_run_ops(const int32_t* ops, Py_ssize_t n_ops, uint64_t* v) nogil
+    void archsim_run_ops_n(const int32_t* ops, Py_ssize_t n_ops, uint64_t* v, int nw) nogil
     void transpose64 "archsim_transpose64"(uint64_t* x) nogil
+
+
+cdef int lanes(Py_ssize_t count) noexcept nogil:
+    """Words per slot that hold any of `count` operations (<= W)."""
+    return <int>min(<Py_ssize_t>W, (count + 63) // 64)
 
 
 cdef void load_block(const Prog* p, const uint64_t* a, const uint64_t* b, Py_ssize_t count,
@@ -141,7 +156,7 @@ cdef void load_block(const Prog* p, const uint64_t* a, const uint64_t* b, Py_ssi
     Both operands share one transpose: row i holds a[i] in bits 0..31 and b[i] in 32..63."""
     cdef uint64_t tmp[64]
     cdef int w, i, k
-    for w in range(W):
+    for w in range(lanes(count)):
         for i in range(64):
             tmp[i] = (a[64 * w + i] | (b[64 * w + i] << 32)) if 64 * w + i < count else 0
         transpose64(tmp)
@@ -151,9 +166,12 @@ cdef void load_block(const Prog* p, const uint64_t* a, const uint64_t* b, Py_ssi
             v[(2 + p.n_a + k) * W + w] = tmp[32 + k]
 
 
-cdef inline void run_ops(const Prog* p, uint64_t* v) noexcept nogil:
-    """Execute the program on one block (all slots W words wide)."""
-    archsim_run_ops(p.ops, p.n_ops, v)
+cdef inline void run_ops(const Prog* p, uint64_t* v, Py_ssize_t count) noexcept nogil:
+    """Execute the program on one block of `count` operations (slots are W words apart)."""
+    if count == BLOCK:
+        archsim_run_ops(p.ops, p.n_ops, v)
+    else:
+        archsim_run_ops_n(p.ops, p.n_ops, v, lanes(count))
 
 
 cdef uint64_t* new_planes(const Prog* p) noexcept nogil:
@@ -181,8 +199,8 @@ cdef int products(const Prog* p, const uint64_t* a, const uint64_t* b, uint64_t*
     while s < n:
         count = min(<Py_ssize_t>BLOCK, n - s)
         load_block(p, a + s, b + s, count, v)
-        run_ops(p, v)
-        for w in range(W):
+        run_ops(p, v, count)
+        for w in range(lanes(count)):
             for j in range(64):
                 tmp[j] = v[p.out_slots[j] * W + w] if j < p.n_out else 0
             transpose64(tmp)
@@ -210,7 +228,7 @@ cdef int count_range(const Prog* p, const uint64_t* a, const uint64_t* b, Py_ssi
     while s < end:
         count = min(<Py_ssize_t>BLOCK, end - s)
         load_block(p, a + s, b + s, count, v)
-        run_ops(p, v)
+        run_ops(p, v, count)
         for slot in range(2, p.n_slots):
             for w in range(W):
                 if 64 * w >= count:
