@@ -12,11 +12,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from archsim_core.variants import build_netlist
+
 from archsim.cost.library import CellLibrary
 from archsim.cost.pe import adder_unit, multiplier_unit, pj_per_eu, variant_spec
 from archsim.cost.power import fields, netlist_toggles, operand_stream, signal_energies
 from archsim.cost.timing import analyse_timing, effective_cell
-from archsim_core.variants import build_netlist
 
 # Guesmi et al., "Defensive Approximation", ASPLOS 2021: their Ax-FPM versus a conventional
 # FP multiplier, reduction factors (delay ~4x, energy ~2.5x, EDP ~10x). Reference markers only.
