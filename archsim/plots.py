@@ -75,12 +75,13 @@ def plot_energy_breakdown(breakdown_rows: list[dict], path: Path) -> Path:
 
 
 def plot_normalised(summary: dict, path: Path) -> Path:
-    """Grouped bars: energy, latency and EDP of each variant relative to the baseline."""
+    """Grouped bars: PE (MAC) energy, total energy, latency and EDP of each variant relative
+    to the baseline."""
     plt = _pyplot()
-    variants = list(summary["variants"])
-    metrics = ("energy", "latency", "edp")
+    variants = [v["label"] for v in summary["config"]["variants"]]  # config order
+    metrics = ("pe_energy", "energy", "latency", "edp")
     width = 0.8 / len(variants)
-    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
     for i, name in enumerate(variants):
         values = [summary["variants"][name]["normalised"][m] for m in metrics]
         ax.bar([j + i * width for j in range(len(metrics))], values, width, label=name)

@@ -1,7 +1,7 @@
 """`archsim run CONFIG [--out DIR]`: simulate a config and write its results and plots.
 
-Writes summary.json (per variant: cycles, latency_s, energy_j, edp_js, utilisation,
-mapping_efficiency, normalised figures; the resolved config echoed), layers.csv (per variant
+Writes summary.json (per variant: cycles, latency_s, energy_j, pe_energy_j (MACs only),
+edp_js, utilisation, mapping_efficiency, normalised figures; the resolved config echoed), layers.csv (per variant
 and layer), energy_breakdown.csv (per variant, layer, component and action), functional.csv
 (if the config has a `functional` section) and plots/.
 """
@@ -74,12 +74,13 @@ def summary(result) -> dict:
             "energy_j": energy_j, "edp_js": energy_j * latency_s,
             "utilisation": network["utilisation"],
             "mapping_efficiency": network["mapping_efficiency"],
-            "energy_by_component_j": by_component, "pe": dataclasses.asdict(cost.pe)}
+            "energy_by_component_j": by_component, "pe_energy_j": by_component["pe"],
+            "pe": dataclasses.asdict(cost.pe)}
     base = variants[result.variants[0].label]
     for entry in variants.values():
         entry["normalised"] = {key: entry[f"{key}_{unit}"] / base[f"{key}_{unit}"]
-                               for key, unit in (("energy", "j"), ("latency", "s"),
-                                                 ("edp", "js"))}
+                               for key, unit in (("energy", "j"), ("pe_energy", "j"),
+                                                 ("latency", "s"), ("edp", "js"))}
     return {"name": result.config.name, "config": config_echo(result.config),
             "network": network, "baseline_variant": result.variants[0].label,
             "variants": variants}
