@@ -215,7 +215,7 @@ def _variants(chk: _Checker, doc: dict, base: Path) -> tuple[PEVariant, ...]:
     return tuple(out)
 
 
-def _workload(chk: _Checker, doc: dict, base: Path, source: str) -> Workload | None:
+def _workload(chk: _Checker, doc: dict, base: Path) -> Workload | None:
     sec = chk.section(doc["workload"], "workload")
     if ("path" in sec) == ("inline" in sec):
         chk.fail("workload", "give exactly one of path, inline")
@@ -230,9 +230,12 @@ def _workload(chk: _Checker, doc: dict, base: Path, source: str) -> Workload | N
                 from archsim.scalesim_compat import expand_depthwise
                 workload = expand_depthwise(workload)  # SCALE-Sim's "DP" layer rule
         else:
-            workload = workload_from_dict(sec["inline"], f"{source}: workload.inline")
+            workload = workload_from_dict(sec["inline"], "workload.inline")
     except ArchsimError as exc:
-        chk.fail("workload", str(exc))
+        if "path" in sec:
+            chk.fail("workload.path", str(exc))
+        else:
+            chk.problems.append(str(exc))  # already "workload.inline: <dotted path>: ..."
         return None
     if "batch" in doc:
         batch = chk.number(doc, "batch", integer=True, minimum=1)
@@ -272,7 +275,7 @@ def config_from_dict(doc, source: str, base: Path) -> Config:
     name = top.get("name", Path(source).stem)
     if not isinstance(name, str) or not name:
         chk.fail("name", "must be a non-empty string")
-    parts = (_workload(chk, top, base, source) if "workload" in top else None,
+    parts = (_workload(chk, top, base) if "workload" in top else None,
              _array(chk, top) if "array" in top else None,
              _memory(chk, top) if "memory" in top else None,
              _clock(chk, top) if "clock" in top else None,
