@@ -16,7 +16,8 @@ from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
 from archsim_core._fp cimport (FmtParams, fp_params, fp_sig, fp_mul_finish, fp_daref_finish,
-                               fp_add, fp_from_double, fp_to_double, fp_field, SEM_DA_REFERENCE)
+                               fp_add, fp_from_double, fp_to_double, fp_field, SEM_DA_REFERENCE,
+                               SEM_HARDWARE)
 from archsim_core._sigmul cimport SigMul
 
 ctypedef fused bits_t:
@@ -40,14 +41,6 @@ cdef FmtParams _params(tuple p) except *:
     if not (2 <= E <= 11 and 1 <= M <= 23):
         raise ValueError(f"format (1,{E},{M}) outside e<=11, m<=23")
     return fp_params(E, M, rounding, ftz, semantics)
-
-
-cdef inline uint64_t _finish(const FmtParams* f, uint64_t a, uint64_t b, uint64_t p,
-                             uint8_t* bad) noexcept nogil:
-    if f.semantics == SEM_DA_REFERENCE:
-        return fp_daref_finish(f, a, b, p, bad)
-    bad[0] = 0
-    return fp_mul_finish(f, a, b, p)
 
 
 cdef inline uint64_t _acc_add(const FmtParams* f, uint64_t a, uint64_t b) noexcept nogil:
@@ -149,8 +142,7 @@ def matmul_bits(SigMul engine, tuple params, const bits_t[:, ::1] x, const bits_
     cdef Py_ssize_t M = x.shape[0], K = x.shape[1], N = wt.shape[0]
     cdef Py_ssize_t i, k, mi, ni
     cdef uint64_t* prod = NULL
-    cdef uint64_t acc, r
-    cdef uint8_t flag
+    cdef uint64_t acc
     cdef int nbad
     if M == 0 or N == 0:
         return
@@ -162,19 +154,48 @@ def matmul_bits(SigMul engine, tuple params, const bits_t[:, ::1] x, const bits_
         for i in prange(M * N, schedule="dynamic", chunksize=8):
             mi = i // N
             ni = i % N
-            acc = 0
             nbad = 0
+            acc = 0
             if K > 0:
                 engine.batch(&xs[mi, 0], &ws[ni, 0], prod, K)
-                for k in range(K):
-                    r = _finish(&f, x[mi, k], wt[ni, k], prod[k], &flag)
-                    nbad = nbad + flag
-                    acc = r if k == 0 else _acc_add(&f, acc, r)
+                acc = _dot(f, &x[mi, 0], &wt[ni, 0], prod, K, &nbad)
             if has_bias:
                 acc = _acc_add(&f, acc, bias[ni])
             out[mi, ni] = <bits_t>acc
             bad[mi, ni] = nbad
         free(prod)
+
+
+cdef uint64_t _dot(FmtParams f, const bits_t* x, const bits_t* w, const uint64_t* prod,
+                   Py_ssize_t K, int* nbad) noexcept nogil:
+    """Finish the K significand products of one output and sum them in increasing k (K >= 1).
+    `f` is a by-value copy so its fields stay in registers."""
+    cdef Py_ssize_t k
+    cdef uint64_t acc, r
+    cdef uint32_t r32
+    cdef float facc, fr
+    cdef uint8_t flag = 0
+    cdef int count = 0
+    if f.semantics == SEM_HARDWARE and f.E == 8 and f.M == 23 and not f.ftz:
+        # FP32 IEEE: native single-precision adds (no fast-math, no contraction)
+        r32 = <uint32_t>fp_mul_finish(&f, x[0], w[0], prod[0])
+        memcpy(&facc, &r32, 4)
+        for k in range(1, K):
+            r32 = <uint32_t>fp_mul_finish(&f, x[k], w[k], prod[k])
+            memcpy(&fr, &r32, 4)
+            facc = facc + fr
+        memcpy(&r32, &facc, 4)
+        return r32
+    acc = 0
+    for k in range(K):
+        if f.semantics == SEM_DA_REFERENCE:
+            r = fp_daref_finish(&f, x[k], w[k], prod[k], &flag)
+            count += flag
+        else:
+            r = fp_mul_finish(&f, x[k], w[k], prod[k])
+        acc = r if k == 0 else _acc_add(&f, acc, r)
+    nbad[0] = count
+    return acc
 
 
 cdef object _sigs(const FmtParams* f, const bits_t[:, ::1] v):
