@@ -184,3 +184,32 @@ def test_da_hardware_specials_follow_ieee_policy():
     assert z[3] == 0 and np.signbit(z[3]) and z[4] == 0 and np.signbit(z[4])
     assert z[5] == 0                                   # gradual underflow, truncated to zero
     assert z[6] == np.finfo(np.float32).max            # round toward zero saturates (IEEE)
+
+
+def test_da_bf16_against_single_block_closed_form():
+    """da-bf16: 8-bit significands through one 8x8 DA block, truncated. Oracle: exact value
+    in float64, round toward zero to float32 (cast stepped toward zero), then drop the low 16
+    bits (truncation of a truncation onto a nested grid is the direct truncation)."""
+    m = get_multiplier("da-bf16")
+    rng = np.random.default_rng(6)
+    a = np.repeat(np.arange(1 << 16, dtype=np.uint32), 24)
+    b = rng.integers(0, 1 << 16, a.size).astype(np.uint32)
+    b[::7] = (rng.uniform(-2, 2, b[::7].size).astype(np.float32).view(np.uint32) >> 16)
+    ea, eb = (a >> 7) & 0xFF, (b >> 7) & 0xFF
+    sa = (a & 0x7F) | np.where(ea > 0, 0x80, 0).astype(np.uint32)
+    sb = (b & 0x7F) | np.where(eb > 0, 0x80, 0).astype(np.uint32)
+    blk = sum(p4((sa >> (4 * u)) & 0xF, (sb >> (4 * v)) & 0xF).astype(np.int64) << (4 * (u + v))
+              for u in range(2) for v in range(2))
+    with np.errstate(all="ignore"):
+        fa, fb = (a << 16).view(np.float32).astype(np.float64), (b << 16).view(np.float32).astype(np.float64)
+        v = np.ldexp(blk.astype(np.float64), np.maximum(ea, 1).astype(np.int64) + np.maximum(eb, 1) - 254 - 14)
+        v = np.where(np.isfinite(fa) & np.isfinite(fb) & (fa != 0) & (fb != 0),
+                     v * np.sign(fa) * np.sign(fb), fa * fb)
+        r = v.astype(np.float32)
+        away = np.abs(r.astype(np.float64)) > np.abs(v)
+        r[away] = np.nextafter(r[away], np.float32(0))
+    want = r.view(np.uint32) >> 16
+    got = m.multiply_bits(a, b)[0]
+    nan = np.isnan(r)
+    np.testing.assert_array_equal(got[~nan], want[~nan])
+    assert np.all((got[nan] & 0x7F80) == 0x7F80) and np.all(got[nan] & 0x7F)
