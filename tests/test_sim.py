@@ -141,3 +141,33 @@ def test_overlapped_loading_needs_the_tile_in_time(dataflow):
         assert starved == full
     else:
         assert plan.compute_cycles < starved < full
+
+
+def test_random_configs_respect_bounds():
+    """Whatever the config: the layer takes at least its compute time and at least the DRAM
+    channel's busy time; DRAM bytes equal the words moved times the word size."""
+    import math
+    import random
+
+    rnd = random.Random(11)
+    for _ in range(25):
+        layer = Layer("r", LayerKind.CONV, rnd.randint(3, 12), rnd.randint(3, 12),
+                      rnd.randint(1, 3), rnd.randint(1, 3), rnd.randint(1, 6),
+                      rnd.randint(1, 9), stride=rnd.randint(1, 2), padding=rnd.randint(0, 1))
+        arr = ArrayConfig(rnd.randint(1, 6), rnd.randint(1, 6), rnd.choice(list(Dataflow)),
+                          rnd.random() < 0.5)
+        mem = MemoryConfig(*(rnd.choice([0.25, 1, 8]) for _ in range(3)), rnd.choice([1, 4]),
+                           rnd.choice([0.5, 3, 64]), rnd.randint(0, 30))
+        r = simulate_layer(layer, arr, mem)
+        counts = r.count_map()
+        busy = sum(math.ceil(counts[("dram", a)] / mem.dram_bandwidth_bytes_per_cycle)
+                   for a in ("read", "write"))
+        assert r.total_cycles == r.fill_cycles + r.compute_cycles + r.stall_cycles + r.drain_cycles
+        plan = plan_layer(layer, arr.rows, arr.cols, arr.dataflow,
+                          overlap_stationary_load=arr.overlap_stationary_load)
+        assert plan.compute_cycles <= r.compute_cycles <= plan.folds * plan.cycles_per_fold
+        assert r.total_cycles >= max(r.compute_cycles, busy)
+        assert counts[("pe", "multiply")] == layer.macs
+        moved = (counts[("ifmap_sram", "write")] + counts[("filter_sram", "write")]
+                 + counts[("ofmap_sram", "write")] - plan.ofmap_sram_writes)
+        assert counts[("dram", "read")] == moved * mem.word_bytes
