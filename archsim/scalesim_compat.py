@@ -11,11 +11,12 @@ differ (tests/test_scalesim_compat.py compares the files with SCALE-Sim's own):
   happen (archsim's own reports count M*N);
 - SRAM/DRAM start and stop cycles follow its trace timing (reads served one cycle after the
   request, the first SRAM fills finish before cycle 0, hence negative DRAM cycles);
-- DRAM traffic is its InterfaceBandwidth = CALC estimate. archsim reproduces it exactly while
-  each operand fits its SCALE-Sim buffer window (ifmap/filter: fewer distinct words than half
-  the SRAM, in SCALE-Sim's 1/100-of-the-SRAM sets; ofmap: writes fit in half the SRAM).
-  Past that, SCALE-Sim re-fetches through a set-replacement model that archsim does not
-  reproduce; archsim then reports compulsory traffic (a lower bound) and says so in `notes`.
+- DRAM traffic is its InterfaceBandwidth = CALC estimate, reproduced exactly for the ofmap
+  (its write buffer's drains, `archsim.scalesim_memory`) and for ifmap/filter reads while the
+  operand has fewer distinct words than half its SRAM (50 of SCALE-Sim's 100 sets). Past
+  that, SCALE-Sim refills the read buffer during compute on a set-replacement schedule that
+  archsim does not reproduce: the start cycle is still exact, the stop cycle and read count
+  are compulsory traffic (a lower bound), and the layer gets a note saying so.
   USER bandwidth (SCALE-Sim's stall model) is rejected: use `archsim run` for stalls.
 """
 from __future__ import annotations
@@ -28,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from archsim.errors import ConfigError, WorkloadError
+from archsim.scalesim_memory import ofmap_drains, write_counts
 from archsim.sim.plan import Dataflow, LayerPlan, plan_layer
 from archsim.workloads import Layer, LayerKind, Workload
 
@@ -196,29 +198,33 @@ def _ifmap_valid(layer: Layer, m: np.ndarray, k: np.ndarray) -> np.ndarray:
     return ((oy * layer.stride + r < layer.ifmap_h) & (ox * layer.stride + s < layer.ifmap_w))
 
 
-def _fold_request_times(plan: LayerPlan, row_fold: int, col_fold: int) -> list[np.ndarray]:
+def _fold_request_times(plan: LayerPlan, row_fold: int, col_fold: int,
+                        with_ifmap: bool = True) -> list[np.ndarray]:
     """Cycles (within the fold) of the ifmap, filter and ofmap SRAM requests of one fold,
     before SCALE-Sim's read latency: stationary tiles load in the first R cycles (flipped,
-    so the last used row goes first), streams enter one array column/row later per lane."""
+    so the last used row goes first), streams enter one array column/row later per lane.
+    The ifmap's (the costly one: its absent pixels are masked) is left empty if not asked."""
     rows, cols, t = plan.rows, plan.cols, plan.t
     ru = min(rows, plan.sr - row_fold * rows)
     cu = min(cols, plan.sc - col_fold * cols)
     lane_r, lane_c, time = np.arange(ru), np.arange(cu), np.arange(t)
     tile_load = np.arange(rows - ru, rows)
+    valid = (lambda m, k: _ifmap_valid(plan.layer, m, k)) if with_ifmap else (
+        lambda m, k: np.zeros(np.broadcast_shapes(np.shape(m), np.shape(k)), dtype=bool))
     if plan.dataflow is Dataflow.OS:    # rows: M, cols: N, time: K
         m, k = row_fold * rows + lane_r[None, :], time[:, None]
-        ifmap = (time[:, None] + lane_r[None, :])[_ifmap_valid(plan.layer, m, k)]
+        ifmap = (time[:, None] + lane_r[None, :])[valid(m, k)]
         filt = time[:, None] + lane_c[None, :]
         ofmap = (t - 1) + tile_load[:, None] + lane_c[None, :]
     elif plan.dataflow is Dataflow.WS:  # rows: K, cols: N, time: M
         m, k = time[:, None], row_fold * rows + lane_r[None, :]
-        ifmap = (rows + time[:, None] + lane_r[None, :])[_ifmap_valid(plan.layer, m, k)]
+        ifmap = (rows + time[:, None] + lane_r[None, :])[valid(m, k)]
         filt = tile_load
         ofmap = 2 * rows - 1 + time[:, None] + lane_c[None, :]
     else:                               # rows: K, cols: M, time: N
         k, m = row_fold * rows + lane_r[:, None], col_fold * cols + lane_c[None, :]
         load = np.broadcast_to((rows - 1 - lane_r)[:, None], (ru, cu))
-        ifmap = load[_ifmap_valid(plan.layer, m, k)]
+        ifmap = load[valid(m, k)]
         filt = rows + time[:, None] + lane_r[None, :]
         ofmap = 2 * rows - 1 + time[:, None] + lane_c[None, :]
     return [np.asarray(a).ravel() for a in (ifmap, filt, ofmap)]
@@ -230,7 +236,7 @@ def _sram_windows(plan: LayerPlan) -> list[tuple[float, float]]:
     last: list = [None, None, None]
     for index in range(plan.folds - 1, -1, -1):  # a fold may hold only absent pixels
         col_fold, row_fold = divmod(index, plan.row_folds)
-        times = _fold_request_times(plan, row_fold, col_fold)
+        times = _fold_request_times(plan, row_fold, col_fold, last[0] is None)
         for op in range(3):
             if last[op] is None and times[op].size:
                 last[op] = index * plan.cycles_per_fold + int(times[op].max())
@@ -261,25 +267,36 @@ def _covered(size: int, filt: int, out: int, stride: int) -> int:
     return int(np.unique(starts[starts < size]).size)
 
 
-def _dram_reads(words: int, sram_kib: int, what: str, notes: list) -> tuple[float, float, int]:
-    """CALC-mode prefetch of `words` distinct words: whole 1/100-SRAM sets at 10 words/cycle,
-    finishing at cycle -1 (served one cycle after the request)."""
+def _dram_reads(words: int, first_request: int, sram_kib: int, what: str, notes: list):
+    """CALC-mode DRAM reads of an operand with `words` distinct words, first requested at
+    cycle `first_request`: (start, stop, words) of SCALE-Sim's prefetch trace.
+
+    SCALE-Sim tracks the read buffer in sets of 1/100 of its words; half of them (50 sets) form
+    the active buffer, fetched at 10 words/cycle. If the operand fits in fewer than 50 sets
+    it is all fetched up front, finishing at cycle -1 (served a cycle after the request).
+    Otherwise the first 50 sets are fetched up front, finishing just before the first
+    request, and the rest while computing, in a set-replacement schedule archsim does not
+    reproduce: stop cycle and count are then compulsory traffic up front (a note says so)."""
     per_set = (sram_kib * 1024) // _SETS
-    if words >= _ACTIVE_SETS * per_set:
-        notes.append(f"{what}: {words} distinct words exceed half the {sram_kib} KiB SRAM, "
-                     "where SCALE-Sim's set-based estimator schedules (and may re-fetch) "
-                     "differently; DRAM reads reported as compulsory traffic before cycle 0")
-    cycles = math.ceil(math.ceil(words / per_set) * per_set / _CALC_READ_BW)
-    return float(-cycles), -1.0, words
+    if words < _ACTIVE_SETS * per_set:
+        cycles = math.ceil(math.ceil(words / per_set) * per_set / _CALC_READ_BW)
+        return float(-cycles), -1.0, words
+    notes.append(f"{what}: {words} distinct words exceed half the {sram_kib} KiB SRAM; "
+                 "SCALE-Sim then refills its buffer during compute (and may re-fetch) on a "
+                 "schedule archsim does not reproduce: DRAM stop cycle and reads are "
+                 "compulsory traffic")
+    start = first_request - math.ceil(_ACTIVE_SETS * per_set / _CALC_READ_BW)
+    return float(start), -1.0, words
 
 
-def _dram_writes(words: int, plan: LayerPlan, sram_kib: int, notes: list):
-    """CALC-mode ofmap drain: after the last compute cycle, array-width words per cycle."""
-    if words > (sram_kib * 1024) // 2:
-        notes.append(f"ofmap: {words} writes exceed half the {sram_kib} KiB SRAM; SCALE-Sim "
-                     f"drains part of them during compute; DRAM timing reported as one drain")
-    start = plan.scalesim_cycles
-    return float(start), float(start + math.ceil(words / plan.cols) - 1), words
+def _dram_writes(plan: LayerPlan, sram_kib: int, notes: list):
+    """CALC-mode ofmap drains of SCALE-Sim's write buffer (see `archsim.scalesim_memory`)."""
+    counts = write_counts(plan, lambda p, rf, cf: _fold_request_times(p, rf, cf, False)[2])
+    start, stop, words, stall = ofmap_drains(counts, plan.cols, sram_kib, plan.scalesim_cycles)
+    if stall:
+        notes.append("ofmap: the write buffer may fill while draining; SCALE-Sim would stall "
+                     "there, archsim reports no stall")
+    return start, stop, words
 
 
 def layer_report(layer: Layer, config: ScaleSimConfig) -> LayerReport:
@@ -295,9 +312,11 @@ def layer_report(layer: Layer, config: ScaleSimConfig) -> LayerReport:
     ifmap_words = layer.channels * (
         _covered(layer.ifmap_h, layer.filter_h, layer.ofmap_h, layer.stride)
         * _covered(layer.ifmap_w, layer.filter_w, layer.ofmap_w, layer.stride))
-    dram = (_dram_reads(ifmap_words, config.ifmap_sram_kib, "ifmap", notes),
-            _dram_reads(layer.gemm_k * layer.gemm_n, config.filter_sram_kib, "filter", notes),
-            _dram_writes(plan.ofmap_sram_writes, plan, config.ofmap_sram_kib, notes))
+    dram = (_dram_reads(ifmap_words, int(windows[0][0]) - 1, config.ifmap_sram_kib, "ifmap",
+                        notes),
+            _dram_reads(layer.gemm_k * layer.gemm_n, int(windows[1][0]) - 1,
+                        config.filter_sram_kib, "filter", notes),
+            _dram_writes(plan, config.ofmap_sram_kib, notes))
     total = plan.scalesim_cycles
     mapping, compute = _fold_means(plan)
     return LayerReport(

@@ -3,7 +3,8 @@
 For each array (8x8, 32x32, 128x128) and dataflow (os, ws, is) both tools get the same SCALE-Sim
 config (64 KiB SRAMs, CALC bandwidth) and SCALE-Sim's own `alexnet.csv`:
 
-- SCALE-Sim 3.0.0 runs as a subprocess with the python of its own virtual environment; past
+- SCALE-Sim 3.0.0 runs as a subprocess with the python of its own virtual environment (its
+  API, trace files off, so its time is compute, not trace writing); past
   --time-limit-s it is killed and its time is reported as a lower bound (">=").  Per-layer
   cycles are read from its progress output, so layers it finished are still compared.
 - archsim runs `archsim scalesim` (same inputs, same report files) as a subprocess too, so
@@ -40,14 +41,19 @@ from scalesim_golden import CONFIG_TEMPLATE  # noqa: E402  (the same config SCAL
 CONFIGS = [((r, r), df) for r in (128, 32, 8) for df in ("os", "ws", "is")]
 QUICK = [((32, 32), "os"), ((128, 128), "ws"), ((128, 128), "is")]
 REPEATS = 3
+# SCALE-Sim through its own API with its trace files off: its CLI in 3.0.0 ignores `-s N` and
+# always writes per-layer traces (hundreds of MB for AlexNet), which would inflate its time.
+SCALESIM_MAIN = ("import sys; from scalesim.scale_sim import scalesim; "
+                 "scalesim(save_disk_space=True, verbose=True, config=sys.argv[1], "
+                 "topology=sys.argv[2], layout=sys.argv[3]).run_scale(top_path=sys.argv[4])")
 
 
 def run_scalesim(python: str, cfg: Path, topo: Path, work: Path, limit_s: float):
     """(seconds, finished, per-layer 'Total Cycles' of the layers it completed)."""
     (work / "layout.csv").write_text("Layer name,\n")
     log = work / "scalesim.log"
-    cmd = [python, "-m", "scalesim.scale", "-c", str(cfg), "-t", str(topo),
-           "-l", str(work / "layout.csv"), "-p", str(work / "ss"), "-s", "N"]
+    cmd = [python, "-c", SCALESIM_MAIN, str(cfg), str(topo), str(work / "layout.csv"),
+           str(work / "ss")]
     start = time.perf_counter()
     with log.open("w") as fh:
         proc = subprocess.Popen(cmd, cwd=work, stdout=fh, stderr=subprocess.STDOUT,
@@ -85,10 +91,10 @@ def run_archsim(cfg: Path, topo: Path, work: Path):
 
 
 def compare_reports(ours: Path, theirs: Path, reports) -> str:
-    """Once SCALE-Sim finished: its report lines equal to ours, and for layers outside its
-    DRAM buffer window (announced in notes) whether every non-DRAM field is equal."""
-    dram_fields = {"COMPUTE_REPORT.csv": {0}, "BANDWIDTH_REPORT.csv": {3, 4, 5},
-                   "DETAILED_ACCESS_REPORT.csv": set(range(9, 18))}
+    """Once SCALE-Sim finished: its report lines equal to ours, and for layers past its
+    read-buffer window (announced in notes) whether all but the DRAM read stop/count agree."""
+    dram_fields = {"COMPUTE_REPORT.csv": set(), "BANDWIDTH_REPORT.csv": {3, 4},
+                   "DETAILED_ACCESS_REPORT.csv": {10, 11, 13, 14}}
     same = total = 0
     non_dram_ok = True
     for name, dram in dram_fields.items():

@@ -2,8 +2,8 @@
 
 Each report directory holds the config SCALE-Sim was given and its three reports, verbatim.
 archsim, given the same config and topology, must write the same files: byte for byte for every
-layer it reproduces, and for a layer outside SCALE-Sim's DRAM buffer window (which archsim
-announces in a note) identical compute and SRAM fields.
+layer it reproduces, and for a layer whose ifmap or filter exceeds SCALE-Sim's read-buffer window
+(which archsim announces in a note) every field but that operand's DRAM stop cycle and count.
 """
 from pathlib import Path
 
@@ -17,9 +17,10 @@ from archsim.workloads import read_scalesim_topology
 DATA = Path(__file__).resolve().parent / "data" / "scalesim"
 RUNS = sorted(p for p in (DATA / "reports").iterdir() if p.is_dir())
 REPORTS = ("COMPUTE_REPORT.csv", "BANDWIDTH_REPORT.csv", "DETAILED_ACCESS_REPORT.csv")
-# Fields (after LayerID) that depend on SCALE-Sim's DRAM schedule, per report.
-DRAM_FIELDS = {"COMPUTE_REPORT.csv": {0}, "BANDWIDTH_REPORT.csv": {3, 4, 5},
-               "DETAILED_ACCESS_REPORT.csv": set(range(9, 18))}
+# Fields (after LayerID) that depend on SCALE-Sim's in-compute DRAM refill schedule of the
+# ifmap/filter read buffers (stop cycle, read count, and so the average DRAM bandwidth).
+DRAM_FIELDS = {"COMPUTE_REPORT.csv": set(), "BANDWIDTH_REPORT.csv": {3, 4},
+               "DETAILED_ACCESS_REPORT.csv": {10, 11, 13, 14}}
 
 
 def _topology(run: Path) -> tuple[Path, list[str]]:
@@ -84,7 +85,7 @@ def test_every_report_line_that_differs_is_announced(tmp_path, capsys):
                 differ += mine != ref
         assert (len(notes) > 0) == any(
             (out / r).read_text() != (run / r).read_text() for r in REPORTS), run.name
-    assert same > 20 * differ
+    assert same > 40 * differ
 
 
 def test_depthwise_layers_run_per_channel_as_in_scalesim():
