@@ -15,8 +15,9 @@ differ (tests/test_scalesim_compat.py compares the files with SCALE-Sim's own):
   (its write buffer's drains, `archsim.scalesim_memory`) and for ifmap/filter reads while the
   operand has fewer distinct words than half its SRAM (50 of SCALE-Sim's 100 sets). Past
   that, SCALE-Sim refills the read buffer during compute on a set-replacement schedule that
-  archsim does not reproduce: the start cycle is still exact, the stop cycle and read count
-  are compulsory traffic (a lower bound), and the layer gets a note saying so.
+  archsim does not reproduce: the start cycle is still exact, but the read count is the
+  compulsory traffic (a lower bound) and the stop cycle that of an all-up-front fetch (-1);
+  the layer gets a note saying so.
   USER bandwidth (SCALE-Sim's stall model) is rejected: use `archsim run` for stalls.
 """
 from __future__ import annotations
