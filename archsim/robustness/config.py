@@ -131,8 +131,11 @@ def parse_config(raw: Any, source: str, cli_data_dir: str | None = None) -> Robu
     top = _keys(errs, raw, "", {"name", "dataset", "target", "proxy", "approximate", "seed",
                                 "batch_size", "experiments"}, ("dataset", "target", "experiments"))
     ds = _keys(errs, top.get("dataset", {}), "dataset", {"name", "data_dir"}, ("name",))
-    errs.raise_if_any()
-    data_dir = resolve_data_dir(cli_data_dir, ds.get("data_dir"))
+    try:
+        data_dir = resolve_data_dir(cli_data_dir, ds.get("data_dir"))
+    except ConfigError as exc:
+        errs.add("dataset.data_dir", str(exc))
+        data_dir = Path(".")
     base = Path(source).resolve().parent
     target = _model(errs, top.get("target"), "target", base, data_dir)
     proxy = _model(errs, top["proxy"], "proxy", base, data_dir) if top.get("proxy") else None
@@ -143,7 +146,7 @@ def parse_config(raw: Any, source: str, cli_data_dir: str | None = None) -> Robu
     seed = _int(errs, top.get("seed", 0), "seed")
     batch = _int(errs, top.get("batch_size", 256), "batch_size", 1)
     errs.raise_if_any()
-    return RobustnessConfig(str(top.get("name", Path(source).stem)), source, str(ds["name"]),
+    return RobustnessConfig(str(top.get("name", Path(source).stem)), source, str(ds.get("name")),
                             data_dir, target, proxy, str(top.get("approximate", "da")), seed,
                             batch, experiments, raw=raw)
 

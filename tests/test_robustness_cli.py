@@ -1,0 +1,96 @@
+"""`archsim robustness`: bad input exits 2 with one named line and no output; tiny real runs
+are deterministic and agree with an independent float64 count."""
+import gzip
+
+import numpy as np
+import pytest
+import yaml
+
+from archsim.cli import main
+from nn_reference import run_f64
+
+
+def _config(tmp_path, shared_data, experiments, **top):
+    cfg = {"name": "t", "dataset": {"name": "mnist", "data_dir": str(shared_data)},
+           "target": {"architecture": "da-lenet",
+                      "weights": "{data_dir}/da_lenet_official.npz"},
+           "approximate": "da", "seed": 0, "batch_size": 16, "experiments": experiments}
+    cfg.update(top)
+    path = tmp_path / "cfg.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def _fails(capsys, tmp_path, path, *fragments):
+    out = tmp_path / "out"
+    assert main(["robustness", str(path), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    for frag in fragments:
+        assert frag in err
+    assert not out.exists()
+
+
+def test_unknown_keys_attacks_and_params_are_named(capsys, tmp_path, shared_data):
+    path = _config(tmp_path, shared_data, {
+        "clean": {"images": 4, "colour": 1},
+        "transfer": {"images": 4, "attacks": {"fgsm": {"eps": 0.1, "epsilon": 2},
+                                              "lbfgs": {}}}}, extra=1)
+    _fails(capsys, tmp_path, path, "cfg.yaml", "extra: unknown key",
+           "experiments.clean.colour: unknown key",
+           "experiments.transfer.attacks.fgsm.epsilon: unknown parameter",
+           "experiments.transfer.attacks.lbfgs: unknown attack")
+
+
+def test_bad_variant_and_weights_are_named(capsys, tmp_path, shared_data):
+    path = _config(tmp_path, shared_data, {"clean": {"images": 4}}, approximate="da-nope")
+    _fails(capsys, tmp_path, path, "da-nope")
+    params = dict(np.load(shared_data / "da_lenet_official.npz"))
+    params["conv2_weight"] = params["conv2_weight"][:32]
+    np.savez(tmp_path / "w.npz", **params)
+    path = _config(tmp_path, shared_data, {"clean": {"images": 4}},
+                   target={"architecture": "da-lenet", "weights": str(tmp_path / "w.npz")})
+    _fails(capsys, tmp_path, path, "w.npz", "'conv2_weight'")
+
+
+def test_missing_data_dir_is_named(capsys, tmp_path, shared_data, monkeypatch):
+    monkeypatch.delenv("ARCHSIM_DATA_DIR", raising=False)
+    path = _config(tmp_path, shared_data, {"clean": {"images": 4}},
+                   dataset={"name": "mnist", "data_dir": str(tmp_path / "nowhere")})
+    _fails(capsys, tmp_path, path, "nowhere")
+
+
+def test_clean_confidence_noise_run_is_deterministic(tmp_path, shared_data):
+    exps = {"clean": {"images": 48, "variants": ["da"]}, "confidence": {"images": 16},
+            "noise": {"images": 8, "sigmas": [0.0, 0.5]}}
+    path = _config(tmp_path, shared_data, exps)
+    outs = [tmp_path / "a", tmp_path / "b"]
+    for out in outs:
+        assert main(["robustness", str(path), "--out", str(out)]) == 0
+    for name in ("clean.csv", "confidence.csv", "noise.csv", "results.json"):
+        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes()
+    assert (outs[0] / "confidence_cdf.png").is_file()
+    img = gzip.open(shared_data / "mnist" / "t10k-images-idx3-ubyte.gz").read()
+    lab = gzip.open(shared_data / "mnist" / "t10k-labels-idx1-ubyte.gz").read()
+    x = np.frombuffer(img, np.uint8, offset=16)[:48 * 784].reshape(48, 1, 28, 28) / 255.0
+    y = np.frombuffer(lab, np.uint8, offset=8)[:48]
+    ref = int((run_f64(dict(np.load(shared_data / "da_lenet_official.npz")), x).argmax(1)
+               == y).sum())
+    row = (outs[0] / "clean.csv").read_text().splitlines()[1].split(",")
+    assert row[:3] == ["float32-numpy", "48", str(ref)]
+
+
+@pytest.mark.slow
+@pytest.mark.torch
+def test_attack_experiments_run(tmp_path, shared_data):
+    pytest.importorskip("art")
+    exps = {"transfer": {"images": 6, "attacks": {"fgsm": {"eps": [0.3]}}},
+            "whitebox": {"images": 3, "attacks": {"deepfool": {"max_iter": 5}}},
+            "blackbox": {"images": 2, "query_budget": 20, "attacks": {"square": {}}}}
+    path = _config(tmp_path, shared_data, exps)
+    assert main(["robustness", str(path), "--out", str(tmp_path / "o")]) == 0
+    rows = (tmp_path / "o" / "blackbox.csv").read_text().splitlines()
+    assert len(rows) == 3 and all(float(r.split(",")[-1]) <= 20 for r in rows[1:])
+    transfer = (tmp_path / "o" / "transfer.csv").read_text().splitlines()
+    assert transfer[1].startswith("fgsm[eps=0.3],target-exact,")
+    assert (tmp_path / "o" / "whitebox_psnr.png").is_file()
