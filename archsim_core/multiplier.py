@@ -10,16 +10,27 @@ Boundary conventions (the only place numpy floats exist; everything inside is ra
   float64; the conversion back is exact.
 - ``da-reference`` elements outside the published code's domain (see `DomainError`) raise by
   default; ``on_domain_error="nan"`` returns NaN there, ``"mask"`` returns (result, mask).
+
+Arithmetic conventions (archsim_core/_fp.pxd has the details):
+
+- Subnormal operands reach the significand multiplier as their bare fraction (hidden bit 0),
+  as in a single-multiplier datapath; the result is normalised on its true leading one.
+- ``truncate`` is IEEE round-toward-zero, so overflow saturates at the largest finite value;
+  ``rne`` overflows to inf. ``ftz`` flushes subnormal inputs and (rounded) results to signed zero.
+- NaN results follow x86: a NaN operand propagates quietened (the first one if both are NaN);
+  invalid operations (inf * 0, inf - inf) give the default NaN with the sign bit set.
+- matmul/conv2d sum products in increasing k starting from the first product (not from +0, so
+  an all-negative-zero sum stays -0), with the format's IEEE addition rounded to nearest even
+  whatever the multiplier's rounding, then add the bias.
 """
 from __future__ import annotations
-
-from enum import Enum
 
 import numpy as np
 
 from archsim.errors import ArchsimError
 from archsim_core import _kernels
 from archsim_core.formats import FP16, FP32
+from archsim_core.variants import build_engine, build_netlist, resolve_variant
 
 _ROUNDING = {"rne": 0, "truncate": 1}
 _SPECIALS = {"ieee": 0, "ftz": 1}
@@ -39,11 +50,6 @@ class DomainError(ArchsimError, ValueError):
                          "pass on_domain_error='nan' or 'mask' to inspect them")
 
 
-def _key(value) -> str:
-    """A spec field given as a string or a str-valued Enum."""
-    return value.value if isinstance(value, Enum) else str(value)
-
-
 def _as_float_array(x, what: str) -> np.ndarray:
     arr = np.asarray(x)
     if arr.dtype.kind != "f" or arr.dtype.itemsize > 8:
@@ -55,20 +61,19 @@ class Multiplier:
     """An FP multiplier of one variant: `multiply`, `matmul` and `conv2d` over numpy arrays.
 
     `spec` is the resolved VariantSpec; `engine` the significand SigMul (proven equal to
-    `netlist`). Construct through `get_multiplier`."""
+    `netlist` by tests/test_engines.py), by default `build_engine(spec)`. Construct through
+    `get_multiplier`."""
 
     def __init__(self, spec, engine=None):
         self.spec = spec
         self.fmt = spec.fmt
-        if engine is None:
-            from archsim_core.variants import build_engine
-            engine = build_engine(spec)
-        if engine.n_a != self.fmt.sig_bits or engine.n_b != self.fmt.sig_bits:
+        engine = build_engine(spec) if engine is None else engine
+        if engine.n_a != self.fmt.sig_bits or engine.n_b != self.fmt.sig_bits or engine.out_bits > 64:
             raise ArchsimError(f"{spec.name}: engine is {engine.n_a}x{engine.n_b} bits but format "
                                f"{self.fmt.name} needs {self.fmt.sig_bits}x{self.fmt.sig_bits}")
         self.engine = engine
-        self._params = (self.fmt.exp_bits, self.fmt.man_bits, _ROUNDING[_key(spec.rounding)],
-                        _SPECIALS[_key(spec.specials)], _SEMANTICS[_key(spec.semantics)])
+        self._params = (self.fmt.exp_bits, self.fmt.man_bits, _ROUNDING[spec.rounding],
+                        _SPECIALS[spec.specials], _SEMANTICS[spec.semantics])
         self._out_dtype = np.float32 if self.fmt.exp_bits <= 8 else np.float64
         self.bits_dtype = np.dtype(np.uint32 if self.fmt.width <= 32 else np.uint64)
         self._netlist = None
@@ -82,7 +87,6 @@ class Multiplier:
     def netlist(self):
         """The significand netlist this multiplier's engine was proven equal to."""
         if self._netlist is None:
-            from archsim_core.variants import build_netlist
             self._netlist = build_netlist(self.spec)
         return self._netlist
 
@@ -245,5 +249,4 @@ def _check_mode(mode):
 def get_multiplier(spec) -> Multiplier:
     """The multiplier of a variant given by name (e.g. "exact", "da", "lsb-AMA5-16"), spec
     mapping, or VariantSpec. Unknown names or malformed specs raise SpecError."""
-    from archsim_core.variants import resolve_variant
     return Multiplier(resolve_variant(spec))
