@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import simpy
 
 from archsim.sim.array import SystolicArray
-from archsim.sim.memory import DoubleBuffer, DramChannel, FoldTraffic, fold_traffic
+from archsim.sim.memory import DoubleBuffer, DramChannel, fold_traffic
 from archsim.sim.plan import Dataflow, LayerPlan, plan_layer
 from archsim.workloads import Layer, Workload
 
@@ -55,22 +55,6 @@ class WorkloadResult:
         return sum(r.total_cycles for r in self.layers)
 
 
-class _Timeline:
-    """What the compute process observed."""
-
-    def __init__(self):
-        self.fill = self.stall = self.compute_end = 0
-
-
-def _prefetch(env, traffic: list[FoldTraffic], dram, inputs, ready, word_bytes):
-    for fold in traffic:
-        yield inputs.free.get(1)
-        words = fold.ifmap_words + fold.filter_words + fold.psum_in_words
-        if words:  # one DRAM transaction per fold's prefetch
-            yield from dram.read(words * word_bytes)
-        yield ready.put(env.now)  # when the fold's inputs are on chip
-
-
 def _exposed_load(plan: LayerPlan, now: int, ready_at: int, previous_start) -> int:
     """Load cycles of this fold's stationary tile not hidden by overlapped loading: the
     shadow load starts once the tile is on chip and the previous fold has begun, and takes R
@@ -80,71 +64,88 @@ def _exposed_load(plan: LayerPlan, now: int, ready_at: int, previous_start) -> i
     return max(0, max(ready_at, previous_start) + plan.load_cycles - now)
 
 
-def _compute(env, plan, traffic, array, inputs, outputs, ready, drain, timeline, word_bytes):
-    previous_start = None
-    for fold, moved in zip(plan.iter_folds(), traffic):
-        waited_from = env.now
-        ready_at = yield ready.get()
-        if moved.opens_ofmap_tile:
-            yield outputs.free.get(1)
-        if fold.index == 0:
-            timeline.fill = env.now - waited_from
-        else:
-            timeline.stall += env.now - waited_from
-        exposed = _exposed_load(plan, env.now, ready_at, previous_start)
-        previous_start = env.now
-        yield from array.run_fold(fold, exposed)
-        yield inputs.free.put(1)
-        if moved.ofmap_words:
-            yield drain.put(moved.ofmap_words * word_bytes)
-    timeline.compute_end = env.now
-    yield drain.put(None)
+class Accelerator:
+    """The accelerator running one layer: components plus its three processes, started here.
 
+    `env` is a fresh environment; `plan` the layer's fold plan; `memory` the MemoryConfig.
+    """
 
-def _drain(env, dram, outputs, drain):
-    while True:
-        nbytes = yield drain.get()
-        if nbytes is None:
-            return
-        yield from dram.write(nbytes)
-        yield outputs.free.put(1)
+    def __init__(self, env: simpy.Environment, plan: LayerPlan, memory):
+        self.env, self.plan, self.memory = env, plan, memory
+        self.traffic = list(fold_traffic(plan, memory))
+        self.array, self.dram = SystolicArray(env, plan), DramChannel(env, memory)
+        self.inputs, self.outputs = DoubleBuffer(env, "inputs"), DoubleBuffer(env, "ofmap")
+        self._ready, self._to_drain = simpy.Store(env), simpy.Store(env)
+        self.fill_cycles = self.stall_cycles = self.compute_end = 0
+        env.process(self._prefetch())
+        env.process(self._compute())
+        env.process(self._drain())
 
+    def _prefetch(self):
+        for fold in self.traffic:
+            yield self.inputs.free.get(1)
+            words = fold.ifmap_words + fold.filter_words + fold.psum_in_words
+            if words:  # one DRAM transaction per fold's prefetch
+                yield from self.dram.read(words * self.memory.word_bytes)
+            yield self._ready.put(self.env.now)  # when the fold's inputs are on chip
 
-def _counts(plan: LayerPlan, traffic: list[FoldTraffic], array, dram) -> dict:
-    m_n = plan.layer.gemm_m * plan.layer.gemm_n
-    accumulate_reads = 0 if plan.dataflow is Dataflow.OS else (plan.row_folds - 1) * m_n
-    return {
-        ("pe", "multiply"): array.macs, ("pe", "add"): array.macs,
-        ("ifmap_sram", "read"): plan.ifmap_sram_reads,
-        ("ifmap_sram", "write"): sum(t.ifmap_words for t in traffic),
-        ("filter_sram", "read"): plan.filter_sram_reads,
-        ("filter_sram", "write"): sum(t.filter_words for t in traffic),
-        ("ofmap_sram", "write"): plan.ofmap_sram_writes + sum(t.psum_in_words for t in traffic),
-        ("ofmap_sram", "read"): sum(t.ofmap_words for t in traffic) + accumulate_reads,
-        ("dram", "read"): dram.read_bytes, ("dram", "write"): dram.write_bytes,
-    }
+    def _compute(self):
+        env, previous_start = self.env, None
+        for fold, moved in zip(self.plan.iter_folds(), self.traffic):
+            waited_from = env.now
+            ready_at = yield self._ready.get()
+            if moved.opens_ofmap_tile:
+                yield self.outputs.free.get(1)
+            if fold.index == 0:
+                self.fill_cycles = env.now - waited_from
+            else:
+                self.stall_cycles += env.now - waited_from
+            exposed = _exposed_load(self.plan, env.now, ready_at, previous_start)
+            previous_start = env.now
+            yield from self.array.run_fold(fold, exposed)
+            yield self.inputs.free.put(1)
+            if moved.ofmap_words:
+                yield self._to_drain.put(moved.ofmap_words * self.memory.word_bytes)
+        self.compute_end = env.now
+        yield self._to_drain.put(None)
+
+    def _drain(self):
+        while True:
+            nbytes = yield self._to_drain.get()
+            if nbytes is None:
+                return
+            yield from self.dram.write(nbytes)
+            yield self.outputs.free.put(1)
+
+    def counts(self) -> dict:
+        """Action counts keyed by (component, action)."""
+        plan, traffic = self.plan, self.traffic
+        m_n = plan.layer.gemm_m * plan.layer.gemm_n
+        accumulate_reads = 0 if plan.dataflow is Dataflow.OS else (plan.row_folds - 1) * m_n
+        return {
+            ("pe", "multiply"): self.array.macs, ("pe", "add"): self.array.macs,
+            ("ifmap_sram", "read"): plan.ifmap_sram_reads,
+            ("ifmap_sram", "write"): sum(t.ifmap_words for t in traffic),
+            ("filter_sram", "read"): plan.filter_sram_reads,
+            ("filter_sram", "write"): sum(t.filter_words for t in traffic),
+            ("ofmap_sram", "write"): plan.ofmap_sram_writes + sum(t.psum_in_words for t in traffic),
+            ("ofmap_sram", "read"): sum(t.ofmap_words for t in traffic) + accumulate_reads,
+            ("dram", "read"): self.dram.read_bytes, ("dram", "write"): self.dram.write_bytes,
+        }
 
 
 def simulate_layer(layer: Layer, array_config, memory) -> LayerResult:
     """Simulate one layer on a fresh SimPy environment (array: ArrayConfig, memory: MemoryConfig)."""
     plan = plan_layer(layer, array_config.rows, array_config.cols, array_config.dataflow,
                       overlap_stationary_load=array_config.overlap_stationary_load)
-    traffic = list(fold_traffic(plan, memory))
     env = simpy.Environment()
-    array, dram = SystolicArray(env, plan), DramChannel(env, memory)
-    inputs, outputs = DoubleBuffer(env, "inputs"), DoubleBuffer(env, "ofmap")
-    ready, drain = simpy.Store(env), simpy.Store(env)
-    timeline = _Timeline()
-    env.process(_prefetch(env, traffic, dram, inputs, ready, memory.word_bytes))
-    env.process(_compute(env, plan, traffic, array, inputs, outputs, ready, drain, timeline,
-                         memory.word_bytes))
-    env.process(_drain(env, dram, outputs, drain))
+    acc = Accelerator(env, plan, memory)
     env.run()
     total = int(env.now)
-    return LayerResult(plan, total, array.busy_cycles, int(timeline.fill), int(timeline.stall),
-                       total - int(timeline.compute_end),
-                       sum(t.oversize_tiles for t in traffic),
-                       tuple(sorted(_counts(plan, traffic, array, dram).items())))
+    return LayerResult(plan, total, acc.array.busy_cycles, int(acc.fill_cycles),
+                       int(acc.stall_cycles), total - int(acc.compute_end),
+                       sum(t.oversize_tiles for t in acc.traffic),
+                       tuple(sorted(acc.counts().items())))
 
 
 def simulate_workload(workload: Workload, array_config, memory, progress: bool = False
