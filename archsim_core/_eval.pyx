@@ -2,8 +2,10 @@
 """Bit-sliced execution of compiled netlist programs (see evaluate.py), toggle counting, and the
 generic BitslicedSigMul engine.
 
-Layout: every slot (bit-plane) holds W = 8 words, so one operation of the program advances 512
-operand pairs; bit i of word w of a slot is the value for operation 64*w + i of the block.
+Layout: every slot (bit-plane) holds W = 16 words, so one operation of the program advances 1024
+operand pairs (wide enough to amortise the dispatch of each op, small enough that a product
+program's ~120 slots stay in L1 cache); bit i of word w of a slot is the value for operation
+64*w + i of the block.
 Operands are turned into bit-planes (and products back) by 64 x 64 bit-matrix transposes.
 Streams are split into fixed chunks of CHUNK_BLOCKS blocks for prange; the chunking never
 depends on the thread count, and toggle counts are integer sums, so results are identical for
@@ -22,9 +24,9 @@ cdef extern from *:
     int popcount64 "__builtin_popcountll"(unsigned long long) nogil
 
 cdef enum:
-    W = 8
-    BLOCK = 512
-    CHUNK_BLOCKS = 64
+    W = 16
+    BLOCK = 1024
+    CHUNK_BLOCKS = 32
 
 cdef struct Prog:
     const int32_t* ops
@@ -48,7 +50,7 @@ cdef extern from *:
     #else
     #define ARCHSIM_CLONES
     #endif
-    #define ARCHSIM_W 8
+    #define ARCHSIM_W 16
     /* In place: afterwards bit j of x[i] is what bit i of x[j] was (block swaps, 6 stages). */
     static ARCHSIM_CLONES void archsim_transpose64(uint64_t *x) {
         uint64_t m = 0x00000000FFFFFFFFULL;
@@ -303,7 +305,7 @@ def run_toggles(prog, const uint64_t[::1] a, const uint64_t[::1] b):
 
 
 cdef class BitslicedSigMul(SigMul):
-    """Generic engine: runs any netlist's compiled program on 512-operation bit-planes."""
+    """Generic engine: runs any netlist's compiled program on 1024-operation bit-planes."""
 
     cdef Prog prog
     cdef object _program  # keeps the arrays behind `prog` alive

@@ -12,7 +12,7 @@ same numbers as the netlist's signals).
 Product programs (`live_only`) also drop dead operations, run in depth-first order from the
 outputs, fold each partial-product AND into the adder that reads it, and reuse dead slots,
 so a 24x24 array works on ~120 slots that stay in L1 cache. Toggle programs keep one slot per
-signal. The compiled kernel runs 512 operations per instruction group (8 words x 64 bits),
+signal. The compiled kernel runs 1024 operations per instruction group (16 words x 64 bits),
 releases the GIL and splits the stream over threads in fixed-size chunks, so results never
 depend on the number of threads.
 """

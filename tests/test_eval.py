@@ -83,7 +83,7 @@ def operands(nl, n, seed):
 @pytest.mark.parametrize("k", range(len(NETLISTS)))
 def test_evaluate_vs_python_oracle(k):
     nl = NETLISTS[k]
-    a, b = operands(nl, 700, k)  # 700: more than one 512-op block, a ragged tail
+    a, b = operands(nl, 1300, k)  # more than one 1024-op block, a ragged tail
     got = evaluate(nl, a, b)
     assert [int(x) for x in got[:150]] == [nl.evaluate(int(x), int(y)) for x, y in zip(a[:150], b[:150])]
     assert np.array_equal(got, numpy_products(nl, a, b))
