@@ -13,7 +13,7 @@ object pickles cheaply for sweeps. Relative paths are resolved against the confi
              dram_bandwidth_bytes_per_cycle: 16, dram_latency_cycles: 100}
     clock: {mode: fixed, clock_mhz: 500}             # or {mode: critical_path}
     pe: {variants: [exact, da]}                      # names, spec mappings or spec .yaml files
-    energy: {ert: path.yaml}                         # optional; default archsim/data/ert_default.yaml
+    energy: {ert: path.yaml}                 # optional; default archsim/data/ert_default.yaml
     functional: {weights: w.npz, samples: 1, seed: 0}  # optional; small workloads only
 """
 from __future__ import annotations

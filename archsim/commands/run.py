@@ -1,9 +1,9 @@
 """`archsim run CONFIG [--out DIR]`: simulate a config and write its results and plots.
 
 Writes summary.json (per variant: cycles, latency_s, energy_j, pe_energy_j (MACs only),
-edp_js, utilisation, mapping_efficiency, normalised figures; the resolved config echoed), layers.csv (per variant
-and layer), energy_breakdown.csv (per variant, layer, component and action), functional.csv
-(if the config has a `functional` section) and plots/.
+edp_js, utilisation, mapping_efficiency, normalised figures; the resolved config echoed),
+layers.csv (per variant and layer), energy_breakdown.csv (per variant, layer, component and
+action), functional.csv (if the config has a `functional` section) and plots/.
 """
 from __future__ import annotations
 

@@ -135,7 +135,7 @@ class Accelerator:
 
 
 def simulate_layer(layer: Layer, array_config, memory) -> LayerResult:
-    """Simulate one layer on a fresh SimPy environment (array: ArrayConfig, memory: MemoryConfig)."""
+    """Simulate one layer on a fresh SimPy environment (ArrayConfig, MemoryConfig)."""
     plan = plan_layer(layer, array_config.rows, array_config.cols, array_config.dataflow,
                       overlap_stationary_load=array_config.overlap_stationary_load)
     env = simpy.Environment()

@@ -9,8 +9,9 @@ from archsim.sim.plan import Fold, LayerPlan
 class SystolicArray:
     """An R x C array running the folds of one layer plan; counts its MACs and busy cycles.
 
-    A fold is one timeout of `plan.cycles_per_fold` cycles (less any hidden load cycles) (the closed form proved by
-    `archsim.sim.reference`); there are no per-PE events.
+    A fold is one timeout of `plan.cycles_per_fold` cycles, the closed form proved by
+    `archsim.sim.reference` (less the load cycles overlapped loading hides); there are no
+    per-PE events.
     """
 
     def __init__(self, env: simpy.Environment, plan: LayerPlan):
