@@ -260,9 +260,9 @@ def _yaml_layer(where: str, spec, shape: tuple[int, ...], batch: int):
     if not isinstance(spec, dict):
         raise WorkloadError(f"{where}: must be a mapping")
     kind = spec.get("type")
-    if kind not in _YAML_KEYS:
+    if not isinstance(kind, str) or kind not in _YAML_KEYS:
         raise WorkloadError(f"{where}.type: must be one of conv, pool, fc, got {kind!r}")
-    unknown = sorted(set(spec) - _YAML_KEYS[kind])
+    unknown = sorted(set(spec) - _YAML_KEYS[kind], key=str)
     if unknown:
         raise WorkloadError(f"{where}.{unknown[0]}: unknown key")
     name = str(spec.get("name", where))
@@ -306,7 +306,7 @@ def workload_from_dict(doc, source: str) -> Workload:
     try:
         if not isinstance(doc, dict):
             raise WorkloadError("top level: must be a mapping")
-        unknown = sorted(set(doc) - {"name", "input", "batch", "layers"})
+        unknown = sorted(set(doc) - {"name", "input", "batch", "layers"}, key=str)
         if unknown:
             raise WorkloadError(f"{unknown[0]}: unknown key")
         shape = doc.get("input")
@@ -322,6 +322,8 @@ def workload_from_dict(doc, source: str) -> Workload:
         for i, spec in enumerate(specs):
             layer, shape = _yaml_layer(f"layers[{i}]", spec, shape, batch)
             if layer is not None:
+                if layer.name in {l.name for l in layers}:
+                    raise WorkloadError(f"layers[{i}].name: duplicate layer name {layer.name!r}")
                 layers.append(layer)
         if not layers:
             raise WorkloadError("layers: no conv or fc layer")

@@ -76,6 +76,11 @@ def test_scalesim_bad_rows_name_file_row_field(tmp_path, row, expect):
      "batch: must be an integer >= 1"),
     ("input: [1, 4]\nlayers: []\n", "input: must be [channels, height, width]"),
     ("input: [1, 4, 4\n", "cannot read workload"),
+    ("input: [1, 4, 4]\nlayers:\n  - {type: [conv], filters: 2, kernel: 3}\n",
+     "layers[0].type: must be one of conv, pool, fc"),
+    ("input: [1, 4, 4]\nlayers:\n  - {name: a, type: fc, out_features: 2}\n"
+     "  - {name: a, type: fc, out_features: 2}\n", "layers[1].name: duplicate layer name 'a'"),
+    ("input: [1, 4, 4]\n3: x\nlayers:\n  - {type: fc, out_features: 2}\n", "3: unknown key"),
 ])
 def test_yaml_bad_input_names_file_and_field(tmp_path, body, expect):
     path = tmp_path / "w.yaml"
