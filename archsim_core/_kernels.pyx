@@ -115,6 +115,18 @@ def multiply_bits(SigMul engine, tuple params, const bits_t[::1] a, const bits_t
 
 cdef void _mul_chunk(FmtParams f, SigMul engine, const bits_t* a, const bits_t* b, bits_t* out,
                      uint8_t* bad, uint64_t* buf, Py_ssize_t cnt) noexcept nogil:
+    """Dispatch: FP32 gets a copy of the chunk loop with its widths as compile-time constants
+    (immediate shifts and masks instead of shifts by a register)."""
+    if f.E == 8 and f.M == 23:
+        _mul_chunk_impl(fp_params(8, 23, f.rounding, f.ftz, f.semantics), engine, a, b, out, bad,
+                        buf, cnt)
+    else:
+        _mul_chunk_impl(f, engine, a, b, out, bad, buf, cnt)
+
+
+cdef inline void _mul_chunk_impl(FmtParams f, SigMul engine, const bits_t* a, const bits_t* b,
+                                 bits_t* out, uint8_t* bad, uint64_t* buf,
+                                 Py_ssize_t cnt) noexcept nogil:
     """One chunk: unpack significands, one engine batch, finish. `f` is a by-value copy so the
     compiler keeps its fields in registers across the byte stores to `bad`."""
     cdef Py_ssize_t i
@@ -168,6 +180,14 @@ def matmul_bits(SigMul engine, tuple params, const bits_t[:, ::1] x, const bits_
 
 cdef uint64_t _dot(FmtParams f, const bits_t* x, const bits_t* w, const uint64_t* prod,
                    Py_ssize_t K, int* nbad) noexcept nogil:
+    """Dispatch: FP32 gets a copy with compile-time widths (see `_mul_chunk`)."""
+    if f.E == 8 and f.M == 23:
+        return _dot_impl(fp_params(8, 23, f.rounding, f.ftz, f.semantics), x, w, prod, K, nbad)
+    return _dot_impl(f, x, w, prod, K, nbad)
+
+
+cdef inline uint64_t _dot_impl(FmtParams f, const bits_t* x, const bits_t* w,
+                               const uint64_t* prod, Py_ssize_t K, int* nbad) noexcept nogil:
     """Finish the K significand products of one output and sum them in increasing k (K >= 1).
     `f` is a by-value copy so its fields stay in registers."""
     cdef Py_ssize_t k
