@@ -151,5 +151,9 @@ def handle(args) -> int:
     out = Path(args.out) if args.out else Path("runs") / config.name
     with output_dir(out) as tmp:
         write_run(result, tmp, plots=not args.no_plots)
+    for label, v in summary(result)["variants"].items():
+        print(f"{label:>14}: {v['cycles']} cycles @ {v['clock_mhz']:.1f} MHz = "
+              f"{v['latency_s'] * 1e3:.4g} ms, {v['energy_j'] * 1e6:.4g} uJ, "
+              f"EDP {v['edp_js']:.4g} J*s (x{v['normalised']['edp']:.3f})")
     print(f"wrote {out}")
     return 0
