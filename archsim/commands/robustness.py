@@ -15,6 +15,8 @@ def register(subparsers) -> None:
     p.add_argument("--out", help="output directory (default: robustness-<config name>)")
     p.add_argument("--data-dir", help="data directory (overrides dataset.data_dir and "
                                       "$ARCHSIM_DATA_DIR)")
+    p.add_argument("--only", help="comma-separated experiments of the config to run "
+                                   "(e.g. transfer,whitebox); default: all")
     p.set_defaults(handler=run)
 
 
@@ -23,7 +25,7 @@ def _check_variants(config) -> None:
     from archsim.robustness.experiments import FLOAT32
     resolve_variant(config.approximate)
     for exp in config.experiments:
-        for v in exp.variants:
+        for v, _ in exp.variants:
             if v != FLOAT32:
                 resolve_variant(v)
 
@@ -36,11 +38,13 @@ def run(args) -> int:
     from archsim.robustness.experiments import Runner, run_experiments
     from archsim.robustness.report import write_results
     from archsim.results import output_dir
-    config = load_config(args.config, args.data_dir)
+    only = tuple(s.strip() for s in (args.only or "").split(",") if s.strip())
+    config = load_config(args.config, args.data_dir, only)
     _check_variants(config)
     target = load_network(config.target.weights, config.target.architecture, name="target")
+    needs_proxy = config.proxy and any(e.proxy_attacks for e in config.experiments)
     proxy = (load_network(config.proxy.weights, config.proxy.architecture, name="proxy")
-             if config.proxy else None)
+             if needs_proxy else None)
     test = load_split(config.dataset, config.data_dir, "test")
     runner = Runner(config, test, target, proxy, progress=sys.stderr.isatty())
     results = run_experiments(runner)

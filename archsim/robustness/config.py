@@ -32,11 +32,12 @@ class ExperimentConfig:
     kind: str
     images: int
     offset: int = 0
-    variants: tuple[str, ...] = ()
+    variants: tuple[tuple[str, int], ...] = ()   # (variant, images: a prefix of the subset)
     sigmas: tuple[float, ...] = ()
     attacks: tuple[AttackSpec, ...] = ()
     proxy_attacks: tuple[AttackSpec, ...] = ()
     query_budget: int = 0
+    decision_images: int = 0
 
 
 @dataclass(frozen=True)
@@ -98,8 +99,23 @@ def _model(errs, raw, path, base: Path, data_dir: Path) -> ModelConfig | None:
     return ModelConfig(str(m.get("architecture")), wpath if wpath.is_absolute() else base / wpath)
 
 
+def _variants(errs, raw, path, images) -> tuple[tuple[str, int], ...]:
+    """Items are a variant name (all images) or {name: n} (the first n images only)."""
+    out = []
+    for i, item in enumerate(raw if isinstance(raw, list) else [None]):
+        if isinstance(item, str):
+            out.append((item, images))
+        elif isinstance(item, dict) and len(item) == 1:
+            (name, n), = item.items()
+            out.append((str(name), min(_int(errs, n, f"{path}[{i}].{name}", 1), images)))
+        else:
+            errs.add(f"{path}[{i}]", "expected a variant name or {name: images}")
+    return tuple(out)
+
+
 _EXP_KEYS = {"clean": {"variants"}, "confidence": set(), "noise": {"sigmas"},
-             "transfer": {"attacks"}, "blackbox": {"attacks", "proxy_attacks", "query_budget"},
+             "transfer": {"attacks"}, "blackbox": {"attacks", "proxy_attacks", "query_budget",
+                                                   "decision_images"},
              "whitebox": {"attacks"}}
 
 
@@ -108,7 +124,7 @@ def _experiment(errs, kind, raw, seed_budget) -> ExperimentConfig:
     e = _keys(errs, raw, path, {"images", "offset"} | _EXP_KEYS[kind], ("images",))
     images = _int(errs, e.get("images", 1), f"{path}.images", 1)
     offset = _int(errs, e.get("offset", 0), f"{path}.offset", 0)
-    variants = tuple(str(v) for v in e.get("variants", ()) or ())
+    variants = _variants(errs, e.get("variants", []) or [], f"{path}.variants", images)
     sigmas = e.get("sigmas", []) or []
     if not isinstance(sigmas, list) or not all(isinstance(s, (int, float)) and s >= 0
                                                for s in sigmas):
@@ -120,11 +136,14 @@ def _experiment(errs, kind, raw, seed_budget) -> ExperimentConfig:
                           errs.add) if kind == "blackbox" else ()
     budget = _int(errs, e.get("query_budget", seed_budget), f"{path}.query_budget", 1) \
         if kind == "blackbox" else 0
+    decision = _int(errs, e.get("decision_images", 10), f"{path}.decision_images", 1) \
+        if kind == "blackbox" else 0
     return ExperimentConfig(kind, images, offset, variants, tuple(float(s) for s in sigmas),
-                            attacks, proxy, budget)
+                            attacks, proxy, budget, decision)
 
 
-def parse_config(raw: Any, source: str, cli_data_dir: str | None = None) -> RobustnessConfig:
+def parse_config(raw: Any, source: str, cli_data_dir: str | None = None,
+                 only: tuple[str, ...] = ()) -> RobustnessConfig:
     """Validate a loaded YAML document (all errors at once, each with its dotted path)."""
     from archsim.nn.datasets import resolve_data_dir
     errs = _Errors(source)
@@ -140,7 +159,11 @@ def parse_config(raw: Any, source: str, cli_data_dir: str | None = None) -> Robu
     target = _model(errs, top.get("target"), "target", base, data_dir)
     proxy = _model(errs, top["proxy"], "proxy", base, data_dir) if top.get("proxy") else None
     exps = _keys(errs, top.get("experiments", {}), "experiments", set(EXPERIMENTS))
-    experiments = tuple(_experiment(errs, k, exps[k], 1000) for k in EXPERIMENTS if k in exps)
+    for kind in only:
+        if kind not in exps:
+            errs.add("--only", f"{kind!r} is not an experiment of this config")
+    experiments = tuple(_experiment(errs, k, exps[k], 1000) for k in EXPERIMENTS
+                        if k in exps and (not only or k in only))
     if any(e.kind == "blackbox" and e.proxy_attacks for e in experiments) and proxy is None:
         errs.add("proxy", "blackbox.proxy_attacks needs a proxy model")
     seed = _int(errs, top.get("seed", 0), "seed")
@@ -151,7 +174,8 @@ def parse_config(raw: Any, source: str, cli_data_dir: str | None = None) -> Robu
                             batch, experiments, raw=raw)
 
 
-def load_config(path: str | os.PathLike, cli_data_dir: str | None = None) -> RobustnessConfig:
+def load_config(path: str | os.PathLike, cli_data_dir: str | None = None,
+                only: tuple[str, ...] = ()) -> RobustnessConfig:
     """Read and validate a robustness YAML config."""
     import yaml
     path = Path(path)
@@ -161,4 +185,4 @@ def load_config(path: str | os.PathLike, cli_data_dir: str | None = None) -> Rob
         raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: invalid YAML ({str(exc).splitlines()[0]})") from None
-    return parse_config(raw, str(path), cli_data_dir)
+    return parse_config(raw, str(path), cli_data_dir, only)

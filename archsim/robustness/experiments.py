@@ -8,6 +8,7 @@ after `offset` (stated in the outputs). Results depend only on the config (seede
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -78,14 +79,16 @@ def subset_note(split: Split) -> str:
 
 
 def run_clean(runner: Runner, exp: ExperimentConfig) -> dict:
-    """Clean accuracy of the float32 baseline and each configured variant."""
+    """Clean accuracy of the float32 baseline and each configured variant (on its prefix)."""
     sub = runner.subset(exp)
     rows = []
-    for variant in (FLOAT32,) + tuple(v for v in exp.variants if v != FLOAT32):
-        pred = labels_of(runner.clean_logits(variant, exp))
-        rows.append({"variant": variant, "images": len(sub.y),
-                     "correct": int((pred == sub.y).sum()), "invalid": int((pred < 0).sum()),
-                     "accuracy": metrics.accuracy(pred, sub.y)})
+    for variant, n in ((FLOAT32, exp.images),) + tuple(v for v in exp.variants
+                                                      if v[0] != FLOAT32):
+        part = replace(exp, images=n)
+        y = runner.subset(part).y
+        pred = labels_of(runner.clean_logits(variant, part))
+        rows.append({"variant": variant, "images": len(y), "correct": int((pred == y).sum()),
+                     "invalid": int((pred < 0).sum()), "accuracy": metrics.accuracy(pred, y)})
     return {"rows": rows, "subset": subset_note(sub), "summary": {}}
 
 

@@ -74,7 +74,7 @@ def _decision_attack(runner, exp, spec, label, kwargs, variant, sub, eligible) -
                                           runner.test.num_classes, clip_values=(0.0, 1.0))
     k = runner.test.num_classes
     found, l2, used = [], [], []
-    for i in np.flatnonzero(eligible):
+    for i in np.flatnonzero(eligible)[:exp.decision_images]:
         budget.reset(sub.x[i], int(sub.y[i]))
         runner.seed_libraries()
         atk = make_attack(spec.name, kwargs, clf, batch_size=64)
@@ -89,7 +89,7 @@ def _decision_attack(runner, exp, spec, label, kwargs, variant, sub, eligible) -
         used.append(budget.used)
     l2a = np.array(l2)
     return {"attack": label, "model": variant, "query_budget": exp.query_budget,
-            "eligible": int(eligible.sum()), "success_rate": float(np.mean(found)),
+            "images": len(found), "success_rate": float(np.mean(found)),
             "median_l2": metrics.summary(l2a)["median"], "mean_l2": metrics.summary(l2a)["mean"],
             "mean_queries": float(np.mean(used))}
 
