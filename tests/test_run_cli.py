@@ -109,3 +109,14 @@ def test_bad_topology_names_file_and_row(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "net.csv: row 3" in err and "filter_h" in err and err.count("\n") == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_plot_delegates_cost_directories(tmp_path):
+    assert run(["cost", "exact", "da", "--out", tmp_path / "cost", "--no-plot"]) == 0
+    assert run(["plot", tmp_path / "cost"]) == 0
+    assert any(p.suffix == ".png" for p in (tmp_path / "cost").rglob("*"))
+
+
+def test_plot_of_an_empty_directory_is_an_error(tmp_path, capsys):
+    assert run(["plot", tmp_path]) == 2
+    assert "no summary.json or cost.json" in capsys.readouterr().err
