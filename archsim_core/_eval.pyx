@@ -45,22 +45,49 @@ cdef extern from *:
        it does not read (evaluate.py allocates outputs before freeing dead inputs), which
        makes the restrict qualifiers valid. */
     #include <stdint.h>
+    #include <string.h>
     #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
     #define ARCHSIM_CLONES __attribute__((target_clones("avx2", "default")))
     #else
     #define ARCHSIM_CLONES
     #endif
     #define ARCHSIM_W 16
-    /* In place: afterwards bit j of x[i] is what bit i of x[j] was (block swaps, 6 stages). */
+    /* In place: afterwards bit j of x[i] is what bit i of x[j] was. Six block-swap stages
+       (32, 16, 8, 4, 2, 1) on 4-word vectors: the first four swap whole vectors, the last
+       two swap lanes inside each vector. */
+    typedef uint64_t archsim_v4u __attribute__((vector_size(32)));
+    typedef int64_t archsim_v4i __attribute__((vector_size(32)));
+    #if defined(__clang__)
+    #define ARCHSIM_SWAP2(v) __builtin_shufflevector(v, v, 2, 3, 0, 1)
+    #define ARCHSIM_SWAP1(v) __builtin_shufflevector(v, v, 1, 0, 3, 2)
+    #else
+    #define ARCHSIM_SWAP2(v) __builtin_shuffle(v, (archsim_v4i){2, 3, 0, 1})
+    #define ARCHSIM_SWAP1(v) __builtin_shuffle(v, (archsim_v4i){1, 0, 3, 2})
+    #endif
     static ARCHSIM_CLONES void archsim_transpose64(uint64_t *x) {
-        uint64_t m = 0x00000000FFFFFFFFULL;
-        for (int j = 32; j; j >>= 1, m ^= m << j)
-            for (int k0 = 0; k0 < 64; k0 += 2 * j)
-                for (int k = k0; k < k0 + j; k++) {
-                    uint64_t t = ((x[k] >> j) ^ x[k + j]) & m;
-                    x[k + j] ^= t;
-                    x[k] ^= t << j;
-                }
+        static const uint64_t ms[6] = {
+            0x00000000FFFFFFFFULL, 0x0000FFFF0000FFFFULL, 0x00FF00FF00FF00FFULL,
+            0x0F0F0F0F0F0F0F0FULL, 0x3333333333333333ULL, 0x5555555555555555ULL};
+        archsim_v4u V[16];
+        memcpy(V, x, sizeof V);
+        for (int s = 0; s < 4; s++) {
+            const int j = 32 >> s, d = 8 >> s;
+            const archsim_v4u m = {ms[s], ms[s], ms[s], ms[s]};
+            for (int q = 0; q < 16; q++) {
+                if (q & d) continue;
+                archsim_v4u t = ((V[q] >> j) ^ V[q + d]) & m;
+                V[q + d] ^= t;
+                V[q] ^= t << j;
+            }
+        }
+        const archsim_v4u m2 = {ms[4], ms[4], 0, 0}, m1 = {ms[5], 0, ms[5], 0};
+        for (int q = 0; q < 16; q++) {
+            archsim_v4u t = ((V[q] >> 2) ^ ARCHSIM_SWAP2(V[q])) & m2;
+            V[q] ^= (t << 2) ^ ARCHSIM_SWAP2(t);
+            t = ((V[q] >> 1) ^ ARCHSIM_SWAP1(V[q])) & m1;
+            V[q] ^= (t << 1) ^ ARCHSIM_SWAP1(t);
+        }
+        memcpy(x, V, sizeof V);
     }
     /* nw <= ARCHSIM_W lanes of each slot are computed (short batches need fewer than 8). */
     static inline __attribute__((always_inline)) void archsim_ops_body(
@@ -157,10 +184,13 @@ cdef void load_block(const Prog* p, const uint64_t* a, const uint64_t* b, Py_ssi
     """Bit-planes of up to BLOCK operand pairs into the operand slots (padding with zeros).
     Both operands share one transpose: row i holds a[i] in bits 0..31 and b[i] in 32..63."""
     cdef uint64_t tmp[64]
-    cdef int w, i, k
+    cdef int w, i, k, rows
     for w in range(lanes(count)):
-        for i in range(64):
-            tmp[i] = (a[64 * w + i] | (b[64 * w + i] << 32)) if 64 * w + i < count else 0
+        rows = <int>min(<Py_ssize_t>64, count - 64 * w)
+        for i in range(rows):
+            tmp[i] = a[64 * w + i] | (b[64 * w + i] << 32)
+        for i in range(rows, 64):
+            tmp[i] = 0
         transpose64(tmp)
         for k in range(p.n_a):
             v[(2 + k) * W + w] = tmp[k]
@@ -194,21 +224,25 @@ cdef int products(const Prog* p, const uint64_t* a, const uint64_t* b, uint64_t*
     cdef uint64_t* v = new_planes(p)
     cdef uint64_t tmp[64]
     cdef Py_ssize_t s, count
-    cdef int w, i, j
+    cdef int w, i, j, rows
     if v == NULL:
         return -1
+    for j in range(p.n_out, 64):
+        tmp[j] = 0
     s = 0
     while s < n:
         count = min(<Py_ssize_t>BLOCK, n - s)
         load_block(p, a + s, b + s, count, v)
         run_ops(p, v, count)
         for w in range(lanes(count)):
-            for j in range(64):
-                tmp[j] = v[p.out_slots[j] * W + w] if j < p.n_out else 0
+            for j in range(p.n_out):
+                tmp[j] = v[p.out_slots[j] * W + w]
             transpose64(tmp)
-            for i in range(64):
-                if 64 * w + i < count:
-                    out[s + 64 * w + i] = tmp[i]
+            rows = <int>min(<Py_ssize_t>64, count - 64 * w)
+            for i in range(rows):
+                out[s + 64 * w + i] = tmp[i]
+            for j in range(p.n_out, 64):  # the transpose left garbage above the product bits
+                tmp[j] = 0
         s += BLOCK
     free(v)
     return 0
