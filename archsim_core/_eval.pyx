@@ -16,7 +16,7 @@ import numpy as np
 cimport openmp
 from cython.parallel cimport prange, threadid
 from libc.stdint cimport int32_t, int64_t, uint64_t
-from libc.stdlib cimport calloc, free, malloc
+from libc.stdlib cimport abort, calloc, free, malloc
 
 from archsim_core._sigmul cimport SigMul
 
@@ -351,4 +351,7 @@ cdef class BitslicedSigMul(SigMul):
 
     cdef void batch(self, const uint64_t* a, const uint64_t* b, uint64_t* out,
                     Py_ssize_t n) noexcept nogil:
-        products(&self.prog, a, b, out, n)
+        # batch cannot raise; failing to allocate a few KB of planes must not leave `out`
+        # silently unwritten, so it stops the process like any C library out of memory
+        if products(&self.prog, a, b, out, n) != 0:
+            abort()
