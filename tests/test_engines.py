@@ -7,8 +7,11 @@ pair of edge values (0, 1, all ones, powers of two, hidden bit only, alternating
 """
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from archsim_core import _eval, _sigmul
+from archsim_core.cells import BUILTIN_CELLS
 from archsim_core.evaluate import evaluate
 from archsim_core.variants import build_engine, build_netlist
 
@@ -130,3 +133,17 @@ def test_engines_are_compiled_and_cached():
     assert _sigmul.__file__.endswith(".so") and _eval.__file__.endswith(".so")
     assert build_engine("da") is build_engine("da")
     assert build_engine("da") is not build_engine("da-flat")
+
+
+@settings(max_examples=25, deadline=None)
+@given(k=st.sampled_from([2, 3, 4, 6, 8, 12]), leaf_kind=st.sampled_from(["ripple-row", "carry-save"]),
+       cell=st.sampled_from(sorted(BUILTIN_CELLS)), seed=st.integers(0, 2**32 - 1))
+def test_random_hierarchies_engine_equals_netlist(k, leaf_kind, cell, seed):
+    """Whatever engine build_engine picks for a random 24x24 hierarchy, it equals the netlist."""
+    spec = {"name": f"h{k}{leaf_kind}{cell}", "structure": {
+        "kind": "hierarchical", "k": k, "leaf": {"kind": leaf_kind, "cells": cell}}}
+    engine, netlist = build_engine(spec), build_netlist(spec)
+    rng = np.random.default_rng(seed)
+    a = np.concatenate([rng.integers(0, 1 << 24, 20000, dtype=np.uint64), edge_values(24)])
+    b = np.concatenate([rng.integers(0, 1 << 24, 20000, dtype=np.uint64), edge_values(24)[::-1]])
+    assert np.array_equal(engine.multiply(a, b), evaluate(netlist, a, b))
