@@ -72,7 +72,8 @@ def find_file(data_dir: Path, subdir: str, names: tuple[str, ...]) -> Path:
 def load_split(dataset: str, data_dir: Path, split: str) -> Split:
     """Load split 'train' or 'test' of a registered data set."""
     if dataset not in LOADERS:
-        raise ConfigError(f"dataset.name: unknown {dataset!r} (known: {', '.join(sorted(LOADERS))})")
+        raise ConfigError(f"dataset.name: unknown {dataset!r} "
+                          f"(known: {', '.join(sorted(LOADERS))})")
     if split not in ("train", "test"):
         raise ConfigError(f"split: expected 'train' or 'test', got {split!r}")
     target, num_classes = LOADERS[dataset]
