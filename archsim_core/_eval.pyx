@@ -20,9 +20,6 @@ from libc.stdlib cimport abort, calloc, free, malloc
 
 from archsim_core._sigmul cimport SigMul
 
-cdef extern from *:
-    int popcount64 "__builtin_popcountll"(unsigned long long) nogil
-
 cdef enum:
     W = 16
     BLOCK = 1024
@@ -40,14 +37,14 @@ cdef struct Prog:
 
 cdef extern from *:
     """
-    /* The hot loop in C so it can be compiled twice (AVX2 and baseline x86-64) and picked at
+    /* The hot loop in C so it can be compiled twice (x86-64-v3, i.e. AVX2 + POPCNT, and baseline x86-64) and picked at
        load time; results are identical, only the vector width differs. Every op writes slots
        it does not read (evaluate.py allocates outputs before freeing dead inputs), which
        makes the restrict qualifiers valid. */
     #include <stdint.h>
     #include <string.h>
     #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-    #define ARCHSIM_CLONES __attribute__((target_clones("avx2", "default")))
+    #define ARCHSIM_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
     #else
     #define ARCHSIM_CLONES
     #endif
@@ -168,9 +165,27 @@ cdef extern from *:
                                                  int nw) {
         archsim_ops_body(ops, n_ops, v, nw);
     }
+    /* cnt[slot] += value changes between consecutive operations of one block (slots 2..);
+       valid[w] masks the operations counted in word w; prev holds the previous block. */
+    static ARCHSIM_CLONES void archsim_count(const uint64_t *v, uint64_t *prev, int64_t *cnt,
+                                             int n_slots, const uint64_t *valid, int nw) {
+        for (int slot = 2; slot < n_slots; slot++) {
+            const uint64_t *x = v + (Py_ssize_t)slot * ARCHSIM_W;
+            uint64_t carry = prev[slot] >> 63;
+            int64_t c = 0;
+            for (int w = 0; w < nw; w++) {
+                c += __builtin_popcountll((x[w] ^ ((x[w] << 1) | carry)) & valid[w]);
+                carry = x[w] >> 63;
+            }
+            cnt[slot] += c;
+            prev[slot] = x[ARCHSIM_W - 1];
+        }
+    }
     """
     void archsim_run_ops(const int32_t* ops, Py_ssize_t n_ops, uint64_t* v) nogil
     void archsim_run_ops_n(const int32_t* ops, Py_ssize_t n_ops, uint64_t* v, int nw) nogil
+    void archsim_count(const uint64_t* v, uint64_t* prev, int64_t* cnt, int n_slots,
+                       const uint64_t* valid, int nw) nogil
     void transpose64 "archsim_transpose64"(uint64_t* x) nogil
 
 
@@ -254,8 +269,8 @@ cdef int count_range(const Prog* p, const uint64_t* a, const uint64_t* b, Py_ssi
     cdef uint64_t* v = new_planes(p)
     cdef uint64_t* prev = <uint64_t*>calloc(p.n_slots, sizeof(uint64_t))
     cdef Py_ssize_t s, count
-    cdef int w, slot
-    cdef uint64_t valid, carry, t
+    cdef int w
+    cdef uint64_t valid[W]
     if v == NULL or prev == NULL:
         free(v)
         free(prev)
@@ -265,18 +280,12 @@ cdef int count_range(const Prog* p, const uint64_t* a, const uint64_t* b, Py_ssi
         count = min(<Py_ssize_t>BLOCK, end - s)
         load_block(p, a + s, b + s, count, v)
         run_ops(p, v, count)
-        for slot in range(2, p.n_slots):
-            for w in range(W):
-                if 64 * w >= count:
-                    break
-                valid = ~(<uint64_t>0) if count - 64 * w >= 64 else \
-                    ((<uint64_t>1) << (count - 64 * w)) - 1
-                if s == start and w == 0:
-                    valid &= ~(<uint64_t>1)  # operation `start` has no predecessor here
-                carry = (v[slot * W + w - 1] if w else prev[slot]) >> 63
-                t = v[slot * W + w]
-                cnt[slot] += popcount64((t ^ ((t << 1) | carry)) & valid)
-            prev[slot] = v[slot * W + W - 1]
+        for w in range(lanes(count)):
+            valid[w] = ~(<uint64_t>0) if count - 64 * w >= 64 else \
+                ((<uint64_t>1) << (count - 64 * w)) - 1
+        if s == start:
+            valid[0] &= ~(<uint64_t>1)  # operation `start` has no predecessor here
+        archsim_count(v, prev, cnt, p.n_slots, valid, lanes(count))
         s += BLOCK
     free(v)
     free(prev)
