@@ -140,26 +140,29 @@ cdef inline uint64_t fp_round_pack(const FmtParams* f, uint64_t sign, int exp2, 
     return sign | bits
 
 
-cdef inline uint64_t fp_mul_finish(const FmtParams* f, uint64_t a, uint64_t b,
-                                   uint64_t p) noexcept nogil:
-    """Hardware semantics: specials per policy, then the true leading one of the significand
-    product p (which may exceed 2(M+1) bits for approximate engines), then one rounding."""
-    cdef uint64_t sign = (a ^ b) & f.sign_bit
+cdef inline uint64_t fp_mul_fast(const FmtParams* f, uint64_t a, uint64_t b,
+                                 uint64_t p) noexcept nogil:
+    """The common case of `fp_mul_finish` (two normal operands, normal result), or 0 when it
+    does not apply (no fast-path result is 0: its exponent field is >= 1)."""
     cdef uint64_t ea = fp_field(f, a), eb = fp_field(f, b), bits
-    cdef int nbits, s
+    cdef int nbits
     cdef int64_t biased
+    # unsigned wrap-around: e - 1 < emax - 1 <=> 1 <= e <= emax - 1
     if ea - 1 < f.emax - 1 and eb - 1 < f.emax - 1 and p != 0:
-        # fast path (unsigned wrap-around tests): two normal operands, normal result
         nbits = 64 - __builtin_clzll(p)
         biased = <int64_t>(ea + eb) - f.bias + nbits - 1 - 2 * f.M
         if 0 < biased < <int64_t>f.emax:
-            s = nbits - 1 - f.M
-            bits = ((<uint64_t>(biased - 1)) << f.M) + fp_shift_round(p, s, f.rounding)
+            bits = ((<uint64_t>(biased - 1)) << f.M) + fp_shift_round(p, nbits - 1 - f.M, f.rounding)
             if bits < (f.emax << f.M):
-                return sign | bits
-    cdef bint a_special = fp_field(f, a) == f.emax
-    cdef bint b_special = fp_field(f, b) == f.emax
-    if a_special or b_special:
+                return ((a ^ b) & f.sign_bit) | bits
+    return 0
+
+
+cdef inline uint64_t fp_mul_general(const FmtParams* f, uint64_t a, uint64_t b,
+                                    uint64_t p) noexcept nogil:
+    """Every case of `fp_mul_finish`: specials, zeros, subnormals, overflow, underflow."""
+    cdef uint64_t sign = (a ^ b) & f.sign_bit
+    if fp_field(f, a) == f.emax or fp_field(f, b) == f.emax:
         if fp_is_nan(f, a):
             return a | f.quiet_bit
         if fp_is_nan(f, b):
@@ -170,6 +173,14 @@ cdef inline uint64_t fp_mul_finish(const FmtParams* f, uint64_t a, uint64_t b,
     if p == 0 or fp_is_zero(f, a) or fp_is_zero(f, b):
         return sign
     return fp_round_pack(f, sign, fp_exp(f, a) + fp_exp(f, b) - 2 * f.M, p, f.rounding)
+
+
+cdef inline uint64_t fp_mul_finish(const FmtParams* f, uint64_t a, uint64_t b,
+                                   uint64_t p) noexcept nogil:
+    """Hardware semantics: specials per policy, then the true leading one of the significand
+    product p (which may exceed 2(M+1) bits for approximate engines), then one rounding."""
+    cdef uint64_t r = fp_mul_fast(f, a, b, p)
+    return r if r else fp_mul_general(f, a, b, p)
 
 
 cdef inline double fp_to_double(const FmtParams* f, uint64_t x) noexcept nogil:

@@ -15,8 +15,8 @@ from libc.stdint cimport uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
-from archsim_core._fp cimport (FmtParams, fp_params, fp_sig, fp_mul_finish, fp_daref_finish,
-                               fp_add, fp_from_double, fp_to_double, fp_field, SEM_DA_REFERENCE,
+from archsim_core._fp cimport (FmtParams, fp_params, fp_sig, fp_mul_fast, fp_mul_general,
+                               fp_daref_finish, fp_add, fp_from_double, fp_to_double, fp_field, SEM_DA_REFERENCE,
                                SEM_HARDWARE)
 from archsim_core._sigmul cimport SigMul
 
@@ -41,6 +41,16 @@ cdef FmtParams _params(tuple p) except *:
     if not (2 <= E <= 11 and 1 <= M <= 23):
         raise ValueError(f"format (1,{E},{M}) outside e<=11, m<=23")
     return fp_params(E, M, rounding, ftz, semantics)
+
+
+cdef uint64_t _mul_rare(const FmtParams* f, uint64_t a, uint64_t b, uint64_t p) noexcept nogil:
+    """Out-of-line general case, so the hot loops keep only the fast path inline."""
+    return fp_mul_general(f, a, b, p)
+
+
+cdef inline uint64_t _mul(const FmtParams* f, uint64_t a, uint64_t b, uint64_t p) noexcept nogil:
+    cdef uint64_t r = fp_mul_fast(f, a, b, p)
+    return r if r else _mul_rare(f, a, b, p)
 
 
 cdef inline uint64_t _acc_add(const FmtParams* f, uint64_t a, uint64_t b) noexcept nogil:
@@ -142,7 +152,7 @@ cdef inline void _mul_chunk_impl(FmtParams f, SigMul engine, const bits_t* a, co
                 bad[i] = 1
     else:
         for i in range(cnt):
-            out[i] = <bits_t>fp_mul_finish(&f, a[i], b[i], buf[2 * CHUNK + i])
+            out[i] = <bits_t>_mul(&f, a[i], b[i], buf[2 * CHUNK + i])
 
 
 def matmul_bits(SigMul engine, tuple params, const bits_t[:, ::1] x, const bits_t[:, ::1] wt,
@@ -198,10 +208,10 @@ cdef inline uint64_t _dot_impl(FmtParams f, const bits_t* x, const bits_t* w,
     cdef int count = 0
     if f.semantics == SEM_HARDWARE and f.E == 8 and f.M == 23 and not f.ftz:
         # FP32 IEEE: native single-precision adds (no fast-math, no contraction)
-        r32 = <uint32_t>fp_mul_finish(&f, x[0], w[0], prod[0])
+        r32 = <uint32_t>_mul(&f, x[0], w[0], prod[0])
         memcpy(&facc, &r32, 4)
         for k in range(1, K):
-            r32 = <uint32_t>fp_mul_finish(&f, x[k], w[k], prod[k])
+            r32 = <uint32_t>_mul(&f, x[k], w[k], prod[k])
             memcpy(&fr, &r32, 4)
             facc = facc + fr
         memcpy(&r32, &facc, 4)
@@ -212,7 +222,7 @@ cdef inline uint64_t _dot_impl(FmtParams f, const bits_t* x, const bits_t* w,
             r = fp_daref_finish(&f, x[k], w[k], prod[k], &flag)
             count += flag
         else:
-            r = fp_mul_finish(&f, x[k], w[k], prod[k])
+            r = _mul(&f, x[k], w[k], prod[k])
         acc = r if k == 0 else _acc_add(&f, acc, r)
     nbad[0] = count
     return acc
