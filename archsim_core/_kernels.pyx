@@ -156,9 +156,11 @@ cdef inline void _mul_chunk_impl(FmtParams f, SigMul engine, const bits_t* a, co
 
 
 def matmul_bits(SigMul engine, tuple params, const bits_t[:, ::1] x, const bits_t[:, ::1] wt,
-                const bits_t[::1] bias, bint has_bias, bits_t[:, ::1] out, int[:, ::1] bad):
+                const bits_t[::1] bias, bint has_bias, bits_t[:, ::1] out, int[:, ::1] bad,
+                bint pairwise=False):
     """out[m, n] = sum_k x[m, k] * wt[n, k] (+ bias[n] last): every product through the
-    engine, accumulated in increasing k from the first product with the format's IEEE add;
+    engine, accumulated with the format's IEEE add in increasing k from the first product
+    (or, if `pairwise`, as a fixed binary tree over adjacent k: an adder-tree PE);
     bad[m, n] counts the out-of-domain (da-reference) products of each output."""
     cdef FmtParams f = _params(params)
     cdef Py_ssize_t M = x.shape[0], K = x.shape[1], N = wt.shape[0]
@@ -180,7 +182,10 @@ def matmul_bits(SigMul engine, tuple params, const bits_t[:, ::1] x, const bits_
             acc = 0
             if K > 0:
                 engine.batch(&xs[mi, 0], &ws[ni, 0], prod, K)
-                acc = _dot(f, &x[mi, 0], &wt[ni, 0], prod, K, &nbad)
+                if pairwise:
+                    acc = _dot_pairwise(&f, &x[mi, 0], &wt[ni, 0], prod, K, &nbad)
+                else:
+                    acc = _dot(f, &x[mi, 0], &wt[ni, 0], prod, K, &nbad)
             if has_bias:
                 acc = _acc_add(&f, acc, bias[ni])
             out[mi, ni] = <bits_t>acc
@@ -226,6 +231,29 @@ cdef inline uint64_t _dot_impl(FmtParams f, const bits_t* x, const bits_t* w,
         acc = r if k == 0 else _acc_add(&f, acc, r)
     nbad[0] = count
     return acc
+
+
+cdef uint64_t _dot_pairwise(const FmtParams* f, const bits_t* x, const bits_t* w,
+                            uint64_t* prod, Py_ssize_t K, int* nbad) noexcept nogil:
+    """Finish the K products in place, then add adjacent pairs level by level (an odd element
+    moves up unchanged); the lower-k partial sum is always the left operand."""
+    cdef Py_ssize_t k, step = 1
+    cdef uint8_t flag = 0
+    cdef int count = 0
+    for k in range(K):
+        if f.semantics == SEM_DA_REFERENCE:
+            prod[k] = fp_daref_finish(f, x[k], w[k], prod[k], &flag)
+            count += flag
+        else:
+            prod[k] = _mul(f, x[k], w[k], prod[k])
+    while step < K:
+        k = 0
+        while k + step < K:
+            prod[k] = _acc_add(f, prod[k], prod[k + step])
+            k += 2 * step
+        step *= 2
+    nbad[0] = count
+    return prod[0]
 
 
 cdef object _sigs(const FmtParams* f, const bits_t[:, ::1] v):

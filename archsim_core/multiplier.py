@@ -36,6 +36,7 @@ _ROUNDING = {"rne": 0, "truncate": 1}
 _SPECIALS = {"ieee": 0, "ftz": 1}
 _SEMANTICS = {"hardware": 0, "da-reference": 1}
 _DOMAIN_MODES = ("raise", "nan", "mask")
+ORDERS = ("k-increasing", "pairwise")
 
 
 class DomainError(ArchsimError, ValueError):
@@ -167,10 +168,13 @@ class Multiplier:
         count = 0 if bad is None else int(np.count_nonzero(bad))
         return self._finish(self._decode(bits), bad, count, bits.size, on_domain_error)
 
-    def matmul(self, x, w, bias=None, *, on_domain_error: str = "raise"):
+    def matmul(self, x, w, bias=None, *, order: str = "k-increasing",
+               on_domain_error: str = "raise"):
         """X[M,K] @ W[K,N] (+ bias[N]): every product through this multiplier (X first), summed
-        in increasing k from the first product with the format's IEEE add (RNE), bias last."""
-        _check_mode(on_domain_error)
+        with the format's IEEE add (RNE), bias last. `order` "k-increasing" (default: an
+        output-stationary PE) starts from the first product; "pairwise" is a fixed binary
+        tree over adjacent k (an adder-tree PE)."""
+        _check_mode(on_domain_error, order)
         xa, wa = _as_float_array(x, "matmul X"), _as_float_array(w, "matmul W")
         if xa.ndim != 2 or wa.ndim != 2:
             raise ValueError(f"matmul: X and W must be 2-D, got shapes {xa.shape} and {wa.shape}")
@@ -179,13 +183,13 @@ class Multiplier:
         bias_bits = self._bias_bits(bias, wa.shape[1], "matmul")
         wt = np.ascontiguousarray(self.to_bits(wa).T)
         return self._matmul_bits(np.ascontiguousarray(self.to_bits(xa)), wt, bias_bits,
-                                 on_domain_error)
+                                 order, on_domain_error)
 
     def conv2d(self, x, w, b=None, stride: int = 1, padding: int = 0, *,
-               on_domain_error: str = "raise"):
+               order: str = "k-increasing", on_domain_error: str = "raise"):
         """NCHW convolution (groups=1) as im2col + `matmul`; k = (c*R + r)*S + s. Padding is
         +0.0 and its products go through the multiplier like any other."""
-        _check_mode(on_domain_error)
+        _check_mode(on_domain_error, order)
         xa, wa = _as_float_array(x, "conv2d x"), _as_float_array(w, "conv2d w")
         if xa.ndim != 4 or wa.ndim != 4:
             raise ValueError(f"conv2d: x must be [N,C,H,W] and w [F,C,R,S], got {xa.shape}, {wa.shape}")
@@ -205,7 +209,7 @@ class Multiplier:
         cols = win[:, :, ::stride, ::stride][:, :, :oh, :ow].transpose(0, 2, 3, 1, 4, 5)
         cols = np.ascontiguousarray(cols).reshape(n * oh * ow, c * r * s)
         wt = np.ascontiguousarray(self.to_bits(wa).reshape(f, c * r * s))
-        res = self._matmul_bits(cols, wt, bias_bits, on_domain_error)
+        res = self._matmul_bits(cols, wt, bias_bits, order, on_domain_error)
         if on_domain_error == "mask":
             y, bad = res
             return (_nchw(y, n, oh, ow, f), _nchw(bad, n, oh, ow, f))
@@ -220,12 +224,13 @@ class Multiplier:
             raise ValueError(f"{what}: bias must have shape ({n},), got {ba.shape}")
         return np.ascontiguousarray(self.to_bits(ba))
 
-    def _matmul_bits(self, xb, wt, bias_bits, mode):
+    def _matmul_bits(self, xb, wt, bias_bits, order, mode):
         out = np.empty((xb.shape[0], wt.shape[0]), self.bits_dtype)
         bad = np.zeros(out.shape, np.int32)
         has_bias = bias_bits is not None
         bias = bias_bits if has_bias else np.zeros(1, self.bits_dtype)
-        _kernels.matmul_bits(self.engine, self._params, xb, wt, bias, has_bias, out, bad)
+        _kernels.matmul_bits(self.engine, self._params, xb, wt, bias, has_bias, out, bad,
+                             order == "pairwise")
         total = xb.shape[0] * xb.shape[1] * wt.shape[0]
         return self._finish(self._decode(out), bad, int(np.count_nonzero(bad)), total, mode)
 
@@ -241,9 +246,11 @@ def _nchw(y, n, oh, ow, f):
     return np.ascontiguousarray(y.reshape(n, oh, ow, f).transpose(0, 3, 1, 2))
 
 
-def _check_mode(mode):
+def _check_mode(mode, order="k-increasing"):
     if mode not in _DOMAIN_MODES:
         raise ValueError(f"on_domain_error must be one of {_DOMAIN_MODES}, got {mode!r}")
+    if order not in ORDERS:
+        raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
 
 
 def get_multiplier(spec) -> Multiplier:

@@ -51,6 +51,29 @@ def test_matmul_equals_elementwise_loop(name):
                                   loop_matmul(m, x, w, None).view(np.uint32))
 
 
+def _tree_sum_f32(products):
+    level = list(products)
+    while len(level) > 1:
+        level = [np.float32(level[i] + level[i + 1]) if i + 1 < len(level) else level[i]
+                 for i in range(0, len(level), 2)]
+    return level[0]
+
+
+@pytest.mark.parametrize("name,k", [("da", 21), ("exact", 16), ("da-reference", 7)])
+def test_pairwise_order_equals_adjacent_pair_tree(name, k):
+    m = get_multiplier(name)
+    rng = np.random.default_rng(k)
+    x, w = _operands(rng, (4, k), with_specials=False), _operands(rng, (k, 3), with_specials=False)
+    bias = rng.standard_normal(3).astype(np.float32)
+    want = np.array([[np.float32(_tree_sum_f32(m.multiply(x[i], w[:, j])) + bias[j])
+                      for j in range(3)] for i in range(4)], np.float32)
+    got = m.matmul(x, w, bias, order="pairwise")
+    np.testing.assert_array_equal(got.view(np.uint32), want.view(np.uint32))
+    assert not np.array_equal(got, m.matmul(x, w, bias)) or k < 3   # the order matters
+    with pytest.raises(ValueError, match="order"):
+        m.matmul(x, w, order="random")
+
+
 def test_exact_matmul_equals_float64_products_with_float32_adds():
     m = get_multiplier("exact")
     rng = np.random.default_rng(11)
