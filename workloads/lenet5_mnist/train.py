@@ -56,7 +56,7 @@ def train(data_dir: str, epochs: int, seed: int, batch_size: int, lr: float):
             opt.zero_grad()
             loss.backward()
             opt.step()
-            total += float(loss) * len(idx)
+            total += float(loss.detach()) * len(idx)
         print(f"epoch {epoch + 1}/{epochs}: mean loss {total / len(y):.4f}", file=sys.stderr)
     return network_from_module(module, "lenet5", name="lenet5")
 
