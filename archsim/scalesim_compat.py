@@ -11,14 +11,13 @@ differ (tests/test_scalesim_compat.py compares the files with SCALE-Sim's own):
   happen (archsim's own reports count M*N);
 - SRAM/DRAM start and stop cycles follow its trace timing (reads served one cycle after the
   request, the first SRAM fills finish before cycle 0, hence negative DRAM cycles);
-- DRAM traffic is its InterfaceBandwidth = CALC estimate, reproduced exactly for the ofmap
-  (its write buffer's drains, `archsim.scalesim_memory`) and for ifmap/filter reads while the
-  operand has fewer distinct words than half its SRAM (50 of SCALE-Sim's 100 sets). Past
-  that, SCALE-Sim refills the read buffer during compute on a set-replacement schedule that
-  archsim does not reproduce: the start cycle is still exact, but the read count is the
-  compulsory traffic (a lower bound) and the stop cycle that of an all-up-front fetch (-1);
-  the layer gets a note saying so.
-  USER bandwidth (SCALE-Sim's stall model) is rejected: use `archsim run` for stalls.
+- DRAM traffic is its InterfaceBandwidth = CALC estimate, reproduced exactly
+  (`archsim.scalesim_memory`): ifmap/filter reads prefetched before cycle 0 while an operand
+  fits half its SRAM, refilled during compute in SCALE-Sim's set epochs (re-fetching) past
+  that; ofmap writes through its write buffer's drains.
+- Not reproduced, hence rejected with a clear error: InterfaceBandwidth = USER (SCALE-Sim's
+  stall model; use `archsim run` for archsim's), Ramulator traces, sparsity. If its ofmap
+  write buffer could fill while draining (where SCALE-Sim would stall), a note says so.
 """
 from __future__ import annotations
 
@@ -30,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from archsim.errors import ConfigError, WorkloadError
-from archsim.scalesim_memory import ofmap_drains, write_counts
+from archsim.scalesim_memory import ofmap_drains, read_refills, write_counts
 from archsim.sim.plan import Dataflow, LayerPlan, plan_layer
 from archsim.workloads import Layer, LayerKind, Workload
 
@@ -268,26 +267,39 @@ def _covered(size: int, filt: int, out: int, stride: int) -> int:
     return int(np.unique(starts[starts < size]).size)
 
 
-def _dram_reads(words: int, first_request: int, sram_kib: int, what: str, notes: list):
+def _ifmap_key(layer: Layer):
+    """SCALE-Sim's ifmap word of GEMM operand (m, k): its input pixel, -1 past the input."""
+    def key(m, k, _n):
+        oy, ox = np.divmod(m, layer.ofmap_w)
+        r, rest = np.divmod(k, layer.filter_w * layer.channels)
+        s, ch = np.divmod(rest, layer.channels)
+        y, x = oy * layer.stride + r, ox * layer.stride + s
+        inside = (y < layer.ifmap_h) & (x < layer.ifmap_w)
+        return np.where(inside, (y * layer.ifmap_w + x) * layer.channels + ch, -1)
+    return key, layer.ifmap_h * layer.ifmap_w * layer.channels
+
+
+def _dram_reads(plan: LayerPlan, operand: str, words: int, first_request: int, sram_kib: int):
     """CALC-mode DRAM reads of an operand with `words` distinct words, first requested at
-    cycle `first_request`: (start, stop, words) of SCALE-Sim's prefetch trace.
+    cycle `first_request`: (start, stop, words fetched) of SCALE-Sim's prefetch trace.
 
     SCALE-Sim tracks the read buffer in sets of 1/100 of its words; half of them (50 sets) form
     the active buffer, fetched at 10 words/cycle. If the operand fits in fewer than 50 sets
     it is all fetched up front, finishing at cycle -1 (served a cycle after the request).
-    Otherwise the first 50 sets are fetched up front, finishing just before the first
-    request, and the rest while computing, in a set-replacement schedule archsim does not
-    reproduce: stop cycle and count are then compulsory traffic up front (a note says so)."""
+    Otherwise the first 50 sets are fetched up front, finishing just before the first request,
+    and the rest while computing (`archsim.scalesim_memory.read_refills`)."""
     per_set = (sram_kib * 1024) // _SETS
     if words < _ACTIVE_SETS * per_set:
         cycles = math.ceil(math.ceil(words / per_set) * per_set / _CALC_READ_BW)
         return float(-cycles), -1.0, words
-    notes.append(f"{what}: {words} distinct words exceed half the {sram_kib} KiB SRAM; "
-                 "SCALE-Sim then refills its buffer during compute (and may re-fetch) on a "
-                 "schedule archsim does not reproduce: DRAM stop cycle and reads are "
-                 "compulsory traffic")
+    if operand == "ifmap":
+        key_of, space = _ifmap_key(plan.layer)
+    else:
+        n = plan.layer.gemm_n
+        key_of, space = (lambda _m, k, col: k * n + col), plan.layer.gemm_k * n
+    fetched, last_end = read_refills(plan, operand, key_of, space, per_set, _ACTIVE_SETS)
     start = first_request - math.ceil(_ACTIVE_SETS * per_set / _CALC_READ_BW)
-    return float(start), -1.0, words
+    return float(start), float(last_end + 1), fetched
 
 
 def _dram_writes(plan: LayerPlan, sram_kib: int, notes: list):
@@ -313,10 +325,10 @@ def layer_report(layer: Layer, config: ScaleSimConfig) -> LayerReport:
     ifmap_words = layer.channels * (
         _covered(layer.ifmap_h, layer.filter_h, layer.ofmap_h, layer.stride)
         * _covered(layer.ifmap_w, layer.filter_w, layer.ofmap_w, layer.stride))
-    dram = (_dram_reads(ifmap_words, int(windows[0][0]) - 1, config.ifmap_sram_kib, "ifmap",
-                        notes),
-            _dram_reads(layer.gemm_k * layer.gemm_n, int(windows[1][0]) - 1,
-                        config.filter_sram_kib, "filter", notes),
+    dram = (_dram_reads(plan, "ifmap", ifmap_words, int(windows[0][0]) - 1,
+                        config.ifmap_sram_kib),
+            _dram_reads(plan, "filter", layer.gemm_k * layer.gemm_n, int(windows[1][0]) - 1,
+                        config.filter_sram_kib),
             _dram_writes(plan, config.ofmap_sram_kib, notes))
     total = plan.scalesim_cycles
     mapping, compute = _fold_means(plan)

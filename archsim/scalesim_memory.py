@@ -1,6 +1,6 @@
-"""SCALE-Sim's CALC-mode ofmap write buffer, as closed-form events (for `archsim.scalesim_compat`).
+"""SCALE-Sim's CALC-mode DRAM traffic model, reproduced without its per-word loops.
 
-SCALE-Sim (v2, PyPI 3.0.0) stores each ofmap word the array writes into a buffer of
+Write buffer. SCALE-Sim (v2, PyPI 3.0.0) stores each ofmap word the array writes into a buffer of
 `total = ofmap KiB * 1024` one-byte words, grouped in lines of `C` words (the array width, its
 CALC-mode drain bandwidth). When more than `half = total / 2` words are outstanding and no drain
 is in flight, it closes the current (possibly partial) line and drains the next
@@ -11,9 +11,16 @@ and last drain cycles and the words drained.
 
 Only the number of ofmap words written in each cycle matters, and that is periodic per fold
 shape, so the events are found by binary search over cumulative counts: no per-word loop.
+
+Read buffers (ifmap, filter) past their window. SCALE-Sim groups newly requested words in sets
+of 1/100 of the SRAM; when the 50th set of the active half fills, the window moves to sets
+not yet filled, so everything held is forgotten: in effect it fetches the requests that miss
+in "epochs" of 50 sets' worth of distinct words. The request stream is rebuilt in its order
+(cycle, then array lane) per fold; misses follow from each request's previous use.
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -105,3 +112,101 @@ def ofmap_drains(counts: WriteCounts, cols: int, sram_kib: int, last_cycle: int)
     while state["next"] < state["lines"]:
         cycle = drain(cycle) + 1
     return float(min(cycles)), float(max(cycles)), state["words"], stall
+
+
+@functools.lru_cache(maxsize=8)
+def _skew_order(t: int, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(time, lane, step) of a skewed T x width stream in SCALE-Sim's request order: lane c
+    starts c cycles late; within a cycle, lanes in increasing order."""
+    step, lane = np.divmod(np.arange(t * width), width)
+    time = step + lane
+    order = np.lexsort((lane, time))
+    return time[order], lane[order], step[order]
+
+
+def read_stream(plan: LayerPlan, operand: str, row_fold: int, col_fold: int, key_of):
+    """(cycle within the fold, key) of one fold's ifmap or filter SRAM reads, in SCALE-Sim's
+    request order; `key_of(m, k, n)` names the word (one of m/n is None), -1 = no word."""
+    rows, cols = plan.rows, plan.cols
+    ru = min(rows, plan.sr - row_fold * rows)
+    cu = min(cols, plan.sc - col_fold * cols)
+    df = plan.dataflow.value
+    stationary = (df, operand) in (("ws", "filter"), ("is", "ifmap"))
+    if stationary:  # tile rows shift in last-used-row first, one row per cycle
+        j, c = np.divmod(np.arange(ru * cu), cu)
+        k = row_fold * rows + (ru - 1 - j)
+        other = col_fold * cols + c
+        time = rows - ru + j
+        keys = key_of(other, k, None) if operand == "ifmap" else key_of(None, k, other)
+        return time, keys
+    width = ru if (df, operand) != ("os", "filter") else cu
+    time, lane, step = _skew_order(plan.t, width)
+    if df == "os":
+        keys = (key_of(row_fold * rows + lane, step, None) if operand == "ifmap"
+                else key_of(None, step, col_fold * cols + lane))
+        return time, keys
+    k = row_fold * rows + lane                      # ws/is: lanes are K, rows load first
+    keys = key_of(step, k, None) if operand == "ifmap" else key_of(None, k, step)
+    return rows + time, keys
+
+
+def _previous_use(keys: np.ndarray) -> np.ndarray:
+    """For each request, the index of the previous request of the same word (-1 if none)."""
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    again = ordered[1:] == ordered[:-1]
+    previous = np.full(keys.size, -1, dtype=np.int64)
+    previous[order[1:][again]] = order[:-1][again]
+    return previous
+
+
+def _stream_id(plan: LayerPlan, operand: str, row_fold: int, col_fold: int) -> tuple:
+    """Folds whose request streams are identical share an id (a stream ignores the fold
+    index along the array dimension its operand does not occupy)."""
+    df = plan.dataflow.value
+    if (df, operand) in (("os", "ifmap"), ("ws", "ifmap"), ("is", "filter")):
+        return (row_fold,)
+    if (df, operand) == ("os", "filter"):
+        return (col_fold,)
+    return (row_fold, col_fold)
+
+
+def read_refills(plan: LayerPlan, operand: str, key_of, key_space: int, per_set: int,
+                 active_sets: int):
+    """SCALE-Sim's CALC read buffer past its window: each "epoch" fetches `active_sets *
+    per_set` distinct new words, then forgets everything it held (its active window moves on
+    to sets not yet filled). Returns (words fetched, cycle of the last epoch's end or None)."""
+    epoch = active_sets * per_set
+    seen = np.zeros(key_space, dtype=bool)   # words fetched in the current epoch
+    in_epoch = fetched = 0
+    last_end = None
+    streams: dict = {}
+    for index in range(plan.folds):
+        col_fold, row_fold = divmod(index, plan.row_folds)
+        sid = _stream_id(plan, operand, row_fold, col_fold)
+        if sid not in streams:
+            time, keys = read_stream(plan, operand, row_fold, col_fold, key_of)
+            valid = keys >= 0
+            if len(sid) == 2:  # used by this fold only
+                streams.clear()
+            streams[sid] = (time[valid], keys[valid], _previous_use(keys[valid]))
+        time, keys, previous = streams[sid]
+        # the epoch running when the fold starts: a miss is a word's first request in the
+        # fold that the epoch has not fetched yet
+        misses = np.flatnonzero((previous < 0) & ~seen[keys])
+        start = 0
+        while True:
+            need = epoch - in_epoch
+            if misses.size < need:  # the epoch goes on past this fold
+                seen[keys[misses]] = True
+                in_epoch += misses.size
+                fetched += misses.size
+                break
+            end = int(misses[need - 1])
+            fetched += need
+            last_end = index * plan.cycles_per_fold + int(time[end])
+            seen[:] = False
+            in_epoch = 0
+            start = end + 1  # a fresh epoch: a miss is a request not seen since `start`
+            misses = start + np.flatnonzero(previous[start:] < start)
+    return fetched, last_end
