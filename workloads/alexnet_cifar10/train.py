@@ -1,13 +1,15 @@
 """Train the CIFAR-10 AlexNet of INTERFACES.md deterministically with PyTorch (optional extra).
 
     python workloads/alexnet_cifar10/train.py --data-dir /work/cache/cifar \\
-        --epochs 9 --seed 0 --threads 2 --out workloads/alexnet_cifar10/alexnet_cifar10.npz
+        --epochs 6 --seed 0 --threads 1 --out workloads/alexnet_cifar10/alexnet_cifar10.npz
 
 Inputs are pixels/255 in [0,1] with no normalisation, so attack budgets are in pixel units.
 Determinism: fixed seed for the initial weights (torch.manual_seed), a separate numpy
 generator (seeded from the same seed) for the epoch order and the augmentation (random crop
 with 4-pixel zero padding, horizontal flip), torch.use_deterministic_algorithms(True) and a
-fixed thread count. Same seed + thread count + torch build -> same weights.
+fixed thread count. Same seed + thread count + torch build -> same weights. The default is one
+thread: on the shared, oversubscribed 2-core machine a 2-thread run used about 4x the CPU
+time per epoch (OpenMP workers waiting on each other) of a 1-thread run.
 The weights are written as float16 npz with keys conv1_weight, conv1_bias, ..., fc3_bias,
 and the clean test accuracy of float32 inference from those float16 weights is printed.
 A checkpoint `<out>.epoch<k>.npz` is written after every epoch (a run cut short leaves the
@@ -108,9 +110,9 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data-dir", required=True, help="directory with cifar-10-batches-py")
     p.add_argument("--out", type=Path, default=Path(__file__).with_name("alexnet_cifar10.npz"))
-    p.add_argument("--epochs", type=int, default=9)
+    p.add_argument("--epochs", type=int, default=6)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=1)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=2e-3, help="peak AdamW learning rate")
     p.add_argument("--weight-decay", type=float, default=5e-4)
