@@ -160,15 +160,48 @@ def _previous_use(keys: np.ndarray) -> np.ndarray:
     return previous
 
 
-def _stream_id(plan: LayerPlan, operand: str, row_fold: int, col_fold: int) -> tuple:
-    """Folds whose request streams are identical share an id (a stream ignores the fold
-    index along the array dimension its operand does not occupy)."""
+def _tile_segment(plan: LayerPlan, operand: str, col_fold: int, key_of):
+    """(cycle in the layer, key) of all row folds of one column fold of a stationary operand
+    (ws filter, is ifmap), built at once: each fold's tile loads last-used-row first."""
+    rows, cols, folds = plan.rows, plan.cols, plan.row_folds
+    cu = min(cols, plan.sc - col_fold * cols)
+    full = folds if plan.sr % rows == 0 else folds - 1
+    j, c = np.divmod(np.arange(rows * cu), cu)
+    row_fold = np.arange(full)[:, None]
+    k = (row_fold * rows + (rows - 1 - j)[None, :]).ravel()
+    other = np.broadcast_to(col_fold * cols + c, (full, rows * cu)).ravel()
+    time = ((col_fold * folds + row_fold) * plan.cycles_per_fold + j[None, :]).ravel()
+    keys = key_of(other, k, None) if operand == "ifmap" else key_of(None, k, other)
+    if full < folds:  # the partly filled last row fold
+        t_last, k_last = read_stream(plan, operand, folds - 1, col_fold, key_of)
+        time = np.concatenate((time, (col_fold * folds + folds - 1) * plan.cycles_per_fold
+                               + t_last))
+        keys = np.concatenate((keys, k_last))
+    return time, keys
+
+
+def _segments(plan: LayerPlan, operand: str, key_of):
+    """The layer's requests of `operand` in SCALE-Sim's order, as (cycle, key, previous use)
+    segments: one per column fold for a stationary operand, else one per fold (streams that
+    repeat from one fold to another are built once)."""
     df = plan.dataflow.value
-    if (df, operand) in (("os", "ifmap"), ("ws", "ifmap"), ("is", "filter")):
-        return (row_fold,)
-    if (df, operand) == ("os", "filter"):
-        return (col_fold,)
-    return (row_fold, col_fold)
+    if (df, operand) in (("ws", "filter"), ("is", "ifmap")):
+        for col_fold in range(plan.col_folds):
+            time, keys = _tile_segment(plan, operand, col_fold, key_of)
+            valid = keys >= 0
+            yield time[valid], keys[valid], _previous_use(keys[valid])
+        return
+    by_col = (df, operand) == ("os", "filter")  # else the stream depends on the row fold
+    cache: dict = {}
+    for index in range(plan.folds):
+        col_fold, row_fold = divmod(index, plan.row_folds)
+        sid = col_fold if by_col else row_fold
+        if sid not in cache:
+            time, keys = read_stream(plan, operand, row_fold, col_fold, key_of)
+            valid = keys >= 0
+            cache[sid] = (time[valid], keys[valid], _previous_use(keys[valid]))
+        time, keys, previous = cache[sid]
+        yield index * plan.cycles_per_fold + time, keys, previous
 
 
 def read_refills(plan: LayerPlan, operand: str, key_of, key_space: int, per_set: int,
@@ -180,31 +213,20 @@ def read_refills(plan: LayerPlan, operand: str, key_of, key_space: int, per_set:
     seen = np.zeros(key_space, dtype=bool)   # words fetched in the current epoch
     in_epoch = fetched = 0
     last_end = None
-    streams: dict = {}
-    for index in range(plan.folds):
-        col_fold, row_fold = divmod(index, plan.row_folds)
-        sid = _stream_id(plan, operand, row_fold, col_fold)
-        if sid not in streams:
-            time, keys = read_stream(plan, operand, row_fold, col_fold, key_of)
-            valid = keys >= 0
-            if len(sid) == 2:  # used by this fold only
-                streams.clear()
-            streams[sid] = (time[valid], keys[valid], _previous_use(keys[valid]))
-        time, keys, previous = streams[sid]
-        # the epoch running when the fold starts: a miss is a word's first request in the
-        # fold that the epoch has not fetched yet
+    for time, keys, previous in _segments(plan, operand, key_of):
+        # the epoch running when the segment starts: a miss is a word's first request in
+        # the segment that the epoch has not fetched yet
         misses = np.flatnonzero((previous < 0) & ~seen[keys])
-        start = 0
         while True:
             need = epoch - in_epoch
-            if misses.size < need:  # the epoch goes on past this fold
+            if misses.size < need:  # the epoch goes on past this segment
                 seen[keys[misses]] = True
                 in_epoch += misses.size
                 fetched += misses.size
                 break
             end = int(misses[need - 1])
             fetched += need
-            last_end = index * plan.cycles_per_fold + int(time[end])
+            last_end = int(time[end])
             seen[:] = False
             in_epoch = 0
             start = end + 1  # a fresh epoch: a miss is a request not seen since `start`

@@ -45,6 +45,10 @@ GEMM_ARRAY = (32, 16)
 # A depthwise layer ("DP" in its name: SCALE-Sim runs one 1-channel layer per channel).
 DW_LAYERS = (("dw_DP", 9, 9, 3, 3, 3, 2, 1), ("pw_after_dw", 7, 7, 1, 1, 3, 5, 1))
 DW_ARRAY = (8, 8)
+# 1 KiB SRAMs: operands overflow SCALE-Sim's read-buffer window (re-fetches) and the ofmap
+# buffer drains during compute, on every layer (reports only).
+TINY_SRAM_KB = 1
+TINY_SRAM_ARRAYS = ((8, 8), (16, 4))
 DATAFLOWS = ("os", "ws", "is")
 SRAM_KB = 64  # ifmap, filter and ofmap SRAM sizes (SCALE-Sim's example config)
 
@@ -162,13 +166,13 @@ def golden_rows(report_dir: Path, rows: int, cols: int, df: str, layers=LAYERS) 
 
 
 def one_run(args, tmp: Path, name: str, rows: int, cols: int, df: str, topo: Path,
-            input_type: str = "conv", keep: bool = True) -> Path:
+            input_type: str = "conv", keep: bool = True, kb: int = SRAM_KB) -> Path:
     """Write the config of one run, run SCALE-Sim, keep its reports (unless `keep` is false);
     returns the directory holding the reports."""
     run_dir = args.out / "reports" / name if keep else tmp / f"{name}_reports"
     run_dir.mkdir(parents=True, exist_ok=True)
     cfg = run_dir / "scale.cfg"
-    cfg.write_text(CONFIG_TEMPLATE.format(run=name, rows=rows, cols=cols, kb=SRAM_KB, df=df))
+    cfg.write_text(CONFIG_TEMPLATE.format(run=name, rows=rows, cols=cols, kb=kb, df=df))
     work = tmp / name
     work.mkdir()
     cfg_copy = work / f"{name}.cfg"
@@ -243,6 +247,9 @@ def main(argv: list[str] | None = None) -> int:
             one_run(args, tmp, run_name(*GEMM_ARRAY, df, "gemm_"), *GEMM_ARRAY, df, gemm_topo,
                     "gemm")
             one_run(args, tmp, run_name(*DW_ARRAY, df, "dw_"), *DW_ARRAY, df, dw_topo)
+            for rows, cols in TINY_SRAM_ARRAYS:
+                one_run(args, tmp, run_name(rows, cols, df, "sram1k_"), rows, cols, df, topo,
+                        kb=TINY_SRAM_KB)
     write_golden(args.out / "golden.csv", table)
     return 0
 
