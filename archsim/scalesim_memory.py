@@ -118,10 +118,13 @@ def ofmap_drains(counts: WriteCounts, cols: int, sram_kib: int, last_cycle: int)
 def _skew_order(t: int, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(time, lane, step) of a skewed T x width stream in SCALE-Sim's request order: lane c
     starts c cycles late; within a cycle, lanes in increasing order."""
-    step, lane = np.divmod(np.arange(t * width), width)
-    time = step + lane
-    order = np.lexsort((lane, time))
-    return time[order], lane[order], step[order]
+    times = np.arange(t + width - 1)
+    low = np.maximum(0, times - t + 1)                  # first lane busy at each time
+    count = np.minimum(width - 1, times) - low + 1
+    time = np.repeat(times, count)
+    first = np.repeat(np.cumsum(count) - count, count)
+    lane = np.arange(time.size) - first + np.repeat(low, count)
+    return time, lane, time - lane
 
 
 def read_stream(plan: LayerPlan, operand: str, row_fold: int, col_fold: int, key_of):
