@@ -189,13 +189,20 @@ class LayerReport:
     notes: tuple[str, ...] = ()
 
 
-def _ifmap_valid(layer: Layer, m: np.ndarray, k: np.ndarray) -> np.ndarray:
-    """Whether SCALE-Sim's ifmap operand (m, k) addresses a real pixel: its partial last
-    window (E = ceil((H-R+s)/s)) runs past the input, where it has no address."""
+def _ifmap_pixel(layer: Layer, m: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """SCALE-Sim's ifmap word of GEMM operand (m, k): its input pixel (y, x, channel), or -1
+    where its partial last window (E = ceil((H-R+s)/s)) runs past the input."""
     oy, ox = np.divmod(m, layer.ofmap_w)
     r, rest = np.divmod(k, layer.filter_w * layer.channels)
-    s = rest // layer.channels
-    return ((oy * layer.stride + r < layer.ifmap_h) & (ox * layer.stride + s < layer.ifmap_w))
+    s, ch = np.divmod(rest, layer.channels)
+    y, x = oy * layer.stride + r, ox * layer.stride + s
+    inside = (y < layer.ifmap_h) & (x < layer.ifmap_w)
+    return np.where(inside, (y * layer.ifmap_w + x) * layer.channels + ch, -1)
+
+
+def _ifmap_valid(layer: Layer, m: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Whether the ifmap operand (m, k) is a real pixel."""
+    return _ifmap_pixel(layer, m, k) >= 0
 
 
 def _fold_request_times(plan: LayerPlan, row_fold: int, col_fold: int,
@@ -267,18 +274,6 @@ def _covered(size: int, filt: int, out: int, stride: int) -> int:
     return int(np.unique(starts[starts < size]).size)
 
 
-def _ifmap_key(layer: Layer):
-    """SCALE-Sim's ifmap word of GEMM operand (m, k): its input pixel, -1 past the input."""
-    def key(m, k, _n):
-        oy, ox = np.divmod(m, layer.ofmap_w)
-        r, rest = np.divmod(k, layer.filter_w * layer.channels)
-        s, ch = np.divmod(rest, layer.channels)
-        y, x = oy * layer.stride + r, ox * layer.stride + s
-        inside = (y < layer.ifmap_h) & (x < layer.ifmap_w)
-        return np.where(inside, (y * layer.ifmap_w + x) * layer.channels + ch, -1)
-    return key, layer.ifmap_h * layer.ifmap_w * layer.channels
-
-
 def _dram_reads(plan: LayerPlan, operand: str, words: int, first_request: int, sram_kib: int):
     """CALC-mode DRAM reads of an operand with `words` distinct words, first requested at
     cycle `first_request`: (start, stop, words fetched) of SCALE-Sim's prefetch trace.
@@ -292,11 +287,13 @@ def _dram_reads(plan: LayerPlan, operand: str, words: int, first_request: int, s
     if words < _ACTIVE_SETS * per_set:
         cycles = math.ceil(math.ceil(words / per_set) * per_set / _CALC_READ_BW)
         return float(-cycles), -1.0, words
+    layer = plan.layer
     if operand == "ifmap":
-        key_of, space = _ifmap_key(plan.layer)
+        key_of = lambda m, k, _n: _ifmap_pixel(layer, m, k)  # noqa: E731
+        space = layer.ifmap_h * layer.ifmap_w * layer.channels
     else:
-        n = plan.layer.gemm_n
-        key_of, space = (lambda _m, k, col: k * n + col), plan.layer.gemm_k * n
+        n = layer.gemm_n
+        key_of, space = (lambda _m, k, col: k * n + col), layer.gemm_k * n
     fetched, last_end = read_refills(plan, operand, key_of, space, per_set, _ACTIVE_SETS)
     start = first_request - math.ceil(_ACTIVE_SETS * per_set / _CALC_READ_BW)
     return float(start), float(last_end + 1), fetched
