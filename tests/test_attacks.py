@@ -107,6 +107,7 @@ def test_bpda_forward_is_approximate_and_backward_exact_at_approx_activations():
 
 @pytest.mark.torch
 def test_art_fgsm_on_exact_model_matches_hand_gradient():
+    pytest.importorskip("torch")
     pytest.importorskip("art")
     from archsim.nn.torch_bridge import torch_module
     from archsim.robustness.attacks import make_attack, torch_classifier

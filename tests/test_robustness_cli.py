@@ -83,6 +83,7 @@ def test_clean_confidence_noise_run_is_deterministic(tmp_path, shared_data):
 @pytest.mark.slow
 @pytest.mark.torch
 def test_attack_experiments_run(tmp_path, shared_data):
+    pytest.importorskip("torch")
     pytest.importorskip("art")
     exps = {"transfer": {"images": 6, "attacks": {"fgsm": {"eps": [0.3]}}},
             "whitebox": {"images": 3, "attacks": {"deepfool": {"max_iter": 5}}},
