@@ -124,3 +124,17 @@ def test_art_fgsm_on_exact_model_matches_hand_gradient():
     g = p @ net.layers[1].weight.astype(np.float64)             # d CE / d x
     np.testing.assert_allclose(adv.reshape(5, 9), np.clip(x.reshape(5, 9) + 0.1 * np.sign(g),
                                                            0, 1), atol=1e-6)
+
+
+def test_missing_extras_fail_with_install_hint(monkeypatch):
+    import sys
+    from archsim.errors import ConfigError
+    from archsim.nn.torch_bridge import require_torch
+    from archsim.robustness.attacks import require_art
+    monkeypatch.setitem(sys.modules, "torch", None)
+    monkeypatch.setitem(sys.modules, "art", None)
+    monkeypatch.setitem(sys.modules, "art.attacks.evasion", None)
+    with pytest.raises(ConfigError, match=r"BPDA needs PyTorch.*archsim\[robust\]"):
+        require_torch("BPDA")
+    with pytest.raises(ConfigError, match=r"adversarial-robustness-toolbox.*archsim\[robust\]"):
+        require_art("attack fgsm")
