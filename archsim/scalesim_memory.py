@@ -153,8 +153,11 @@ def read_stream(plan: LayerPlan, operand: str, row_fold: int, col_fold: int, key
     return rows + time, keys
 
 
-def _previous_use(keys: np.ndarray) -> np.ndarray:
-    """For each request, the index of the previous request of the same word (-1 if none)."""
+def _previous_use(keys: np.ndarray, operand: str) -> np.ndarray:
+    """For each request, the index of the previous request of the same word (-1 if none).
+    A segment never requests a filter word twice: each fold reads its own (k, n) block once."""
+    if operand == "filter":
+        return np.full(keys.size, -1, dtype=np.int64)
     order = np.argsort(keys, kind="stable")
     ordered = keys[order]
     again = ordered[1:] == ordered[:-1]
@@ -192,7 +195,7 @@ def _segments(plan: LayerPlan, operand: str, key_of):
         for col_fold in range(plan.col_folds):
             time, keys = _tile_segment(plan, operand, col_fold, key_of)
             valid = keys >= 0
-            yield time[valid], keys[valid], _previous_use(keys[valid])
+            yield time[valid], keys[valid], _previous_use(keys[valid], operand)
         return
     by_col = (df, operand) == ("os", "filter")  # else the stream depends on the row fold
     cache: dict = {}
@@ -202,7 +205,7 @@ def _segments(plan: LayerPlan, operand: str, key_of):
         if sid not in cache:
             time, keys = read_stream(plan, operand, row_fold, col_fold, key_of)
             valid = keys >= 0
-            cache[sid] = (time[valid], keys[valid], _previous_use(keys[valid]))
+            cache[sid] = (time[valid], keys[valid], _previous_use(keys[valid], operand))
         time, keys, previous = cache[sid]
         yield index * plan.cycles_per_fold + time, keys, previous
 
