@@ -38,7 +38,6 @@ sys.path.insert(0, str(REPO / "tools"))
 
 from scalesim_golden import CONFIG_TEMPLATE  # noqa: E402  (the same config SCALE-Sim reads)
 
-CONFIGS = [((r, r), df) for r in (128, 32, 8) for df in ("os", "ws", "is")]
 QUICK = [((32, 32), "os"), ((128, 128), "ws"), ((128, 128), "is")]
 REPEATS = 3
 # SCALE-Sim through its own API with its trace files off: its CLI in 3.0.0 ignores `-s N` and
@@ -131,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-limit-s", type=float, default=300.0,
                         help="per configuration; SCALE-Sim is killed past it (lower bound)")
     parser.add_argument("--quick", action="store_true", help=f"only {QUICK}")
+    parser.add_argument("--arrays", default="128,32,8",
+                        help="square array sizes, comma-separated (without --quick)")
     args = parser.parse_args(argv)
     if not args.topology.is_file():
         parser.error(f"--topology {args.topology}: not found (SCALE-Sim's alexnet.csv)")
@@ -140,7 +141,10 @@ def main(argv: list[str] | None = None) -> int:
     print("array    df  SCALE-Sim_s  archsim_s  inproc_s   speedup  archsim_cycles  "
           "per-layer Total Cycles vs SCALE-Sim's (layers it finished)")
     with tempfile.TemporaryDirectory() as tmp:
-        for (rows, cols), df in (QUICK if args.quick else CONFIGS):
+        sizes = [int(v) for v in args.arrays.split(",")]
+        configs = QUICK if args.quick else [((r, r), df) for r in sizes
+                                            for df in ("os", "ws", "is")]
+        for (rows, cols), df in configs:
             print(bench_one(args, rows, cols, df, Path(tmp)), flush=True)
     return 0
 
