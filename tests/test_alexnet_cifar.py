@@ -129,20 +129,22 @@ def cifar_dir(tmp_path_factory, shared_data):
 
 
 @pytest.mark.torch
-def test_shipped_weights_on_real_images_agree_with_torch(cifar_dir):
-    """Trained weights: numpy float32 inference predicts what torch predicts on real images
-    (JPEG-decoded CIFAR-10), and well above chance (10%)."""
-    if not DEFAULT_WEIGHTS.is_file():
-        pytest.skip("trained weights not shipped yet")
+@pytest.mark.parametrize("filename", ["alexnet_cifar10.npz", "alexnet_cifar10_proxy.npz"])
+def test_shipped_weights_on_real_images_agree_with_torch(cifar_dir, filename):
+    """Trained weights (target and attacker proxy): numpy float32 inference predicts what torch
+    predicts on real (JPEG-decoded) CIFAR-10 images, and far above chance (10%)."""
+    path = DEFAULT_WEIGHTS.with_name(filename)
+    if not path.is_file():
+        pytest.skip(f"{path} not shipped yet")
     x, y = load_cifar10(cifar_dir, "test", limit=200)
-    with np.load(DEFAULT_WEIGHTS) as z:
+    with np.load(path) as z:
         params = {k: z[k] for k in z.files}
     assert all(v.dtype == np.float16 for v in params.values())
-    got = forward(load_alexnet_cifar(), x)
+    got = forward(load_alexnet_cifar(path), x)
     want = _torch_logits(params, x)
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
     assert np.array_equal(got.argmax(1), want.argmax(1))
-    assert (got.argmax(1) == y).mean() > 0.5
+    assert (got.argmax(1) == y).mean() > 0.3
 
 
 def test_workload_yaml_has_the_network_dimensions():
