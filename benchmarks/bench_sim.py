@@ -13,8 +13,8 @@ config (64 KiB SRAMs, CALC bandwidth) and SCALE-Sim's own `alexnet.csv`:
 
 Cycles must be identical (SCALE-Sim's "Total Cycles", i.e. archsim's true count minus one).
 
-    nice -n 10 python benchmarks/bench_sim.py [--quick] [--time-limit-s 300]
-        [--topology /work/scalesim-venv/topologies/alexnet.csv]
+    nice -n 10 python benchmarks/bench_sim.py [--quick | --arrays 128,32,8]
+        [--time-limit-s 300] [--topology /work/scalesim-venv/topologies/alexnet.csv]
         [--scalesim-python /work/scalesim-venv/bin/python]
 
 SCALE-Sim's PyPI package does not ship its topologies: `alexnet.csv` is the file
