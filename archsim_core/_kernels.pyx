@@ -11,14 +11,78 @@ import numpy as np
 
 from cython.parallel cimport parallel, prange
 from openmp cimport omp_get_max_threads
-from libc.stdint cimport uint8_t, uint32_t, uint64_t
+from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
 from archsim_core._fp cimport (FmtParams, fp_params, fp_sig, fp_mul_fast, fp_mul_general,
                                fp_daref_finish, fp_add, fp_from_double, fp_to_double, fp_field, SEM_DA_REFERENCE,
-                               SEM_HARDWARE)
+                               SEM_HARDWARE, RND_TRUNCATE)
 from archsim_core._sigmul cimport SigMul
+
+cdef extern from *:
+    """
+    /* FP32 hardware-semantics finish, branch-free so it vectorises; compiled for baseline
+       x86-64, x86-64-v3 (AVX2) and x86-64-v4 (AVX-512) and picked at load time (results are
+       identical: only IEEE double/float operations and integer ops are used).
+       A significand product p < 2**52 converts exactly to double (magic-number trick), and
+       p * 2**E is exact in double for every FP32 exponent pair, so the IEEE double->float
+       conversion rounds the exact product once to nearest even with IEEE overflow and
+       gradual underflow: the definition of fp_round_pack. Round-toward-zero steps the RNE
+       result down one ulp when it exceeds the exact value (inf becomes the largest finite).
+       Elements with an inf/NaN operand or p >= 2**52 get a placeholder and make the
+       function return 1; the caller redoes them with the scalar general path. */
+    #include <stdint.h>
+    #include <string.h>
+    #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+    #define ARCHSIM_FP_CLONES __attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
+    #else
+    #define ARCHSIM_FP_CLONES
+    #endif
+    static ARCHSIM_FP_CLONES void archsim_fp32_unpack(const uint32_t *restrict x, uint64_t *restrict s,
+                                                      int64_t n, int ftz) {
+        for (int64_t i = 0; i < n; i++) {
+            uint32_t e = (x[i] >> 23) & 0xFFu;
+            uint32_t sig = (x[i] & 0x7FFFFFu) | ((uint32_t)(e != 0) << 23);
+            sig &= -(uint32_t)(e != 0xFFu);
+            sig &= -(uint32_t)(!ftz | (e != 0));
+            s[i] = sig;
+        }
+    }
+    static ARCHSIM_FP_CLONES int archsim_fp32_finish(const uint32_t *restrict a, const uint32_t *restrict b,
+                                                     const uint64_t *restrict p, uint32_t *restrict out,
+                                                     int64_t n, int trunc, int ftz) {
+        uint32_t rare = 0;
+        for (int64_t i = 0; i < n; i++) {
+            uint32_t x = a[i], y = b[i];
+            uint32_t ea = (x >> 23) & 0xFFu, eb = (y >> 23) & 0xFFu;
+            uint32_t sign = (x ^ y) & 0x80000000u;
+            uint64_t q = p[i];
+            rare |= (uint32_t)(ea == 0xFFu) | (uint32_t)(eb == 0xFFu) | (uint32_t)((q >> 52) != 0);
+            int32_t zero_a = (ea == 0) & (((x & 0x7FFFFFu) == 0) | (ftz != 0));
+            int32_t zero_b = (eb == 0) & (((y & 0x7FFFFFu) == 0) | (ftz != 0));
+            int64_t e2 = (int64_t)(ea + (ea == 0)) + (int64_t)(eb + (eb == 0)) - 254 - 46;
+            uint64_t qb = (q & 0xFFFFFFFFFFFFFULL) | 0x4330000000000000ULL;
+            uint64_t sb = (uint64_t)(e2 + 1023) << 52;
+            double d, scale;
+            memcpy(&d, &qb, 8);
+            memcpy(&scale, &sb, 8);
+            double v = (d - 4503599627370496.0) * scale;
+            float fr = (float)v;
+            uint32_t r;
+            memcpy(&r, &fr, 4);
+            r -= (uint32_t)((trunc != 0) & ((double)fr > v));
+            r &= -(uint32_t)(!ftz | (((r >> 23) & 0xFFu) != 0));
+            r &= -(uint32_t)!(zero_a | zero_b);
+            out[i] = r | sign;
+        }
+        return rare != 0;
+    }
+    """
+    void archsim_fp32_unpack(const uint32_t* x, uint64_t* s, int64_t n, int ftz) noexcept nogil
+    int archsim_fp32_finish(const uint32_t* a, const uint32_t* b, const uint64_t* p,
+                            uint32_t* out, int64_t n, int trunc, int ftz) noexcept nogil
+
 
 ctypedef fused bits_t:
     uint32_t
@@ -127,11 +191,56 @@ cdef void _mul_chunk(FmtParams f, SigMul engine, const bits_t* a, const bits_t* 
                      uint8_t* bad, uint64_t* buf, Py_ssize_t cnt) noexcept nogil:
     """Dispatch: FP32 gets a copy of the chunk loop with its widths as compile-time constants
     (immediate shifts and masks instead of shifts by a register)."""
+    if bits_t is uint32_t:
+        if f.E == 8 and f.M == 23 and f.semantics == SEM_HARDWARE:
+            _mul_chunk_fp32(f, engine, a, b, out, buf, cnt)
+            return
     if f.E == 8 and f.M == 23:
         _mul_chunk_impl(fp_params(8, 23, f.rounding, f.ftz, f.semantics), engine, a, b, out, bad,
                         buf, cnt)
     else:
         _mul_chunk_impl(f, engine, a, b, out, bad, buf, cnt)
+
+
+cdef void _mul_chunk_fp32(FmtParams f, SigMul engine, const uint32_t* a, const uint32_t* b,
+                         uint32_t* out, uint64_t* buf, Py_ssize_t cnt) noexcept nogil:
+    """FP32 hardware semantics: vectorised unpack and finish around one engine batch."""
+    archsim_fp32_unpack(a, buf, cnt, f.ftz)
+    archsim_fp32_unpack(b, buf + CHUNK, cnt, f.ftz)
+    engine.batch(buf, buf + CHUNK, buf + 2 * CHUNK, cnt)
+    _finish_fp32(&f, a, b, buf + 2 * CHUNK, out, cnt)
+
+
+cdef inline void _finish_fp32(const FmtParams* f, const uint32_t* a, const uint32_t* b,
+                              const uint64_t* p, uint32_t* out, Py_ssize_t cnt) noexcept nogil:
+    """out = fp_mul_finish(a, b, p) elementwise (FP32, hardware semantics): the vectorised
+    pass, then the scalar general path on the rare elements it leaves."""
+    cdef Py_ssize_t i
+    if archsim_fp32_finish(a, b, p, out, cnt, f.rounding == RND_TRUNCATE, f.ftz):
+        for i in range(cnt):
+            if fp_field(f, a[i]) == f.emax or fp_field(f, b[i]) == f.emax or p[i] >> 52:
+                out[i] = <uint32_t>_mul(f, a[i], b[i], p[i])
+
+
+def finish_bits(tuple params, const uint32_t[::1] a, const uint32_t[::1] b,
+                const uint64_t[::1] p, uint32_t[::1] out, bint reference):
+    """FP32 hardware-semantics finish of given significand products: the vectorised path used
+    by `multiply_bits`, or (`reference`) the scalar `fp_mul_finish`. Exposed so tests can
+    prove the two bit-identical on arbitrary products, not only on an engine's outputs."""
+    cdef FmtParams f = _params(params)
+    cdef Py_ssize_t i, n = a.shape[0]
+    if not (f.E == 8 and f.M == 23 and f.semantics == SEM_HARDWARE):
+        raise ValueError("finish_bits is the FP32 hardware-semantics finish")
+    if b.shape[0] != n or p.shape[0] != n or out.shape[0] != n:
+        raise ValueError("finish_bits: arrays must have equal lengths")
+    if n == 0:
+        return
+    with nogil:
+        if reference:
+            for i in range(n):
+                out[i] = <uint32_t>_mul(&f, a[i], b[i], p[i])
+        else:
+            _finish_fp32(&f, &a[0], &b[0], &p[0], &out[0], n)
 
 
 cdef inline void _mul_chunk_impl(FmtParams f, SigMul engine, const bits_t* a, const bits_t* b,
