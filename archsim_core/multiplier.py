@@ -25,12 +25,37 @@ Arithmetic conventions (archsim_core/_fp.pxd has the details):
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from archsim.errors import ArchsimError
-from archsim_core import _kernels
-from archsim_core.formats import FP16, FP32
-from archsim_core.variants import build_engine, build_netlist, resolve_variant
+
+
+def _load_kernels():
+    """Import the compiled kernels with OMP_WAIT_POLICY=passive unless the caller set it.
+
+    The kernels run many short parallel regions. With libgomp's default (active) policy an
+    idle worker spins for up to ~300k iterations after each region: on a shared or loaded
+    machine that burns CPU other processes need and delays our own descheduled thread
+    (measured on the 2-core dev box under load: 3x the CPU time and 6x the wall time of a
+    4M-element multiply). libgomp reads the variable once, when it is loaded by this import;
+    it is restored afterwards so libraries loaded later (torch's own OpenMP) are unaffected."""
+    unset = "OMP_WAIT_POLICY" not in os.environ
+    if unset:
+        os.environ["OMP_WAIT_POLICY"] = "passive"
+    try:
+        from archsim_core import _kernels
+    finally:
+        if unset:
+            del os.environ["OMP_WAIT_POLICY"]
+    return _kernels
+
+
+_kernels = _load_kernels()
+
+from archsim_core.formats import FP16, FP32  # noqa: E402
+from archsim_core.variants import build_engine, build_netlist, resolve_variant  # noqa: E402
 
 _ROUNDING = {"rne": 0, "truncate": 1}
 _SPECIALS = {"ieee": 0, "ftz": 1}
