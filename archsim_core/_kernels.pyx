@@ -18,7 +18,7 @@ from libc.string cimport memcpy
 from archsim_core._fp cimport (FmtParams, fp_params, fp_sig, fp_mul_fast, fp_mul_general,
                                fp_daref_finish, fp_add, fp_from_double, fp_to_double, fp_field, SEM_DA_REFERENCE,
                                SEM_HARDWARE, RND_TRUNCATE)
-from archsim_core._sigmul cimport SigMul
+from archsim_core._sigmul cimport Ama5ChunkSigMul, ExactSigMul, SigMul
 
 cdef extern from *:
     """
@@ -78,7 +78,19 @@ cdef extern from *:
         }
         return rare != 0;
     }
+    /* acc[j] += product (k, j) for k < kc, j < 16, in increasing k: independent IEEE float
+       adds of 16 outputs, which vectorise without changing any output's order of addition. */
+    static ARCHSIM_FP_CLONES void archsim_f32_accumulate16(float *restrict acc,
+                                                          const uint32_t *restrict pr, int64_t kc) {
+        for (int64_t k = 0; k < kc; k++)
+            for (int j = 0; j < 16; j++) {
+                float v;
+                memcpy(&v, &pr[16 * k + j], 4);
+                acc[j] = acc[j] + v;
+            }
+    }
     """
+    void archsim_f32_accumulate16(float* acc, const uint32_t* pr, int64_t kc) noexcept nogil
     void archsim_fp32_unpack(const uint32_t* x, uint64_t* s, int64_t n, int ftz) noexcept nogil
     int archsim_fp32_finish(const uint32_t* a, const uint32_t* b, const uint64_t* p,
                             uint32_t* out, int64_t n, int trunc, int ftz) noexcept nogil
@@ -89,7 +101,9 @@ ctypedef fused bits_t:
     uint64_t
 
 cdef enum:
-    CHUNK = 512              # three uint64 buffers of CHUNK stay in L1
+    CHUNK = 1024             # buffer capacity: one full block of the bit-sliced engine
+    FAST_CHUNK = 512         # closed-form engines: three buffers of this many stay in L1
+    NB = 16                  # FP32 matmul: outputs of one row accumulated side by side
     SERIAL_WORK = 32768      # below this many element operations one thread beats a team start-up
 
 
@@ -167,7 +181,10 @@ def multiply_bits(SigMul engine, tuple params, const bits_t[::1] a, const bits_t
     """out[i] = a[i] * b[i] through the engine. For da-reference semantics `bad` (length n,
     zeroed) gets 1 at elements outside the reference's domain; otherwise it may be empty."""
     cdef FmtParams f = _params(params)
-    cdef Py_ssize_t n = a.shape[0], n_chunks = (n + CHUNK - 1) // CHUNK
+    cdef Py_ssize_t n = a.shape[0]
+    # elementwise, so the chunk length changes nothing but speed
+    cdef Py_ssize_t step = FAST_CHUNK if type(engine) in (ExactSigMul, Ama5ChunkSigMul) else CHUNK
+    cdef Py_ssize_t n_chunks = (n + step - 1) // step
     cdef Py_ssize_t c, lo
     cdef uint64_t* buf = NULL
     cdef uint8_t* badp = NULL
@@ -181,9 +198,9 @@ def multiply_bits(SigMul engine, tuple params, const bits_t[::1] a, const bits_t
         buf = <uint64_t*>malloc(3 * CHUNK * sizeof(uint64_t))
         # dynamic: on a shared machine a descheduled thread must not hold back the whole call
         for c in prange(n_chunks, schedule="dynamic", chunksize=4):
-            lo = c * CHUNK
+            lo = c * step
             _mul_chunk(f, engine, &a[lo], &b[lo], &out[lo], badp + lo if badp else NULL, buf,
-                       min(CHUNK, n - lo))
+                       min(step, n - lo))
         free(buf)
 
 
@@ -279,6 +296,10 @@ def matmul_bits(SigMul engine, tuple params, const bits_t[:, ::1] x, const bits_
     cdef int nbad
     if M == 0 or N == 0:
         return
+    if bits_t is uint32_t:
+        if f.E == 8 and f.M == 23 and f.semantics == SEM_HARDWARE and not f.ftz and not pairwise and K > 0:
+            _matmul_fp32(engine, f, x, wt, bias, has_bias, out)
+            return
     xs_arr, ws_arr = _sigs(&f, x), _sigs(&f, wt)     # unpacked once, reused N (M) times
     cdef const uint64_t[:, ::1] xs = xs_arr
     cdef const uint64_t[:, ::1] ws = ws_arr
@@ -300,6 +321,68 @@ def matmul_bits(SigMul engine, tuple params, const bits_t[:, ::1] x, const bits_
             out[mi, ni] = <bits_t>acc
             bad[mi, ni] = nbad
         free(prod)
+
+
+cdef void _matmul_fp32(SigMul engine, FmtParams f, const uint32_t[:, ::1] x,
+                      const uint32_t[:, ::1] wt, const uint32_t[::1] bias, bint has_bias,
+                      uint32_t[:, ::1] out) except *:
+    """FP32 hardware semantics, k-increasing, no ftz: each task is one row of X against NB
+    columns of W. Products are laid out k-major (NB per k), so the engine, the vectorised
+    finish and the float accumulation all work on NB independent outputs at once; every
+    output still gets its products added one by one in increasing k, from the first."""
+    cdef Py_ssize_t M = x.shape[0], K = x.shape[1], N = wt.shape[0]
+    cdef Py_ssize_t n_blk = (N + NB - 1) // NB, t, mi, nb, kb, k0, kk, j, kc
+    cdef Py_ssize_t kcap = (FAST_CHUNK if type(engine) in (ExactSigMul, Ama5ChunkSigMul) else CHUNK) // NB
+    wpad = np.zeros((n_blk * NB, K), np.uint32)
+    wpad[:N] = wt
+    wb_arr = np.ascontiguousarray(wpad.reshape(n_blk, NB, K).transpose(0, 2, 1))  # [blk, k, j]
+    wsig_arr = np.empty(wb_arr.shape, np.uint64)
+    xsig_arr = np.empty((M, K), np.uint64)
+    cdef const uint32_t[:, :, ::1] wb = wb_arr
+    cdef uint64_t[:, :, ::1] wsig = wsig_arr
+    cdef uint64_t[:, ::1] xsig = xsig_arr
+    cdef uint32_t* xr
+    cdef uint64_t* xsr
+    cdef uint64_t* p
+    cdef uint32_t* pr
+    cdef float* acc
+    cdef float fb
+    cdef uint32_t r
+    with nogil:
+        archsim_fp32_unpack(&wb[0, 0, 0], &wsig[0, 0, 0], n_blk * K * NB, 0)
+        archsim_fp32_unpack(&x[0, 0], &xsig[0, 0], M * K, 0)
+    with nogil, parallel(num_threads=_threads(M * N * K)):
+        # per-thread buffers: X bits and significands repeated NB times, products, sums
+        xr = <uint32_t*>malloc(CHUNK * (2 * sizeof(uint32_t) + 2 * sizeof(uint64_t))
+                               + NB * sizeof(float))
+        pr = xr + CHUNK
+        xsr = <uint64_t*>(pr + CHUNK)
+        p = xsr + CHUNK
+        acc = <float*>(p + CHUNK)
+        for t in prange(M * n_blk, schedule="dynamic", chunksize=4):
+            mi = t // n_blk
+            nb = t % n_blk
+            for kb in range((K + kcap - 1) // kcap):
+                k0 = kb * kcap
+                kc = min(kcap, K - k0)
+                for kk in range(kc):
+                    for j in range(NB):
+                        xr[kk * NB + j] = x[mi, k0 + kk]
+                        xsr[kk * NB + j] = xsig[mi, k0 + kk]
+                engine.batch(xsr, &wsig[nb, k0, 0], p, kc * NB)
+                _finish_fp32(&f, xr, &wb[nb, k0, 0], p, pr, kc * NB)
+                if k0 == 0:   # the sum starts from the first product, not from +0
+                    memcpy(acc, pr, NB * sizeof(float))
+                    archsim_f32_accumulate16(acc, pr + NB, kc - 1)
+                else:
+                    archsim_f32_accumulate16(acc, pr, kc)
+            for j in range(min(<Py_ssize_t>NB, N - nb * NB)):
+                if has_bias:
+                    memcpy(&fb, &bias[nb * NB + j], 4)
+                    acc[j] = acc[j] + fb
+                memcpy(&r, &acc[j], 4)
+                out[mi, nb * NB + j] = r
+        free(xr)
 
 
 cdef uint64_t _dot(FmtParams f, const bits_t* x, const bits_t* w, const uint64_t* prod,

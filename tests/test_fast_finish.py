@@ -71,3 +71,37 @@ def test_multiply_equals_engine_products_finished_by_scalar_path(name):
     ref = np.empty(N, np.uint32)
     _kernels.finish_bits(m._params, a, b, p, ref, True)
     assert np.array_equal(got, ref)
+
+
+def _float_operands(rng, shape):
+    """Floats with zeros of both signs, subnormals, extremes and (rarely) inf/NaN."""
+    v = (rng.standard_normal(shape) * 2.0 ** rng.integers(-20, 20, shape)).astype(np.float32)
+    flat = v.reshape(-1)
+    flat[::13] = 0.0
+    flat[3::17] = -0.0
+    flat[5::19] = np.float32(3e-39) * np.float32(rng.standard_normal())
+    flat[7::23] = np.float32(3e38)
+    flat[11::997] = np.inf
+    flat[13::1499] = np.nan
+    return v
+
+
+@pytest.mark.parametrize("name", ["exact", "exact-truncate", "da", "lsb-AMA5-16"])
+def test_fp32_matmul_equals_elementwise_products_summed_in_k_order(name):
+    """Shapes straddle every blocking of the FP32 matmul (N not a multiple of 16, K over two
+    engine batches); the oracle is m.multiply_bits products added by numpy float32 in k order."""
+    m = get_multiplier(name)
+    rng = np.random.default_rng(3)
+    M, K, N = 13, 300, 37
+    x, w = _float_operands(rng, (M, K)), _float_operands(rng, (K, N))
+    bias = _float_operands(rng, (N,))
+    xb = np.broadcast_to(x.view(np.uint32)[:, None, :], (M, N, K))
+    wb = np.broadcast_to(w.view(np.uint32).T[None, :, :], (M, N, K))
+    prods = m.multiply_bits(xb, wb)[0].view(np.float32)
+    with np.errstate(invalid="ignore", over="ignore"):
+        acc = prods[:, :, 0].copy()
+        for k in range(1, K):
+            acc = acc + prods[:, :, k]
+        want = acc + bias
+        got = m.matmul(x, w, bias, on_domain_error="nan")
+    np.testing.assert_array_equal(got.view(np.uint32), want.view(np.uint32))
