@@ -166,3 +166,45 @@ def test_workload_yaml_has_the_network_dimensions():
     net = load_alexnet_cifar() if DEFAULT_WEIGHTS.is_file() else build_alexnet_cifar(
         _random_params())
     assert sum(layer.macs for layer in layers) == net.macs
+
+
+def _cli_config(tmp_path, data_dir, images):
+    import yaml
+    cfg = {"name": "c", "dataset": {"name": "cifar10", "data_dir": str(data_dir)},
+           "target": {"architecture": "alexnet-cifar10", "weights": str(DEFAULT_WEIGHTS)},
+           "approximate": "da", "seed": 0, "batch_size": 8,
+           "experiments": {"clean": {"images": images, "variants": ["da"]}}}
+    path = tmp_path / "cfg.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def test_robustness_cli_names_a_corrupt_cifar_batch(tmp_path, capsys):
+    """Through D's runner: a corrupt test batch -> exit 2, one line naming it, no output."""
+    from archsim.cli import main
+    batches = tmp_path / "data" / "cifar-10-batches-py"
+    batches.mkdir(parents=True)
+    (batches / "test_batch").write_bytes(b"\x80\x02 truncated")
+    out = tmp_path / "out"
+    assert main(["robustness", str(_cli_config(tmp_path, tmp_path / "data", 4)),
+                 "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "test_batch" in err and "corrupt" in err
+    assert not out.exists()
+
+
+def test_robustness_cli_clean_run_on_cifar(tmp_path, cifar_dir):
+    """A tiny clean-accuracy run of the shipped AlexNet through D's runner: the float32 row
+    counts what the independent float64 reference predicts; the da row is a valid count."""
+    import csv
+    from archsim.cli import main
+    if not DEFAULT_WEIGHTS.is_file():
+        pytest.skip("trained weights not shipped yet")
+    out = tmp_path / "out"
+    assert main(["robustness", str(_cli_config(tmp_path, cifar_dir, 6)), "--out", str(out)]) == 0
+    rows = {r["variant"]: r for r in csv.DictReader(open(out / "clean.csv"))}
+    x, y = load_cifar10(cifar_dir, "test", limit=6)
+    with np.load(DEFAULT_WEIGHTS) as z:
+        want = int((_reference({k: z[k] for k in z.files}, x).argmax(1) == y).sum())
+    assert int(rows["float32-numpy"]["correct"]) == want
+    assert 0 <= int(rows["da"]["correct"]) <= 6 and rows["da"]["images"] == "6"
