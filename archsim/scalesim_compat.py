@@ -22,6 +22,7 @@ differ (tests/test_scalesim_compat.py compares the files with SCALE-Sim's own):
 from __future__ import annotations
 
 import configparser
+import functools
 import math
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -189,15 +190,26 @@ class LayerReport:
     notes: tuple[str, ...] = ()
 
 
+@functools.lru_cache(maxsize=8)
+def _ifmap_tables(layer: Layer) -> tuple[np.ndarray, ...]:
+    """Per GEMM row m and per GEMM column k, the parts of the input pixel (y, x, channel) of
+    operand (m, k): the pixel index is separable, base_m[m] + base_k[k], with y = y_m[m] + y_k[k]
+    and x = x_m[m] + x_k[k], so a request stream costs gathers, not divisions."""
+    oy, ox = np.divmod(np.arange(layer.gemm_m), layer.ofmap_w)
+    r, rest = np.divmod(np.arange(layer.gemm_k), layer.filter_w * layer.channels)
+    s, ch = np.divmod(rest, layer.channels)
+    y_m, x_m = oy * layer.stride, ox * layer.stride
+    base_m = (y_m * layer.ifmap_w + x_m) * layer.channels
+    base_k = (r * layer.ifmap_w + s) * layer.channels + ch
+    return base_m, base_k, y_m, r, x_m, s
+
+
 def _ifmap_pixel(layer: Layer, m: np.ndarray, k: np.ndarray) -> np.ndarray:
     """SCALE-Sim's ifmap word of GEMM operand (m, k): its input pixel (y, x, channel), or -1
     where its partial last window (E = ceil((H-R+s)/s)) runs past the input."""
-    oy, ox = np.divmod(m, layer.ofmap_w)
-    r, rest = np.divmod(k, layer.filter_w * layer.channels)
-    s, ch = np.divmod(rest, layer.channels)
-    y, x = oy * layer.stride + r, ox * layer.stride + s
-    inside = (y < layer.ifmap_h) & (x < layer.ifmap_w)
-    return np.where(inside, (y * layer.ifmap_w + x) * layer.channels + ch, -1)
+    base_m, base_k, y_m, y_k, x_m, x_k = _ifmap_tables(layer)
+    inside = (y_m[m] + y_k[k] < layer.ifmap_h) & (x_m[m] + x_k[k] < layer.ifmap_w)
+    return np.where(inside, base_m[m] + base_k[k], -1)
 
 
 def _ifmap_valid(layer: Layer, m: np.ndarray, k: np.ndarray) -> np.ndarray:
