@@ -186,16 +186,23 @@ def _tile_segment(plan: LayerPlan, operand: str, col_fold: int, key_of):
     return time, keys
 
 
+def _segment(time: np.ndarray, keys: np.ndarray, operand: str) -> tuple:
+    """(time, keys, previous use, indices of the words' first requests) of valid requests."""
+    valid = keys >= 0
+    time, keys = time[valid], keys[valid]
+    previous = _previous_use(keys, operand)
+    return time, keys, previous, np.flatnonzero(previous < 0)
+
+
 def _segments(plan: LayerPlan, operand: str, key_of):
-    """The layer's requests of `operand` in SCALE-Sim's order, as (cycle, key, previous use)
-    segments: one per column fold for a stationary operand, else one per fold (streams that
-    repeat from one fold to another are built once)."""
+    """The layer's requests of `operand` in SCALE-Sim's order, as (first cycle, cycle, key,
+    previous use, first requests) segments (the cycle of request i is first cycle + cycle[i]):
+    one per column fold for a stationary operand, else one per fold (streams that repeat from
+    one fold to another are built once)."""
     df = plan.dataflow.value
     if (df, operand) in (("ws", "filter"), ("is", "ifmap")):
         for col_fold in range(plan.col_folds):
-            time, keys = _tile_segment(plan, operand, col_fold, key_of)
-            valid = keys >= 0
-            yield time[valid], keys[valid], _previous_use(keys[valid], operand)
+            yield (0, *_segment(*_tile_segment(plan, operand, col_fold, key_of), operand))
         return
     by_col = (df, operand) == ("os", "filter")  # else the stream depends on the row fold
     cache: dict = {}
@@ -203,11 +210,9 @@ def _segments(plan: LayerPlan, operand: str, key_of):
         col_fold, row_fold = divmod(index, plan.row_folds)
         sid = col_fold if by_col else row_fold
         if sid not in cache:
-            time, keys = read_stream(plan, operand, row_fold, col_fold, key_of)
-            valid = keys >= 0
-            cache[sid] = (time[valid], keys[valid], _previous_use(keys[valid], operand))
-        time, keys, previous = cache[sid]
-        yield index * plan.cycles_per_fold + time, keys, previous
+            cache[sid] = _segment(*read_stream(plan, operand, row_fold, col_fold, key_of),
+                                  operand)
+        yield (index * plan.cycles_per_fold, *cache[sid])
 
 
 def read_refills(plan: LayerPlan, operand: str, key_of, key_space: int, per_set: int,
@@ -219,10 +224,10 @@ def read_refills(plan: LayerPlan, operand: str, key_of, key_space: int, per_set:
     seen = np.zeros(key_space, dtype=bool)   # words fetched in the current epoch
     in_epoch = fetched = 0
     last_end = None
-    for time, keys, previous in _segments(plan, operand, key_of):
+    for offset, time, keys, previous, firsts in _segments(plan, operand, key_of):
         # the epoch running when the segment starts: a miss is a word's first request in
         # the segment that the epoch has not fetched yet
-        misses = np.flatnonzero((previous < 0) & ~seen[keys])
+        misses = firsts[~seen[keys[firsts]]]
         while True:
             need = epoch - in_epoch
             if misses.size < need:  # the epoch goes on past this segment
@@ -232,7 +237,7 @@ def read_refills(plan: LayerPlan, operand: str, key_of, key_space: int, per_set:
                 break
             end = int(misses[need - 1])
             fetched += need
-            last_end = int(time[end])
+            last_end = offset + int(time[end])
             seen[:] = False
             in_epoch = 0
             start = end + 1  # a fresh epoch: a miss is a request not seen since `start`
