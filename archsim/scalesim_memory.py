@@ -115,21 +115,22 @@ def ofmap_drains(counts: WriteCounts, cols: int, sram_kib: int, last_cycle: int)
 
 
 @functools.lru_cache(maxsize=8)
-def _skew_order(t: int, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(time, lane, step) of a skewed T x width stream in SCALE-Sim's request order: lane c
-    starts c cycles late; within a cycle, lanes in increasing order."""
+def _skew_order(t: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """(time, lane * t + step) of a skewed T x width stream in SCALE-Sim's request order:
+    lane c starts c cycles late; within a cycle, lanes in increasing order."""
     times = np.arange(t + width - 1)
     low = np.maximum(0, times - t + 1)                  # first lane busy at each time
     count = np.minimum(width - 1, times) - low + 1
     time = np.repeat(times, count)
     first = np.repeat(np.cumsum(count) - count, count)
     lane = np.arange(time.size) - first + np.repeat(low, count)
-    return time, lane, time - lane
+    return time, lane * t + (time - lane)
 
 
 def read_stream(plan: LayerPlan, operand: str, row_fold: int, col_fold: int, key_of):
     """(cycle within the fold, key) of one fold's ifmap or filter SRAM reads, in SCALE-Sim's
-    request order; `key_of(m, k, n)` names the word (one of m/n is None), -1 = no word."""
+    request order; `key_of(m, k, n)` names the word (one of m/n is None; arrays broadcast),
+    -1 = no word."""
     rows, cols = plan.rows, plan.cols
     ru = min(rows, plan.sr - row_fold * rows)
     cu = min(cols, plan.sc - col_fold * cols)
@@ -143,20 +144,22 @@ def read_stream(plan: LayerPlan, operand: str, row_fold: int, col_fold: int, key
         keys = key_of(other, k, None) if operand == "ifmap" else key_of(None, k, other)
         return time, keys
     width = ru if (df, operand) != ("os", "filter") else cu
-    time, lane, step = _skew_order(plan.t, width)
-    if df == "os":
-        keys = (key_of(row_fold * rows + lane, step, None) if operand == "ifmap"
-                else key_of(None, step, col_fold * cols + lane))
-        return time, keys
-    k = row_fold * rows + lane                      # ws/is: lanes are K, rows load first
-    keys = key_of(step, k, None) if operand == "ifmap" else key_of(None, k, step)
-    return rows + time, keys
+    time, cell = _skew_order(plan.t, width)
+    step = np.arange(plan.t)[None, :]           # the words of every (lane, step), then
+    if df == "os":                              # gathered in request order
+        lane = np.arange(width)[:, None]
+        table = (key_of(row_fold * rows + lane, step, None) if operand == "ifmap"
+                 else key_of(None, step, col_fold * cols + lane))
+        return time, np.broadcast_to(table, (width, plan.t)).ravel()[cell]
+    k = row_fold * rows + np.arange(width)[:, None]  # ws/is: lanes are K, rows load first
+    table = key_of(step, k, None) if operand == "ifmap" else key_of(None, k, step)
+    return rows + time, np.broadcast_to(table, (width, plan.t)).ravel()[cell]
 
 
 def _previous_use(keys: np.ndarray, operand: str) -> np.ndarray:
     """For each request, the index of the previous request of the same word (-1 if none).
     A segment never requests a filter word twice: each fold reads its own (k, n) block once."""
-    if operand == "filter":
+    if operand == "filter" or keys.size == 0:
         return np.full(keys.size, -1, dtype=np.int64)
     order = np.argsort(keys, kind="stable")
     ordered = keys[order]
@@ -215,6 +218,21 @@ def _segments(plan: LayerPlan, operand: str, key_of):
         yield (index * plan.cycles_per_fold, *cache[sid])
 
 
+def _fresh_misses(previous: np.ndarray, start: int, want: int) -> np.ndarray:
+    """Indices i >= start of requests whose word was not requested in [start, i) (the misses
+    of an epoch starting at `start`): the first `want` or more of them, or all there are.
+    Scanned in growing chunks, as an epoch usually ends long before its segment does."""
+    found, count = [], 0
+    begin, chunk = start, max(2 * want, 1 << 16)
+    while begin < previous.size and count < want:
+        stop = min(previous.size, begin + chunk)
+        hits = begin + np.flatnonzero(previous[begin:stop] < start)
+        found.append(hits)
+        count += hits.size
+        begin, chunk = stop, 2 * chunk
+    return np.concatenate(found) if found else np.empty(0, dtype=np.int64)
+
+
 def read_refills(plan: LayerPlan, operand: str, key_of, key_space: int, per_set: int,
                  active_sets: int):
     """SCALE-Sim's CALC read buffer past its window: each "epoch" fetches `active_sets *
@@ -240,6 +258,5 @@ def read_refills(plan: LayerPlan, operand: str, key_of, key_space: int, per_set:
             last_end = offset + int(time[end])
             seen[:] = False
             in_epoch = 0
-            start = end + 1  # a fresh epoch: a miss is a request not seen since `start`
-            misses = start + np.flatnonzero(previous[start:] < start)
+            misses = _fresh_misses(previous, end + 1, epoch)
     return fetched, last_end
