@@ -157,10 +157,11 @@ def read_stream(plan: LayerPlan, operand: str, row_fold: int, col_fold: int, key
 
 
 def _previous_use(keys: np.ndarray, operand: str) -> np.ndarray:
-    """For each request, the index of the previous request of the same word (-1 if none).
-    A segment never requests a filter word twice: each fold reads its own (k, n) block once."""
-    if operand == "filter" or keys.size == 0:
-        return np.full(keys.size, -1, dtype=np.int64)
+    """For each request, the index of the previous request of the same word (-1 if none);
+    None if no word is requested twice: a segment never requests a filter word twice, as
+    each fold reads its own (k, n) block once."""
+    if operand == "filter":
+        return None
     order = np.argsort(keys, kind="stable")
     ordered = keys[order]
     again = ordered[1:] == ordered[:-1]
@@ -194,7 +195,8 @@ def _segment(time: np.ndarray, keys: np.ndarray, operand: str) -> tuple:
     valid = keys >= 0
     time, keys = time[valid], keys[valid]
     previous = _previous_use(keys, operand)
-    return time, keys, previous, np.flatnonzero(previous < 0)
+    firsts = np.arange(keys.size) if previous is None else np.flatnonzero(previous < 0)
+    return time, keys, previous, firsts
 
 
 def _segments(plan: LayerPlan, operand: str, key_of):
@@ -218,14 +220,17 @@ def _segments(plan: LayerPlan, operand: str, key_of):
         yield (index * plan.cycles_per_fold, *cache[sid])
 
 
-def _fresh_misses(previous: np.ndarray, start: int, want: int) -> np.ndarray:
-    """Indices i >= start of requests whose word was not requested in [start, i) (the misses
-    of an epoch starting at `start`): the first `want` or more of them, or all there are.
-    Scanned in growing chunks, as an epoch usually ends long before its segment does."""
+def _fresh_misses(previous, size: int, start: int, want: int) -> np.ndarray:
+    """Indices start <= i < size of requests whose word was not requested in [start, i) (the
+    misses of an epoch starting at `start`): the first `want` or more of them, or all there
+    are (`previous` None: every request is one). Scanned in growing chunks, as an epoch
+    usually ends long before its segment does."""
+    if previous is None:
+        return np.arange(start, min(size, start + want))
     found, count = [], 0
     begin, chunk = start, max(2 * want, 1 << 16)
-    while begin < previous.size and count < want:
-        stop = min(previous.size, begin + chunk)
+    while begin < size and count < want:
+        stop = min(size, begin + chunk)
         hits = begin + np.flatnonzero(previous[begin:stop] < start)
         found.append(hits)
         count += hits.size
@@ -258,5 +263,5 @@ def read_refills(plan: LayerPlan, operand: str, key_of, key_space: int, per_set:
             last_end = offset + int(time[end])
             seen[:] = False
             in_epoch = 0
-            misses = _fresh_misses(previous, end + 1, epoch)
+            misses = _fresh_misses(previous, keys.size, end + 1, epoch)
     return fetched, last_end
