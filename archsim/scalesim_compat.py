@@ -283,7 +283,9 @@ def _fold_means(plan: LayerPlan) -> tuple[float, float]:
 def _covered(size: int, filt: int, out: int, stride: int) -> int:
     """Input rows (or columns) that some window of the layer reads."""
     starts = np.arange(out)[:, None] * stride + np.arange(filt)[None, :]
-    return int(np.unique(starts[starts < size]).size)
+    read = np.zeros(size, dtype=bool)  # (not np.unique: it imports numpy.ma, ~10% of a run)
+    read[starts[starts < size]] = True
+    return int(np.count_nonzero(read))
 
 
 def _dram_reads(plan: LayerPlan, operand: str, words: int, first_request: int, sram_kib: int):

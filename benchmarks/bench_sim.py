@@ -10,6 +10,12 @@ config (64 KiB SRAMs, CALC bandwidth) and SCALE-Sim's own `alexnet.csv`:
 - archsim runs `archsim scalesim` (same inputs, same report files) as a subprocess too, so
   both wall times include interpreter start-up (best of 3 runs; SCALE-Sim runs once); the
   in-process time is shown beside it.
+- archsim's SimPy transaction model (`archsim run`'s engine, archsim.sim.accelerator) runs
+  in-process on the same layers, array and dataflow (64 KiB SRAMs of 1-byte words, DRAM
+  10 bytes/cycle as the config's Bandwidth, no DRAM latency); only `simulate_workload` is
+  timed (best of 3 when a run takes under 5 s, else once). Its no-stall compute cycles must
+  be SCALE-Sim's + 1 per layer; its stall cycles (and fill/drain) are shown apart, since
+  SCALE-Sim's CALC mode models no stalls. --no-simpy skips it.
 
 Cycles must be identical (SCALE-Sim's "Total Cycles", i.e. archsim's true count minus one).
 
@@ -89,6 +95,28 @@ def run_archsim(cfg: Path, topo: Path, work: Path):
     return cli_s, inproc_s, reports
 
 
+def run_simpy(rows: int, cols: int, df: str, topo: Path):
+    """(seconds of simulate_workload, per-layer compute cycles, stall, fill + drain cycles)."""
+    from archsim.config import ArrayConfig, MemoryConfig
+    from archsim.sim.accelerator import simulate_workload
+    from archsim.sim.plan import Dataflow
+    from archsim.workloads import read_scalesim_topology
+
+    workload = read_scalesim_topology(topo)
+    array = ArrayConfig(rows, cols, Dataflow(df))
+    memory = MemoryConfig(64, 64, 64, 1, 10, 0)
+    best = float("inf")
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        result = simulate_workload(workload, array, memory)
+        best = min(best, time.perf_counter() - start)
+        if best > 5:
+            break
+    layers = result.layers
+    return (best, [r.compute_cycles for r in layers], sum(r.stall_cycles for r in layers),
+            sum(r.fill_cycles + r.drain_cycles for r in layers))
+
+
 def compare_reports(ours: Path, theirs: Path) -> str:
     """Once SCALE-Sim finished: how many lines of its three reports ours reproduce exactly."""
     same = total = 0
@@ -114,8 +142,15 @@ def bench_one(args, rows: int, cols: int, df: str, tmp: Path) -> str:
     same = s_cycles == a_cycles[:len(s_cycles)]
     bound = "" if done else ">="
     line = (f"{rows:>3}x{cols:<3} {df:>2}  {bound:>2}{s_time:9.1f}  {a_cli:8.2f}  {a_in:8.3f}  "
-            f"{bound:>2}{s_time / a_cli:8.0f}x  {sum(a_cycles):>11}  "
-            f"{len(s_cycles)}/{len(a_cycles)} layers done: {'identical' if same else 'DIFFER'}")
+            f"{bound:>2}{s_time / a_cli:8.0f}x  ")
+    if not args.no_simpy:
+        p_s, p_compute, p_stall, p_edges = run_simpy(rows, cols, df, args.topology)
+        # no-stall compute cycles = SCALE-Sim's Total Cycles + 1, layer by layer
+        p_same = [c - 1 for c in p_compute[:len(s_cycles)]] == s_cycles
+        line += (f"{p_s:8.2f}  {bound:>2}{s_time / p_s:6.0f}x  "
+                 f"{'=ss+1' if p_same else 'DIFFER':>6}  {p_stall:>9}  {p_edges:>9}  ")
+    line += (f"{sum(a_cycles):>11}  "
+             f"{len(s_cycles)}/{len(a_cycles)} layers done: {'identical' if same else 'DIFFER'}")
     if done:
         line += "; " + compare_reports(work / "archsim" / name, work / "ss" / name)
     return line
@@ -130,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-limit-s", type=float, default=300.0,
                         help="per configuration; SCALE-Sim is killed past it (lower bound)")
     parser.add_argument("--quick", action="store_true", help=f"only {QUICK}")
+    parser.add_argument("--no-simpy", action="store_true",
+                        help="skip the SimPy transaction model's column")
     parser.add_argument("--arrays", default="128,32,8",
                         help="square array sizes, comma-separated (without --quick)")
     args = parser.parse_args(argv)
@@ -138,8 +175,10 @@ def main(argv: list[str] | None = None) -> int:
     args.topology = args.topology.resolve()  # SCALE-Sim runs in its own working directory
     print(f"AlexNet ({args.topology}), 64 KiB SRAMs, CALC bandwidth; SCALE-Sim limit "
           f"{args.time_limit_s:.0f} s per config")
-    print("array    df  SCALE-Sim_s  archsim_s  inproc_s   speedup  archsim_cycles  "
-          "per-layer Total Cycles vs SCALE-Sim's (layers it finished)")
+    print("array    df  SCALE-Sim_s  archsim_s  inproc_s   speedup  "
+          + ("" if args.no_simpy else
+             "simpy_s  simpy_speedup  compute  stall_cyc  fill+drain  ")
+          + "archsim_cycles  per-layer Total Cycles vs SCALE-Sim's (layers it finished)")
     with tempfile.TemporaryDirectory() as tmp:
         sizes = [int(v) for v in args.arrays.split(",")]
         configs = QUICK if args.quick else [((r, r), df) for r in sizes
