@@ -16,7 +16,7 @@ Read buffers (ifmap, filter) past their window. SCALE-Sim groups newly requested
 of 1/100 of the SRAM; when the 50th set of the active half fills, the window moves to sets
 not yet filled, so everything held is forgotten: in effect it fetches the requests that miss
 in "epochs" of 50 sets' worth of distinct words. The request stream is rebuilt in its order
-(cycle, then array lane) per fold; misses follow from each request's previous use.
+(cycle, then array lane) per fold; a miss is a word's first request since its epoch began.
 """
 from __future__ import annotations
 
@@ -156,18 +156,12 @@ def read_stream(plan: LayerPlan, operand: str, row_fold: int, col_fold: int, key
     return rows + time, np.broadcast_to(table, (width, plan.t)).ravel()[cell]
 
 
-def _previous_use(keys: np.ndarray, operand: str) -> np.ndarray:
-    """For each request, the index of the previous request of the same word (-1 if none);
-    None if no word is requested twice: a segment never requests a filter word twice, as
-    each fold reads its own (k, n) block once."""
-    if operand == "filter":
-        return None
-    order = np.argsort(keys, kind="stable")
-    ordered = keys[order]
-    again = ordered[1:] == ordered[:-1]
-    previous = np.full(keys.size, -1, dtype=np.int64)
-    previous[order[1:][again]] = order[:-1][again]
-    return previous
+def _first_requests(keys: np.ndarray, key_space: int) -> np.ndarray:
+    """Indices of the requests whose word was not requested before them in `keys`."""
+    index = np.arange(keys.size)
+    first = np.full(key_space, keys.size)
+    np.minimum.at(first, keys, index)  # each word's first request
+    return np.flatnonzero(first[keys] == index)
 
 
 def _tile_segment(plan: LayerPlan, operand: str, col_fold: int, key_of):
@@ -190,24 +184,27 @@ def _tile_segment(plan: LayerPlan, operand: str, col_fold: int, key_of):
     return time, keys
 
 
-def _segment(time: np.ndarray, keys: np.ndarray, operand: str) -> tuple:
-    """(time, keys, previous use, indices of the words' first requests) of valid requests."""
+def _segment(time: np.ndarray, keys: np.ndarray, operand: str, key_space: int) -> tuple:
+    """(time, keys, indices of the words' first requests, whether every request is one) of
+    the valid requests. A segment never requests a filter word twice: each fold reads its
+    own (k, n) block once."""
     valid = keys >= 0
     time, keys = time[valid], keys[valid]
-    previous = _previous_use(keys, operand)
-    firsts = np.arange(keys.size) if previous is None else np.flatnonzero(previous < 0)
-    return time, keys, previous, firsts
+    if operand == "filter":
+        return time, keys, np.arange(keys.size), True
+    return time, keys, _first_requests(keys, key_space), False
 
 
-def _segments(plan: LayerPlan, operand: str, key_of):
+def _segments(plan: LayerPlan, operand: str, key_of, key_space: int):
     """The layer's requests of `operand` in SCALE-Sim's order, as (first cycle, cycle, key,
-    previous use, first requests) segments (the cycle of request i is first cycle + cycle[i]):
+    first requests, all first) segments (the cycle of request i is first cycle + cycle[i]):
     one per column fold for a stationary operand, else one per fold (streams that repeat from
     one fold to another are built once)."""
     df = plan.dataflow.value
     if (df, operand) in (("ws", "filter"), ("is", "ifmap")):
         for col_fold in range(plan.col_folds):
-            yield (0, *_segment(*_tile_segment(plan, operand, col_fold, key_of), operand))
+            yield (0, *_segment(*_tile_segment(plan, operand, col_fold, key_of), operand,
+                                key_space))
         return
     by_col = (df, operand) == ("os", "filter")  # else the stream depends on the row fold
     cache: dict = {}
@@ -216,25 +213,29 @@ def _segments(plan: LayerPlan, operand: str, key_of):
         sid = col_fold if by_col else row_fold
         if sid not in cache:
             cache[sid] = _segment(*read_stream(plan, operand, row_fold, col_fold, key_of),
-                                  operand)
+                                  operand, key_space)
         yield (index * plan.cycles_per_fold, *cache[sid])
 
 
-def _fresh_misses(previous, size: int, start: int, want: int) -> np.ndarray:
-    """Indices start <= i < size of requests whose word was not requested in [start, i) (the
-    misses of an epoch starting at `start`): the first `want` or more of them, or all there
-    are (`previous` None: every request is one). Scanned in growing chunks, as an epoch
-    usually ends long before its segment does."""
-    if previous is None:
-        return np.arange(start, min(size, start + want))
+def _fresh_misses(keys: np.ndarray, unique: bool, start: int, want: int,
+                  key_space: int) -> np.ndarray:
+    """Indices i >= start of requests whose word was not requested in [start, i) (the misses
+    of an epoch starting at `start`): the first `want` or more of them, or all there are
+    (`unique`: every request is one). Scanned in growing chunks, as an epoch usually ends
+    long before its segment does."""
+    if unique:
+        return np.arange(start, min(keys.size, start + want))
+    taken = np.zeros(key_space, dtype=bool)   # words requested in earlier chunks
     found, count = [], 0
     begin, chunk = start, max(2 * want, 1 << 16)
-    while begin < size and count < want:
-        stop = min(size, begin + chunk)
-        hits = begin + np.flatnonzero(previous[begin:stop] < start)
-        found.append(hits)
+    while begin < keys.size and count < want:
+        part = keys[begin:begin + chunk]
+        hits = _first_requests(part, key_space)
+        hits = hits[~taken[part[hits]]]
+        taken[part[hits]] = True
+        found.append(begin + hits)
         count += hits.size
-        begin, chunk = stop, 2 * chunk
+        begin, chunk = begin + chunk, 2 * chunk
     return np.concatenate(found) if found else np.empty(0, dtype=np.int64)
 
 
@@ -247,7 +248,7 @@ def read_refills(plan: LayerPlan, operand: str, key_of, key_space: int, per_set:
     seen = np.zeros(key_space, dtype=bool)   # words fetched in the current epoch
     in_epoch = fetched = 0
     last_end = None
-    for offset, time, keys, previous, firsts in _segments(plan, operand, key_of):
+    for offset, time, keys, firsts, unique in _segments(plan, operand, key_of, key_space):
         # the epoch running when the segment starts: a miss is a word's first request in
         # the segment that the epoch has not fetched yet
         misses = firsts[~seen[keys[firsts]]]
@@ -263,5 +264,5 @@ def read_refills(plan: LayerPlan, operand: str, key_of, key_space: int, per_set:
             last_end = offset + int(time[end])
             seen[:] = False
             in_epoch = 0
-            misses = _fresh_misses(previous, keys.size, end + 1, epoch)
+            misses = _fresh_misses(keys, unique, end + 1, epoch, key_space)
     return fetched, last_end
