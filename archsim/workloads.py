@@ -143,6 +143,7 @@ _SCALESIM_COLUMNS = {
     "strides": "stride", "stride": "stride",
     "stride height": "stride_h", "stride width": "stride_w",
     "batch": "batch", "batch size": "batch",
+    "sparsity": "sparsity",  # N:M ratio, used by SCALE-Sim only with sparsity support: ignored
 }
 _SCALESIM_REQUIRED = ("name", "ifmap_h", "ifmap_w", "filter_h", "filter_w", "channels",
                       "num_filters")
@@ -203,7 +204,13 @@ def read_scalesim_topology(path: str | Path) -> Workload:
     """Read a SCALE-Sim topology CSV with SCALE-Sim's conventions.
 
     The first non-blank row is the header; every row may end with a trailing comma (an empty
-    last field, ignored). Rows have no padding; E = ceil((H - R + s)/s) (`partial_window`).
+    last field, ignored). SCALE-Sim drops the last field of every row, so a row without the
+    trailing comma that has one field more than the header (its shipped MobileNets end
+    depthwise rows with `,#dw`) loses that field here too; a row without the trailing comma
+    and without the extra field, which SCALE-Sim cannot read, is accepted as written. A
+    `Sparsity` column is accepted and ignored (SCALE-Sim uses it only with sparsity support).
+    Rows have no padding; E = ceil((H - R + s)/s) (`partial_window`). "DP" layers are not
+    split here (`archsim.scalesim_compat.expand_depthwise`, applied by both CSV users).
     Errors name the file, the 1-based line and the field.
     """
     path = Path(path)
@@ -212,7 +219,8 @@ def read_scalesim_topology(path: str | Path) -> Workload:
     except (OSError, UnicodeDecodeError) as exc:
         raise WorkloadError(f"{path}: cannot read topology: {exc}") from None
     header, layers = None, []
-    for row_no, fields in enumerate(csv.reader(text.splitlines()), start=1):
+    lines = text.splitlines()
+    for row_no, (line, fields) in enumerate(zip(lines, csv.reader(lines)), start=1):
         if not fields or all(f.strip() == "" for f in fields):
             continue
         while fields and fields[-1].strip() == "":
@@ -220,6 +228,8 @@ def read_scalesim_topology(path: str | Path) -> Workload:
         if header is None:
             header = _scalesim_header(path, fields)
             continue
+        if len(fields) == len(header) + 1 and not line.rstrip().endswith(","):
+            fields = fields[:-1]  # a trailing note, dropped as SCALE-Sim drops a last field
         if len(fields) > len(header):
             raise WorkloadError(f"{path}: row {row_no}: {len(fields)} fields, header has "
                                 f"{len(header)}")

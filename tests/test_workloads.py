@@ -50,6 +50,41 @@ def test_scalesim_csv_conventions(tmp_path):
     assert wl.name == "net"
 
 
+SCALESIM_HEADER = ("Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, "
+                   "Channels, Num Filter, Strides,")
+
+
+def test_scalesim_csv_rows_as_scalesim_reads_them(tmp_path):
+    # rows in the style of SCALE-Sim's shipped mobilnet_paper.csv / mobilnet_4k.csv: a blank
+    # line, a depthwise row ending in a note without a trailing comma (SCALE-Sim drops every
+    # row's last field), a tab-indented row
+    path = tmp_path / "mobile.csv"
+    path.write_text(SCALESIM_HEADER + "\n\nConv1, 224, 224, 3, 3, 3, 32, 2,\n"
+                    "Conv2_dw, 112, 112, 3, 3, 1, 1, 1,#dw\n\tConv15_0,14,14,1,1,512,512,1,\n")
+    wl = read_scalesim_topology(path)
+    # the same values SCALE-Sim 3.0.0's topologies.load_arrays gives for this file
+    assert [(ly.name, ly.ifmap_h, ly.filter_h, ly.channels, ly.num_filters, ly.stride)
+            for ly in wl.layers] == [("Conv1", 224, 3, 3, 32, 2), ("Conv2_dw", 112, 3, 1, 1, 1),
+                                    ("Conv15_0", 14, 1, 512, 512, 1)]
+
+
+def test_scalesim_csv_sparsity_column_ignored(tmp_path):
+    # SCALE-Sim's topologies/sparsity/conv.csv layout: an N:M column after the stride
+    path = tmp_path / "sparse.csv"
+    path.write_text(SCALESIM_HEADER + " Sparsity,\nCONV_1,     5,            5,           3,"
+                    "             3,            2,        6,          1,       2:4,\n")
+    (layer,) = read_scalesim_topology(path).layers  # SCALE-Sim: CONV_1 5 5 3 3 2 6 1 (2:4)
+    assert (layer.gemm_m, layer.gemm_k, layer.gemm_n) == (3 * 3, 3 * 3 * 2, 6)
+
+
+def test_scalesim_csv_extra_field_with_trailing_comma_is_an_error(tmp_path):
+    # with the trailing comma SCALE-Sim would parse the extra field as a number and fail
+    path = tmp_path / "extra.csv"
+    path.write_text(SCALESIM_HEADER + "\nL1,5,5,3,3,1,1,1,#note,\n")
+    with pytest.raises(WorkloadError, match=r"extra\.csv: row 2: 9 fields, header has 8"):
+        read_scalesim_topology(path)
+
+
 @pytest.mark.parametrize("row,expect", [
     ("L1,5,5,7,3,1,1,1,", "row 2: layer 'L1': filter_h: filter 7 exceeds"),
     ("L1,5,5,3,3,1,1,", "row 2: field stride is missing"),
