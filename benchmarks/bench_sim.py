@@ -78,7 +78,7 @@ def run_scalesim(python: str, cfg: Path, topo: Path, work: Path, limit_s: float)
 
 def run_archsim(cfg: Path, topo: Path, work: Path):
     """(end-to-end CLI seconds, in-process seconds, per-layer reports in SCALE-Sim's conventions)."""
-    from archsim.scalesim_compat import layer_report, read_scalesim_config
+    from archsim.scalesim_compat import expand_depthwise, layer_report, read_scalesim_config
     from archsim.workloads import read_scalesim_topology
 
     cli_s = inproc_s = float("inf")
@@ -90,7 +90,8 @@ def run_archsim(cfg: Path, topo: Path, work: Path):
         cli_s = min(cli_s, time.perf_counter() - start)
         start = time.perf_counter()
         config = read_scalesim_config(cfg)
-        reports = [layer_report(layer, config) for layer in read_scalesim_topology(topo).layers]
+        reports = [layer_report(layer, config)
+                   for layer in expand_depthwise(read_scalesim_topology(topo)).layers]
         inproc_s = min(inproc_s, time.perf_counter() - start)
     return cli_s, inproc_s, reports
 
@@ -98,11 +99,12 @@ def run_archsim(cfg: Path, topo: Path, work: Path):
 def run_simpy(rows: int, cols: int, df: str, topo: Path):
     """(seconds of simulate_workload, per-layer compute cycles, stall, fill + drain cycles)."""
     from archsim.config import ArrayConfig, MemoryConfig
+    from archsim.scalesim_compat import expand_depthwise
     from archsim.sim.accelerator import simulate_workload
     from archsim.sim.plan import Dataflow
     from archsim.workloads import read_scalesim_topology
 
-    workload = read_scalesim_topology(topo)
+    workload = expand_depthwise(read_scalesim_topology(topo))
     array = ArrayConfig(rows, cols, Dataflow(df))
     memory = MemoryConfig(64, 64, 64, 1, 10, 0)
     best = float("inf")
