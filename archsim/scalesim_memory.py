@@ -61,7 +61,7 @@ def write_counts(plan: LayerPlan, ofmap_times) -> WriteCounts:
     # shape code: bit 0 = last row fold (partial rows), bit 1 = last column fold
     code = (row_fold == plan.row_folds - 1) + 2 * (col_fold == plan.col_folds - 1)
     local, slot = [], np.zeros(4, dtype=np.int64)
-    for c in np.unique(code):
+    for c in np.flatnonzero(np.bincount(code, minlength=4)):  # (np.unique imports numpy.ma)
         first = int(np.flatnonzero(code == c)[0])
         times = ofmap_times(plan, int(row_fold[first]), int(col_fold[first]))
         per_cycle = np.bincount(times, minlength=plan.cycles_per_fold)
