@@ -185,21 +185,22 @@ def _tile_segment(plan: LayerPlan, operand: str, col_fold: int, key_of):
 
 
 def _segment(time: np.ndarray, keys: np.ndarray, operand: str, key_space: int) -> tuple:
-    """(time, keys, indices of the words' first requests, whether every request is one) of
-    the valid requests. A segment never requests a filter word twice: each fold reads its
-    own (k, n) block once."""
+    """(time, keys, indices of the words' first requests (None: every request is one), their
+    keys) of the valid requests. A segment never requests a filter word
+    twice: each fold reads its own (k, n) block once."""
     valid = keys >= 0
     time, keys = time[valid], keys[valid]
     if operand == "filter":
-        return time, keys, np.arange(keys.size), True
-    return time, keys, _first_requests(keys, key_space), False
+        return time, keys, None, keys
+    firsts = _first_requests(keys, key_space)
+    return time, keys, firsts, keys[firsts]
 
 
 def _segments(plan: LayerPlan, operand: str, key_of, key_space: int):
-    """The layer's requests of `operand` in SCALE-Sim's order, as (first cycle, cycle, key,
-    first requests, all first) segments (the cycle of request i is first cycle + cycle[i]):
-    one per column fold for a stationary operand, else one per fold (streams that repeat from
-    one fold to another are built once)."""
+    """The layer's requests of `operand` in SCALE-Sim's order, as (first cycle, *`_segment`)
+    segments (request i's cycle is the first cycle + cycle[i]): one per column fold for a
+    stationary operand, else one per fold (streams that repeat from one fold to another are
+    built once)."""
     df = plan.dataflow.value
     if (df, operand) in (("ws", "filter"), ("is", "ifmap")):
         for col_fold in range(plan.col_folds):
@@ -248,10 +249,11 @@ def read_refills(plan: LayerPlan, operand: str, key_of, key_space: int, per_set:
     seen = np.zeros(key_space, dtype=bool)   # words fetched in the current epoch
     in_epoch = fetched = 0
     last_end = None
-    for offset, time, keys, firsts, unique in _segments(plan, operand, key_of, key_space):
+    for offset, time, keys, firsts, first_keys in _segments(plan, operand, key_of, key_space):
         # the epoch running when the segment starts: a miss is a word's first request in
         # the segment that the epoch has not fetched yet
-        misses = firsts[~seen[keys[firsts]]]
+        new = ~seen[first_keys]
+        misses = np.flatnonzero(new) if firsts is None else firsts[new]
         while True:
             need = epoch - in_epoch
             if misses.size < need:  # the epoch goes on past this segment
@@ -264,5 +266,5 @@ def read_refills(plan: LayerPlan, operand: str, key_of, key_space: int, per_set:
             last_end = offset + int(time[end])
             seen[:] = False
             in_epoch = 0
-            misses = _fresh_misses(keys, unique, end + 1, epoch, key_space)
+            misses = _fresh_misses(keys, firsts is None, end + 1, epoch, key_space)
     return fetched, last_end
