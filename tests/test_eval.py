@@ -20,28 +20,7 @@ from archsim_core.cells import BUILTIN_CELLS, CellType
 from archsim_core.netlist import NetlistBuilder
 from archsim_core.evaluate import OP_AND, OP_FA, OP_HA, compile_netlist, evaluate, toggle_counts
 from archsim_core.structures import Assignment, build, carry_save, hierarchical, ripple_row
-
-
-def numpy_signals(nl, a, b):
-    """All signal values (n_signals x n, uint8) by table look-up over operand vectors."""
-    v = np.zeros((nl.n_signals, len(a)), dtype=np.uint8)
-    v[1] = 1
-    for k, sig in enumerate(nl.a_bits):
-        v[sig] = (a >> np.uint64(k)) & np.uint64(1)
-    for k, sig in enumerate(nl.b_bits):
-        v[sig] = (b >> np.uint64(k)) & np.uint64(1)
-    for kind, i in nl.order:
-        if kind == "and":
-            g = nl.gates[i]
-            v[g.out] = v[g.a] & v[g.b]
-        else:
-            c = nl.cells[i]
-            ct = nl.cell_types[c.cell]
-            idx = (v[c.a].astype(np.int64) << 2) | (v[c.b].astype(np.int64) << 1) | v[c.cin]
-            v[c.sum] = np.array(ct.sum_table, dtype=np.uint8)[idx]
-            v[c.cout] = np.array(ct.cout_table, dtype=np.uint8)[idx]
-    return v
-
+from netlist_reference import numpy_signals
 
 def numpy_products(nl, a, b):
     v = numpy_signals(nl, a, b)

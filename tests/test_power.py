@@ -8,6 +8,7 @@ from archsim_core.variants import resolve_variant
 from archsim.cost.library import load_library
 from archsim.cost.power import fields, netlist_energy, netlist_toggles, operand_stream, signal_energies
 from archsim.errors import DataError, SpecError
+from netlist_reference import numpy_signals
 
 LIB = load_library()
 
@@ -20,23 +21,7 @@ def _single_fa():
 
 def _reference_toggles(net, a, b):
     """Independent oracle: evaluate every node on the whole stream with numpy bit arrays."""
-    a, b = np.asarray(a, dtype=np.uint64), np.asarray(b, dtype=np.uint64)
-    v = np.zeros((net.n_signals, a.size), dtype=np.uint8)
-    v[1] = 1
-    for k, sig in enumerate(net.a_bits):
-        v[sig] = (a >> np.uint64(k)) & np.uint64(1)
-    for k, sig in enumerate(net.b_bits):
-        v[sig] = (b >> np.uint64(k)) & np.uint64(1)
-    for kind, i in net.order:
-        if kind == "and":
-            g = net.gates[i]
-            v[g.out] = v[g.a] & v[g.b]
-        else:
-            c = net.cells[i]
-            ct = net.cell_types[c.cell]
-            idx = (v[c.a].astype(np.intp) << 2) | (v[c.b].astype(np.intp) << 1) | v[c.cin]
-            v[c.sum] = np.array(ct.sum_table, dtype=np.uint8)[idx]
-            v[c.cout] = np.array(ct.cout_table, dtype=np.uint8)[idx]
+    v = numpy_signals(net, a, b)
     return np.count_nonzero(v[:, 1:] != v[:, :-1], axis=1)
 
 
