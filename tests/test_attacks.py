@@ -138,3 +138,15 @@ def test_missing_extras_fail_with_install_hint(monkeypatch):
         require_torch("BPDA")
     with pytest.raises(ConfigError, match=r"adversarial-robustness-toolbox.*archsim\[robust\]"):
         require_art("attack fgsm")
+
+
+def test_no_eligible_images_give_empty_results_not_a_crash():
+    """A subset where no image is classified correctly by both networks (e.g. a barely trained
+    model) must give empty adversarial batches and NaN summaries, not an ART crash."""
+    from archsim.robustness.threats import _craft
+    x = np.zeros((0, 1, 4, 4), np.float32)
+    adv = _craft(None, "deepfool", {}, None, x, np.zeros(0, np.int64))
+    assert adv.shape == (0, 1, 4, 4) and adv.dtype == np.float32
+    pert = metrics.perturbation(adv, x)
+    assert all(v.shape == (0,) for v in pert.values())
+    assert np.isnan(metrics.summary(pert["l2"])["mean"])

@@ -49,7 +49,8 @@ def success_stats(y: np.ndarray, clean_exact: np.ndarray, clean_approx: np.ndarr
 
 def perturbation(x_adv: np.ndarray, x: np.ndarray) -> dict[str, np.ndarray]:
     """Per-image L2, Linf, MSE and PSNR (dB, peak 1.0; inf when identical)."""
-    d = (np.asarray(x_adv, np.float64) - np.asarray(x, np.float64)).reshape(len(x), -1)
+    d = np.asarray(x_adv, np.float64) - np.asarray(x, np.float64)
+    d = d.reshape(len(d), int(np.prod(d.shape[1:])))  # explicit width: also for 0 images
     mse = (d ** 2).mean(axis=1)
     with np.errstate(divide="ignore"):
         psnr = np.where(mse > 0, 10 * np.log10(1.0 / np.where(mse > 0, mse, 1.0)), np.inf)

@@ -28,6 +28,8 @@ def _classifier(runner: Runner, net, multiplier=None):
 
 def _craft(runner: Runner, attack: str, kwargs: dict, clf, x: np.ndarray, y: np.ndarray):
     """ART adversarial examples (untargeted; JSMA gets seeded random wrong target classes)."""
+    if len(x) == 0:  # no eligible image: ART cannot generate from an empty batch
+        return np.empty_like(x, dtype=np.float32)
     runner.seed_libraries()
     atk = make_attack(attack, kwargs, clf, batch_size=min(runner.config.batch_size, 128))
     if attack == "jsma":
