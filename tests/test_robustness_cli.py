@@ -1,6 +1,7 @@
 """`archsim robustness`: bad input exits 2 with one named line and no output; tiny real runs
 are deterministic and agree with an independent float64 count."""
 import gzip
+import os
 
 import numpy as np
 import pytest
@@ -95,3 +96,16 @@ def test_attack_experiments_run(tmp_path, shared_data):
     transfer = (tmp_path / "o" / "transfer.csv").read_text().splitlines()
     assert transfer[1].startswith("fgsm[eps=0.3],target-exact,")
     assert (tmp_path / "o" / "whitebox_psnr.png").is_file()
+
+
+def test_relative_data_dir_is_relative_to_the_working_directory(repo_root, shared_data,
+                                                                 monkeypatch):
+    """`--data-dir ../shared/data` (as in README) means the working directory's ../shared/data,
+    while `dataset.data_dir` inside a config is relative to the config file."""
+    from archsim.robustness.config import load_config
+    monkeypatch.chdir(repo_root)
+    rel = os.path.relpath(shared_data, repo_root)
+    cfg = load_config(repo_root / "configs" / "robustness_mnist_quick.yaml", rel)
+    assert cfg.data_dir == shared_data.resolve()
+    assert cfg.target.weights == shared_data.resolve() / "da_lenet_official.npz"
+    assert cfg.target.weights.is_file()

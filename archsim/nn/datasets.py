@@ -52,10 +52,12 @@ class Split:
 
 
 def resolve_data_dir(cli_value: str | None = None, config_value: str | None = None) -> Path:
-    """The data directory: CLI flag, else config value, else $ARCHSIM_DATA_DIR."""
+    """The data directory: CLI flag, else config value, else $ARCHSIM_DATA_DIR, made absolute
+    against the working directory (callers pass a config value already joined to its file's
+    directory)."""
     for value in (cli_value, config_value, os.environ.get(ENV_DATA_DIR)):
         if value:
-            return Path(value).expanduser()
+            return Path(value).expanduser().resolve()
     raise ConfigError(f"no data directory: pass --data-dir, set dataset.data_dir in the config "
                       f"or the environment variable {ENV_DATA_DIR}")
 

@@ -150,12 +150,14 @@ def parse_config(raw: Any, source: str, cli_data_dir: str | None = None,
     top = _keys(errs, raw, "", {"name", "dataset", "target", "proxy", "approximate", "seed",
                                 "batch_size", "experiments"}, ("dataset", "target", "experiments"))
     ds = _keys(errs, top.get("dataset", {}), "dataset", {"name", "data_dir"}, ("name",))
+    base = Path(source).resolve().parent
+    cfg_dir = ds.get("data_dir")  # relative to the config file, like every path in it
     try:
-        data_dir = resolve_data_dir(cli_data_dir, ds.get("data_dir"))
+        data_dir = resolve_data_dir(cli_data_dir,
+                                    str(base / Path(str(cfg_dir)).expanduser()) if cfg_dir else None)
     except ConfigError as exc:
         errs.add("dataset.data_dir", str(exc))
         data_dir = Path(".")
-    base = Path(source).resolve().parent
     target = _model(errs, top.get("target"), "target", base, data_dir)
     proxy = _model(errs, top["proxy"], "proxy", base, data_dir) if top.get("proxy") else None
     exps = _keys(errs, top.get("experiments", {}), "experiments", set(EXPERIMENTS))

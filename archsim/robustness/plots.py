@@ -48,26 +48,26 @@ def plot_transfer(result: dict, out: Path, name: str = "transfer", key: str = "r
                  "success rate (eligible images)", result["subset"])
 
 
-def plot_decision(result: dict, out: Path) -> Path:
-    """Median L2 of the best adversarial found within the query budget, per model."""
+def _per_model_bars(result: dict, path: Path, metric: str, ylabel: str) -> Path:
+    """Grouped bars of one row metric per attack (groups) and model (bars)."""
     rows = result["rows"]
     labels = sorted({r["attack"] for r in rows})
     models = sorted({r["model"] for r in rows})
-    med = {(r["attack"], r["model"]): r["median_l2"] for r in rows}
-    return _bars(out / "blackbox_decision_l2.png", labels,
-                 {m: [med[(a, m)] for a in labels] for m in models},
-                 "median L2 at budget", result["subset"])
+    value = {(r["attack"], r["model"]): r[metric] for r in rows}
+    return _bars(path, labels, {m: [value[(a, m)] for a in labels] for m in models},
+                 ylabel, result["subset"])
+
+
+def plot_decision(result: dict, out: Path) -> Path:
+    """Median L2 of the best adversarial found within the query budget, per model."""
+    return _per_model_bars(result, out / "blackbox_decision_l2.png", "median_l2",
+                           "median L2 at budget")
 
 
 def plot_whitebox(result: dict, out: Path) -> Path:
     """Mean PSNR of successful white-box examples, exact vs approximate (BPDA)."""
-    rows = result["rows"]
-    labels = sorted({r["attack"] for r in rows})
-    models = sorted({r["model"] for r in rows})
-    psnr = {(r["attack"], r["model"]): r["mean_psnr_db"] for r in rows}
-    return _bars(out / "whitebox_psnr.png", labels,
-                 {m: [psnr[(a, m)] for a in labels] for m in models},
-                 "mean PSNR of successful examples (dB)", result["subset"])
+    return _per_model_bars(result, out / "whitebox_psnr.png", "mean_psnr_db",
+                           "mean PSNR of successful examples (dB)")
 
 
 def plot_confidence(result: dict, out: Path) -> Path:
