@@ -14,6 +14,16 @@ def _plt():
     return plt
 
 
+def _finish(plt, fig, ax, title: str, path: Path, legend_fontsize: int) -> Path:
+    """Title, legend, tight layout, save at 120 dpi, close; returns the path."""
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=legend_fontsize)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
 def _bars(path: Path, labels, series: dict[str, list[float]], ylabel: str, title: str) -> Path:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(max(5.0, 0.6 * len(labels) + 2), 3.6))
@@ -24,12 +34,7 @@ def _bars(path: Path, labels, series: dict[str, list[float]], ylabel: str, title
     ax.set_xticks(xs + width * (len(series) - 1) / 2, labels, rotation=45, ha="right",
                   fontsize=7)
     ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _finish(plt, fig, ax, title, path, 7)
 
 
 def plot_clean(result: dict, out: Path) -> Path:
@@ -80,13 +85,7 @@ def plot_confidence(result: dict, out: Path) -> Path:
         ax.step(v, np.arange(1, len(v) + 1) / max(1, len(v)), where="post", label=name)
     ax.set_xlabel("top-1 softmax confidence")
     ax.set_ylabel("fraction of images <= x")
-    ax.set_title(result["subset"], fontsize=9)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = out / "confidence_cdf.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _finish(plt, fig, ax, result["subset"], out / "confidence_cdf.png", 8)
 
 
 def plot_noise(result: dict, out: Path) -> Path:
@@ -98,13 +97,7 @@ def plot_noise(result: dict, out: Path) -> Path:
         ax.plot(*zip(*pts), marker="o", label=variant)
     ax.set_xlabel("noise sigma (pixels in [0, 1])")
     ax.set_ylabel("accuracy")
-    ax.set_title(result["subset"], fontsize=9)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = out / "noise_accuracy.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _finish(plt, fig, ax, result["subset"], out / "noise_accuracy.png", 8)
 
 
 def plot_all(results: dict[str, dict], out: Path) -> list[Path]:
