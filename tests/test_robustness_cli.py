@@ -68,7 +68,7 @@ def test_clean_confidence_noise_run_is_deterministic(tmp_path, shared_data):
     outs = [tmp_path / "a", tmp_path / "b"]
     for out in outs:
         assert main(["robustness", str(path), "--out", str(out)]) == 0
-    for name in ("clean.csv", "confidence.csv", "noise.csv", "results.json"):
+    for name in ("clean.csv", "confidence.csv", "noise.csv", "results.json", "report.md"):
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes()
     assert (outs[0] / "confidence_cdf.png").is_file()
     img = gzip.open(shared_data / "mnist" / "t10k-images-idx3-ubyte.gz").read()
@@ -79,6 +79,8 @@ def test_clean_confidence_noise_run_is_deterministic(tmp_path, shared_data):
                == y).sum())
     row = (outs[0] / "clean.csv").read_text().splitlines()[1].split(",")
     assert row[:3] == ["float32-numpy", "48", str(ref)]
+    report = (outs[0] / "report.md").read_text()
+    assert f"| float32-numpy | 48 | {ref} | {100 * ref / 48:.1f} % |" in report
 
 
 @pytest.mark.slow

@@ -1,4 +1,5 @@
-"""Write robustness results: results.json (config, definitions, tables), CSVs, plots."""
+"""Write robustness results: results.json (config, definitions, tables), CSVs, report.md,
+plots."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,6 +7,7 @@ from pathlib import Path
 from archsim.results import write_csv, write_json
 from archsim.robustness import metrics
 from archsim.robustness.attacks import ATTACKS
+from archsim.robustness.markdown import render
 
 
 def _csv(path: Path, rows: list[dict]) -> Path | None:
@@ -39,5 +41,8 @@ def write_results(out: Path, config, target, proxy, results: dict[str, dict]) ->
                     results.items()},
     }
     written.append(write_json(out / "results.json", payload))
+    report = out / "report.md"
+    report.write_text(render(config.name, config.approximate, results), encoding="utf-8")
+    written.append(report)
     written.extend(plot_all(results, out))
     return [p for p in written if p is not None]
