@@ -100,6 +100,23 @@ def test_attack_experiments_run(tmp_path, shared_data):
     assert (tmp_path / "o" / "whitebox_psnr.png").is_file()
 
 
+@pytest.mark.torch
+def test_decision_attacks_are_reproducible(tmp_path, shared_data):
+    """Boundary and HopSkipJump start from ART's unseeded RandomState unless given a start:
+    two runs of the same config must still write identical rows."""
+    pytest.importorskip("torch")
+    pytest.importorskip("art")
+    exps = {"blackbox": {"images": 3, "query_budget": 25, "decision_images": 2,
+                         "attacks": {"boundary": {}, "hopskipjump": {"max_iter": 2}}}}
+    path = _config(tmp_path, shared_data, exps)
+    outs = [tmp_path / "a", tmp_path / "b"]
+    for out in outs:
+        assert main(["robustness", str(path), "--out", str(out)]) == 0
+    rows = (outs[0] / "blackbox.csv").read_text().splitlines()
+    assert len(rows) == 5 and rows[1].startswith("boundary,float32-numpy,25,2,")
+    assert (outs[0] / "blackbox.csv").read_bytes() == (outs[1] / "blackbox.csv").read_bytes()
+
+
 def test_relative_data_dir_is_relative_to_the_working_directory(repo_root, shared_data,
                                                                  monkeypatch):
     """`--data-dir ../shared/data` (as in README) means the working directory's ../shared/data,

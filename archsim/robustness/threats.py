@@ -95,7 +95,7 @@ def _decision_attack(runner, exp, spec, label, kwargs, variant, sub, eligible) -
             atk.targeted = False  # ART's BoundaryAttack defaults to targeted
         try:
             extra = {}
-            if spec.name == "hopskipjump":  # ART draws its start from an unseeded RandomState
+            if spec.name in ("hopskipjump", "boundary"):  # ART: unseeded RandomState start
                 start = seeded_start(budget, runner.rng(1000 + int(i)), sub.x[i], int(sub.y[i]),
                                      atk.init_size)
                 extra = {"x_adv_init": start[None]} if start is not None else None
