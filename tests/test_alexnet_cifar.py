@@ -202,3 +202,26 @@ def test_robustness_cli_clean_run_on_cifar(tmp_path, cifar_dir):
         want = int((_reference({k: z[k] for k in z.files}, x).argmax(1) == y).sum())
     assert int(rows["float32-numpy"]["correct"]) == want
     assert 0 <= int(rows["da"]["correct"]) <= 6 and rows["da"]["images"] == "6"
+
+
+@pytest.mark.slow
+@pytest.mark.torch
+def test_training_script_is_deterministic(tmp_path, cifar_dir):
+    """Two short runs of the training script with the same seed and thread count write
+    byte-identical weights; another seed writes different ones."""
+    import subprocess
+    import sys
+    pytest.importorskip("torch")
+    script = REPO / "workloads" / "alexnet_cifar10" / "train.py"
+    outs = []
+    for i, seed in enumerate((0, 0, 1)):
+        out = tmp_path / f"w{i}.npz"
+        subprocess.run([sys.executable, str(script), "--data-dir", str(cifar_dir), "--epochs",
+                        "1", "--max-batches", "3", "--seed", str(seed), "--out", str(out)],
+                       check=True, capture_output=True)
+        with np.load(out) as z:
+            outs.append({k: z[k] for k in z.files})
+    assert outs[0].keys() == outs[1].keys() == set(
+        f"{n}_{p}" for n in (n for n, *_ in SPEC + FC) for p in ("weight", "bias"))
+    assert all(np.array_equal(outs[0][k], outs[1][k]) for k in outs[0])
+    assert not np.array_equal(outs[0]["conv1_weight"], outs[2]["conv1_weight"])
