@@ -23,6 +23,14 @@ def test_sweep_expands_with_library_defaults():
                           "num_random_init": 0}
 
 
+def test_sweep_labels_are_short_and_kwargs_exact():
+    specs, _ = _parse({"fgsm": {"eps": [2 / 255, 16 / 255, 1]}})
+    runs = specs[0].runs()
+    assert [label for label, _ in runs] == ["fgsm[eps=0.007843]", "fgsm[eps=0.06275]",
+                                            "fgsm[eps=1]"]
+    assert runs[0][1]["eps"] == 2 / 255
+
+
 def test_bad_attack_config_names_the_key():
     _, errors = _parse({"fgsmm": {}, "cw": {"lr": 1}, "pgd": {"eps": [0.1], "max_iter": [1, 2]},
                         "square": {}})

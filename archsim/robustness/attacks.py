@@ -72,8 +72,14 @@ class AttackSpec:
         base = dict(ATTACKS[self.name].defaults) | dict(self.params)
         if self.sweep_key is None:
             return [(self.name, _norm_values(base))]
-        return [(f"{self.name}[{self.sweep_key}={v}]", _norm_values(base | {self.sweep_key: v}))
-                for v in self.sweep_values]
+        return [(f"{self.name}[{self.sweep_key}={_label_value(v)}]",
+                 _norm_values(base | {self.sweep_key: v})) for v in self.sweep_values]
+
+
+def _label_value(v: Any) -> str:
+    """A swept value in a run label: floats to 4 significant digits (0.007843, not
+    0.00784313725490196); the full value stays in the ART kwargs and results.json."""
+    return format(v, ".4g") if isinstance(v, float) else str(v)
 
 
 def _norm_values(kwargs: dict) -> dict:
