@@ -101,7 +101,7 @@ def test_attack_experiments_run(tmp_path, shared_data):
 
 
 @pytest.mark.torch
-def test_decision_attacks_are_reproducible(tmp_path, shared_data):
+def test_decision_attacks_are_reproducible(tmp_path, shared_data, capsys):
     """Boundary and HopSkipJump start from ART's unseeded RandomState unless given a start:
     two runs of the same config must still write identical rows."""
     pytest.importorskip("torch")
@@ -115,6 +115,12 @@ def test_decision_attacks_are_reproducible(tmp_path, shared_data):
     rows = (outs[0] / "blackbox.csv").read_text().splitlines()
     assert len(rows) == 5 and rows[1].startswith("boundary,float32-numpy,25,2,")
     assert (outs[0] / "blackbox.csv").read_bytes() == (outs[1] / "blackbox.csv").read_bytes()
+    log = [line.split("] ", 1)[1] for line in capsys.readouterr().err.splitlines()
+           if line.startswith("archsim robustness: [")]
+    assert log[0] == "blackbox: started (3 images)"
+    assert log[1].startswith("blackbox boundary on float32-numpy: ")
+    assert log[1].endswith("/2 fooled within 25 queries")
+    assert len(log) == 2 * 5  # per run: started + 2 attacks x 2 models
 
 
 def test_relative_data_dir_is_relative_to_the_working_directory(repo_root, shared_data,

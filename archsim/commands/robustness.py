@@ -4,6 +4,7 @@ with exact and approximate multipliers. Writes results.json, one CSV per table, 
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 
@@ -30,6 +31,16 @@ def _check_variants(config) -> None:
                 resolve_variant(v)
 
 
+def _stderr_log(start: float):
+    """One line per finished step on stderr, with the elapsed time (above any progress bar)."""
+    from tqdm import tqdm
+
+    def log(message: str) -> None:
+        tqdm.write(f"archsim robustness: [{time.perf_counter() - start:7.1f} s] {message}",
+                   file=sys.stderr)
+    return log
+
+
 def run(args) -> int:
     """Load, validate, run every experiment, write results (all-or-nothing)."""
     from archsim.nn.architectures import load_network
@@ -46,7 +57,8 @@ def run(args) -> int:
     proxy = (load_network(config.proxy.weights, config.proxy.architecture, name="proxy")
              if needs_proxy else None)
     test = load_split(config.dataset, config.data_dir, "test")
-    runner = Runner(config, test, target, proxy, progress=sys.stderr.isatty())
+    runner = Runner(config, test, target, proxy, progress=sys.stderr.isatty(),
+                    log=_stderr_log(time.perf_counter()))
     results = run_experiments(runner)
     out = Path(args.out or f"robustness-{config.name}")
     with output_dir(out) as tmp:

@@ -9,6 +9,7 @@ after `offset` (stated in the outputs). Results depend only on the config (seede
 from __future__ import annotations
 
 from dataclasses import replace
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -25,9 +26,11 @@ class Runner:
     """Holds the models and a cache of clean logits per (model, subset)."""
 
     def __init__(self, config: RobustnessConfig, test: Split, target: Network,
-                 proxy: Network | None = None, progress: bool = False):
+                 proxy: Network | None = None, progress: bool = False,
+                 log: Callable[[str], None] | None = None):
         self.config, self.test, self.target, self.proxy = config, test, target, proxy
         self.progress = progress
+        self.log = log  # one line per finished step (the CLI prints them to stderr)
         self._mults: dict[str, Any] = {}
         self._cache: dict[tuple, np.ndarray] = {}
 
@@ -58,6 +61,11 @@ class Runner:
         val = self.logits(variant, self.subset(exp).x)
         self._cache[(variant, exp.offset, n)] = val
         return val
+
+    def note(self, message: str) -> None:
+        """Report a finished step (no-op without a log)."""
+        if self.log is not None:
+            self.log(message)
 
     def rng(self, salt: int) -> np.random.Generator:
         """A generator seeded by (config seed, salt)."""
@@ -132,4 +140,8 @@ def run_experiments(runner: Runner) -> dict[str, dict]:
     table = {"clean": run_clean, "confidence": run_confidence, "noise": run_noise,
              "transfer": threats.run_transfer, "blackbox": threats.run_blackbox,
              "whitebox": threats.run_whitebox}
-    return {exp.kind: table[exp.kind](runner, exp) for exp in runner.config.experiments}
+    results = {}
+    for exp in runner.config.experiments:
+        runner.note(f"{exp.kind}: started ({exp.images} images)")
+        results[exp.kind] = table[exp.kind](runner, exp)
+    return results

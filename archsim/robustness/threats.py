@@ -46,6 +46,8 @@ def _evaluate(runner: Runner, exp: ExperimentConfig, label: str, x_adv, sub, ext
     adv_a = labels_of(runner.logits(runner.config.approximate, x_adv))
     pert = metrics.perturbation(x_adv, sub.x)
     row = {"attack": label} | extra | metrics.success_stats(sub.y, clean_e, clean_a, adv_e, adv_a)
+    runner.note(f"{exp.kind} {label} ({extra['crafted_on']}): fooled {row['fooled_exact']} exact, "
+                f"{row['fooled_approx']} approx of {row['eligible']} eligible")
     return row | {"mean_l2": float(pert["l2"].mean()), "mean_linf": float(pert["linf"].mean())}
 
 
@@ -108,6 +110,8 @@ def _decision_attack(runner, exp, spec, label, kwargs, variant, sub, eligible) -
         l2.append(budget.best_l2)
         used.append(budget.used)
     l2a = np.array(l2)
+    runner.note(f"{exp.kind} {label} on {variant}: {sum(found)}/{len(found)} fooled within "
+                f"{exp.query_budget} queries")
     return {"attack": label, "model": variant, "query_budget": exp.query_budget,
             "images": len(found), "success_rate": float(np.mean(found)),
             "median_l2": metrics.summary(l2a)["median"], "mean_l2": metrics.summary(l2a)["mean"],
@@ -153,6 +157,7 @@ def run_whitebox(runner: Runner, exp: ExperimentConfig) -> dict:
                 ok = labels_of(runner.logits(variant, x_adv)) != y
                 pert = metrics.perturbation(x_adv, x)
                 per_image[(label, variant)] = (ok, pert["psnr_db"])
+                runner.note(f"whitebox {label} on {variant}: {int(ok.sum())}/{len(y)} fooled")
                 rows.append({"attack": label, "model": variant, "eligible": len(y),
                              "success_rate": float(ok.mean()) if len(y) else float("nan")}
                             | {f"mean_{k}": metrics.summary(v[ok])["mean"]
