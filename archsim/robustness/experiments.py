@@ -8,8 +8,8 @@ after `offset` (stated in the outputs). Results depend only on the config (seede
 """
 from __future__ import annotations
 
-from dataclasses import replace
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np

@@ -10,7 +10,7 @@ import math
 
 PCT, NUM, INT, TXT = "pct", "num", "int", "txt"
 
-# experiment kind -> [(column, heading, format)]; "rows" tables unless noted
+# table key -> [(row column, heading, cell format)]; black-box has two tables (proxy, decision)
 _TRANSFER = [("attack", "attack", TXT), ("eligible", "eligible", INT),
              ("fooled_exact", "fooled exact", INT), ("fooled_approx", "fooled approx", INT),
              ("success_rate_exact", "success exact", PCT),
