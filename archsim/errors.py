@@ -19,3 +19,11 @@ class DataError(ArchsimError, ValueError):
 
 class SpecError(ArchsimError, ValueError):
     """A multiplier, netlist, cell or FP-format specification is invalid (names the field)."""
+
+
+class OutputError(ArchsimError):
+    """An output location cannot be used or written (names the path)."""
+
+
+class ResourceError(ArchsimError, ValueError):
+    """The requested work is too large to run (memory or time estimate over a stated bound)."""

@@ -29,7 +29,8 @@ def register(subparsers) -> None:
                               description=__doc__.split("\n\n")[0])
     p.add_argument("config", help="run configuration (YAML)")
     p.add_argument("--out", default=None,
-                   help="output directory (default: runs/<config name>); replaced on success")
+                   help="output directory (default: runs/<config name>); written all or nothing, "
+                        "and only a new, empty or archsim-written directory is replaced")
     p.add_argument("--no-plots", action="store_true", help="write the data files only")
     p.set_defaults(handler=handle)
 
@@ -143,12 +144,13 @@ def write_run(result, directory: Path, plots: bool = True) -> None:
 def handle(args) -> int:
     """Load, simulate, cost, write (all or nothing)."""
     from archsim.config import load_config
-    from archsim.results import output_dir
+    from archsim.outdir import check_output_dir, default_out, output_dir
     from archsim.sim.run import run_config
 
     config = load_config(args.config)  # bad input fails here, before any directory exists
-    result = run_config(config, progress=sys.stderr.isatty())
-    out = Path(args.out) if args.out else Path("runs") / config.name
+    out = Path(args.out) if args.out else default_out(config.name)
+    check_output_dir(out)  # refuse a directory we may not replace before simulating
+    result = run_config(config, progress=True)
     with output_dir(out) as tmp:
         write_run(result, tmp, plots=not args.no_plots)
     for label, v in summary(result)["variants"].items():

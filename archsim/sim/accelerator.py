@@ -150,9 +150,10 @@ def simulate_layer(layer: Layer, array_config, memory) -> LayerResult:
 
 def simulate_workload(workload: Workload, array_config, memory, progress: bool = False
                       ) -> WorkloadResult:
-    """Simulate every layer (a fresh environment each); tqdm progress to stderr if asked."""
+    """Simulate every layer (a fresh environment each); progress on stderr if asked."""
     layers = workload.layers
     if progress:
-        from tqdm import tqdm
-        layers = tqdm(layers, desc=f"simulating {workload.name}", unit="layer", leave=False)
+        from archsim.progress import steps
+        layers = steps(layers, f"simulating {workload.name}", len(layers), "layer",
+                       label=lambda layer: layer.name)
     return WorkloadResult(workload, tuple(simulate_layer(l, array_config, memory) for l in layers))
