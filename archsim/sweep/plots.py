@@ -13,6 +13,12 @@ LABELS = {"latency_s": "latency (s)", "energy_j": "energy (J)", "edp_js": "EDP (
 def _save(fig, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
+    for ax in fig.axes:  # linear axes of tiny or huge numbers: one exponent, not long ticks
+        for axis in (ax.xaxis, ax.yaxis):
+            if axis.get_scale() == "linear" and isinstance(
+                    axis.get_major_formatter(), plt.matplotlib.ticker.ScalarFormatter):
+                axis.get_major_formatter().set_powerlimits((-2, 3))
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110, metadata={"Software": None})
     plt.close(fig)
@@ -83,12 +89,12 @@ def plot_effects(rows: list[dict], axes: list[str], objective: str, path: Path) 
     return _save(fig, path)
 
 
-def plot_sweep(directory: Path, rows: list[dict], front: list[dict], spec) -> list[Path]:
+def plot_sweep(directory: Path, rows: list[dict], front: list[dict], objectives: list[str],
+               axes: list[str]) -> list[Path]:
     """Every sweep plot into directory/plots (front per pair of objectives; effects)."""
     plots = Path(directory) / "plots"
-    ids = frozenset(r["point_id"] for r in front) if len(spec.objectives) > 2 else frozenset()
+    ids = frozenset(r["point_id"] for r in front) if len(objectives) > 2 else frozenset()
     out = [plot_front(rows, x, y, plots / f"front_{x}_{y}.png", ids)
-           for x, y in itertools.combinations(spec.objectives, 2)]
-    axes = [a.key for a in spec.axes]
-    out += [plot_effects(rows, axes, o, plots / f"effects_{o}.png") for o in spec.objectives]
+           for x, y in itertools.combinations(objectives, 2)]
+    out += [plot_effects(rows, axes, o, plots / f"effects_{o}.png") for o in objectives]
     return out

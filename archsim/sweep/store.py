@@ -170,7 +170,8 @@ class SweepStore:
         write_csv(self.dir / "pareto.csv", front, self.columns)
         if plots:
             from archsim.sweep.plots import plot_sweep
-            plot_sweep(self.dir, rows, front, self.spec)
+            plot_sweep(self.dir, rows, front, list(self.spec.objectives),
+                       [a.key for a in self.spec.axes])
 
 
 def _atomic_text(path: Path, text: str) -> None:
