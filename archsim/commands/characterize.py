@@ -66,6 +66,12 @@ def handle(args) -> int:
     check_output_dir(out)
     rows = compute_rows(args.variants, args.dist, args.n, args.seed)
     print_table(rows)
+    import sys
+
+    from archsim_core.variants import structure_notes
+    for variant in args.variants:
+        for note in structure_notes(variant):
+            print(f"archsim characterize: note: {note}", file=sys.stderr)
     with output_dir(out) as tmp:
         write_csv(tmp / "metrics.csv", rows, COLUMNS)
         write_json(tmp / "metrics.json", {

@@ -38,8 +38,10 @@ def _library_echo(lib) -> dict:
 
 
 def _spec_echo(spec) -> dict:
+    from archsim_core.variants import structure_notes
     return {"format": spec.fmt.name, "rounding": spec.rounding, "specials": spec.specials,
-            "semantics": spec.semantics, "structure": repr(spec.structure)}
+            "semantics": spec.semantics, "structure": repr(spec.structure),
+            "notes": structure_notes(spec)}
 
 
 def _compare(args, lib) -> dict:

@@ -51,9 +51,17 @@ def handle(args) -> int:
     config = load_config(args.config)  # bad input fails here, before any directory exists
     out = Path(args.out) if args.out else default_out(config.name)
     check_output_dir(out)  # refuse a directory we may not replace before simulating
+    if config.functional is not None:
+        from archsim.sim.limits import check_functional
+        for layer in config.workload.layers:
+            check_functional(layer, config.functional.samples, f"{config.source}: ")
     result = run_config(config, progress=True)
     with output_dir(out) as tmp:
         write_run(result, tmp, plots=not args.no_plots)
+    from archsim_core.variants import structure_notes
+    for variant in config.variants:
+        for note in structure_notes(variant.spec):
+            print(f"archsim run: note: {note}", file=sys.stderr)
     for label, v in summary(result)["variants"].items():
         print(f"{label:>14}: {v['cycles']} cycles @ {v['clock_mhz']:.1f} MHz = "
               f"{v['latency_s'] * 1e3:.4g} ms, {v['energy_j'] * 1e6:.4g} uJ, "

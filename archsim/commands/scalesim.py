@@ -40,6 +40,11 @@ def run(args) -> int:
     workload = reader(args.topology)
     if args.input_type == "conv":
         workload = expand_depthwise(workload)
+    from archsim.sim.limits import check_scalesim
+    from archsim.sim.plan import plan_layer
+    for layer in workload.layers:  # refuse a layer too large before computing any
+        check_scalesim(plan_layer(layer, config.array_rows, config.array_cols, config.dataflow),
+                       f"{args.topology}: ")
     reports = [layer_report(layer, config) for layer in workload.layers]
     with output_dir(target) as tmp:
         write_reports(tmp, reports)

@@ -179,12 +179,7 @@ def parse_config(raw: Any, source: str, cli_data_dir: str | None = None,
 def load_config(path: str | os.PathLike, cli_data_dir: str | None = None,
                 only: tuple[str, ...] = ()) -> RobustnessConfig:
     """Read and validate a robustness YAML config."""
-    import yaml
+    from archsim_core.yamlio import load_file
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML ({str(exc).splitlines()[0]})") from None
+    raw = load_file(path, ConfigError, "config")
     return parse_config(raw, str(path), cli_data_dir, only)
