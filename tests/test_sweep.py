@@ -274,3 +274,62 @@ def test_parquet_holds_the_csv_table(tmp_path):
             assert (float(r[k]) == t[k]) if isinstance(t[k], float) else str(t[k]) == r[k]
     assert math.isclose(sum(t["energy_j"] for t in table),
                         sum(float(r["energy_j"]) for r in rows))
+
+
+def test_accuracy_sweep_per_layer(tmp_path, shared_data, repo_root):
+    """top1 of each per-layer assignment equals an independent evaluation: uniform
+    assignments through archsim.nn's forward, mixed ones layer by layer through the
+    multipliers' own conv2d/matmul; one accuracy run per assignment, shared by points."""
+    from archsim_core import get_multiplier
+
+    from archsim.nn.architectures import load_network
+    from archsim.nn.mnist import load_mnist
+    from archsim.nn.network import Conv2d, Linear, apply_layer, predict_labels
+
+    weights = shared_data / "da_lenet_official.npz"
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(f"""base: {repo_root / 'configs' / 'da_mnist.yaml'}
+axes:
+  array.size: [8, 16]
+  pe.layers: {{layers: [conv1, linear2], variants: [exact, da]}}
+objectives: [energy, top1]
+accuracy: {{dataset: mnist, architecture: da-lenet, images: 40, weights: {weights},
+           data_dir: {shared_data}}}
+""")
+    import archsim.sweep.execute as execute
+    calls = []
+    original = execute.top1_accuracy
+    execute.top1_accuracy = lambda *a: calls.append(a) or original(*a)
+    try:
+        assert run(["sweep", spec, "--out", tmp_path / "sw", "--workers", "0"]) == 0
+    finally:
+        execute.top1_accuracy = original
+    assert len(calls) == 4                      # 8 points, 4 assignments
+    rows = read_rows(tmp_path / "sw" / "results.csv")
+    net = load_network(weights, "da-lenet")
+    test = load_mnist(shared_data, "test")
+    x, y = test.x[:40], test.y[:40]
+    for row in rows:
+        assign = json.loads(row["pe.layers"])
+        variants = {"conv1": assign["conv1"], "conv2": "exact", "linear1": "exact",
+                    "linear2": assign["linear2"]}
+        if set(variants.values()) == {"exact"}:
+            labels = predict_labels(net, x, "exact")
+        else:
+            h = x
+            for layer in net.layers:
+                if isinstance(layer, Conv2d):
+                    m = get_multiplier(variants[layer.name])
+                    h = m.conv2d(h, layer.weight, layer.bias, stride=layer.stride,
+                                 padding=layer.padding)
+                elif isinstance(layer, Linear):
+                    m = get_multiplier(variants[layer.name])
+                    h = m.matmul(h, np.ascontiguousarray(layer.weight.T), layer.bias)
+                else:
+                    h = apply_layer(layer, h)
+            labels = np.asarray(h).argmax(axis=1)
+        assert float(row["top1"]) == np.mean(labels == y)
+    assert (tmp_path / "sw" / "plots" / "front_energy_j_top1.png").is_file()
+    front = read_rows(tmp_path / "sw" / "pareto.csv")
+    best = max(float(r["top1"]) for r in rows)
+    assert any(float(r["top1"]) == best for r in front)   # the most accurate point is on it

@@ -418,6 +418,15 @@ def spec_from_dict(doc, source: str, spec_dir: Path) -> SweepSpec:
             for k, v in expanded.items()]
     objectives = _objectives(source, doc.get("objectives"))
     accuracy = _accuracy(source, spec_dir, doc.get("accuracy"), "top1" in objectives)
+    layers_axis = next((a for a in axes if a.key == "pe.layers"), None)
+    if accuracy is not None and layers_axis is not None:
+        from archsim.nn.architectures import expected_shapes
+        net = {k[:-len("_weight")] for k in expected_shapes(accuracy.architecture)
+               if k.endswith("_weight")}
+        for i, assignment in enumerate(layers_axis.settings):
+            for layer in sorted(set(assignment) - net):
+                _fail(source, f"axes.pe.layers[{i}]", f"layer {layer!r} is not in the "
+                      f"{accuracy.architecture} network ({', '.join(sorted(net))})")
     known = {a.key for a in axes} | set(RESULT_COLUMNS) | ({"top1"} if accuracy else set())
     return SweepSpec(
         source=source, base_path=str(base_path), base_doc_json=canonical(base_doc),
