@@ -20,7 +20,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from archsim.sweep.spec import AccuracySpec, SweepSpec, canonical, cell_of, set_dotted, sha
+from archsim.sweep.spec import (AccuracySpec, SweepSpec, canonical, cell_of, inline_workload,
+                                set_dotted, sha)
 
 LIGHT_SECTIONS = ("pe", "clock")   # per point; everything else belongs to the group
 
@@ -76,11 +77,12 @@ def make_point(spec: SweepSpec, point_id: int, indices: tuple[int, ...]) -> Poin
             assigned = {layer: json.dumps(v, sort_keys=True) for layer, v in setting.items()}
         else:
             set_dotted(doc, axis.key, setting)
+    base_dir = str(Path(spec.base_path).parent)
     group_doc = {k: v for k, v in doc.items() if k not in LIGHT_SECTIONS}
     group_doc.update({k: base_doc[k] for k in LIGHT_SECTIONS})
+    group_doc = inline_workload(group_doc, Path(base_dir))
     labels = {s: _variant(s) for s in [default, *assigned.values()]}
     cells = tuple((a.key, a.values[i]) for a, i in zip(spec.axes, indices))
-    base_dir = str(Path(spec.base_path).parent)
     acc_assignment, acc_key = (), None
     if spec.accuracy is not None:
         acc_assignment = tuple((layer, assigned.get(layer, default))
