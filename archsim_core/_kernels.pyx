@@ -122,7 +122,7 @@ cdef extern from *:
     #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
     #include <immintrin.h>
     #define AG_X86 1
-    #define AG_CLONES __attribute__((target_clones("default", "arch=x86-64-v3")))
+    #define AG_CLONES __attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
     #else
     #define AG_X86 0
     #define AG_CLONES
@@ -146,23 +146,24 @@ cdef extern from *:
         return (x & 0x7FFFFFu) | ((uint32_t)(e != 0) << 23);
     }
     /* first operand (activation) terms */
+    /* (significand parts are < 2**25: converted through int32, one instruction) */
     static inline void ag_split_a(uint32_t x, int nterms, uint64_t m, double *t1, double *t2) {
-        uint64_t sig = ag_sig(x);
+        uint32_t sig = ag_sig(x);
         double s = ag_scale(x);
         if (nterms == 2) {
-            *t1 = (double)(sig & m) * s;
-            *t2 = (double)(sig & ~m) * s;
+            *t1 = (double)(int32_t)(sig & (uint32_t)m) * s;
+            *t2 = (double)(int32_t)(sig & ~(uint32_t)m) * s;
         } else {
-            *t1 = (double)sig * s;
+            *t1 = (double)(int32_t)sig * s;
             *t2 = 0.0;
         }
     }
     /* second operand (weight) terms */
     static inline void ag_split_b(uint32_t x, int nterms, uint64_t m, int c, double *t1, double *t2) {
-        uint64_t sig = ag_sig(x);
+        uint32_t sig = ag_sig(x);
         double s = ag_scale(x);
-        *t1 = (double)sig * s;
-        *t2 = nterms == 2 ? (double)(((sig >> (c - 1)) & m) << c) * s : 0.0;
+        *t1 = (double)(int32_t)sig * s;
+        *t2 = nterms == 2 ? (double)(int32_t)(((sig >> (c - 1)) & (uint32_t)m) << c) * s : 0.0;
     }
     /* 1 if any element has an all-ones exponent (inf/NaN) */
     static AG_CLONES int ag_any_special(const uint32_t *x, int64_t n) {
@@ -172,7 +173,7 @@ cdef extern from *:
         return r != 0;
     }
     /* W^T [N, K] -> panels [N/NR][K][nterms][NR] (columns beyond N padded with +0) */
-    static void ag_pack_b(const uint32_t *wt, int64_t N, int64_t K, int nterms, uint64_t m,
+    static AG_CLONES void ag_pack_b(const uint32_t *wt, int64_t N, int64_t K, int nterms, uint64_t m,
                           int c, double *out, int64_t p0, int64_t p1) {
         for (int64_t p = p0; p < p1; p++) {
             double *dst = out + p * K * nterms * AG_NR;
@@ -189,17 +190,20 @@ cdef extern from *:
         }
     }
     /* rows [i0, i0 + rows) of X [M, K] -> tiles [rows/MR][K][nterms][MR] (+0 padding) */
-    static void ag_pack_a(const uint32_t *x, int64_t K, int64_t i0, int64_t rows, int nterms,
+    static AG_CLONES void ag_pack_a(const uint32_t *x, int64_t K, int64_t i0, int64_t rows, int nterms,
                           uint64_t m, double *out) {
         int64_t tiles = (rows + AG_MR - 1) / AG_MR;
         for (int64_t t = 0; t < tiles; t++) {
             double *dst = out + t * K * nterms * AG_MR;
-            for (int r = 0; r < AG_MR; r++) {
-                int64_t row = t * AG_MR + r;
-                const uint32_t *src = x + (i0 + row) * K;
-                for (int64_t k = 0; k < K; k++) {
+            int64_t nr = rows - t * AG_MR < AG_MR ? rows - t * AG_MR : AG_MR;
+            const uint32_t *src = x + (i0 + t * AG_MR) * K;
+            for (int64_t k = 0; k < K; k++) {
+                uint32_t v[AG_MR];
+                for (int r = 0; r < AG_MR; r++)
+                    v[r] = r < nr ? src[r * K + k] : 0u;
+                for (int r = 0; r < AG_MR; r++) {   /* vectorises over the tile's rows */
                     double t1, t2;
-                    ag_split_a(row < rows ? src[k] : 0u, nterms, m, &t1, &t2);
+                    ag_split_a(v[r], nterms, m, &t1, &t2);
                     dst[(k * nterms) * AG_MR + r] = t1;
                     if (nterms == 2)
                         dst[(k * nterms + 1) * AG_MR + r] = t2;
@@ -211,7 +215,7 @@ cdef extern from *:
        doubles with the padding built in ([Nimg][C][H+2p][W+2p]); row i of the virtual
        im2col matrix is output pixel (n, oy, ox), column k = (c*R + r)*S + s; koff[k] is the
        offset of (c, r, s) in one padded image. */
-    static void ag_pack_a_conv(const double *planes, int64_t plane_size, const int64_t *koff,
+    static AG_CLONES void ag_pack_a_conv(const double *planes, int64_t plane_size, const int64_t *koff,
                                int64_t K, int64_t i0, int64_t rows, int64_t M, int64_t P,
                                int64_t OW, int64_t stride, int64_t HP, int64_t WP, int64_t C,
                                int nterms, double *out) {
@@ -239,7 +243,7 @@ cdef extern from *:
             }
         }
     }
-    static void ag_split_planes(const uint32_t *x, int64_t n, int nterms, uint64_t m,
+    static AG_CLONES void ag_split_planes(const uint32_t *x, int64_t n, int nterms, uint64_t m,
                                 double *t1, double *t2) {
         for (int64_t i = 0; i < n; i++) {
             double a, b;
