@@ -57,7 +57,8 @@ def test_bootstrap_is_seeded_and_agrees_with_scipy_percentile():
     se = w.std(ddof=1) / np.sqrt(len(w))
     assert lo == pytest.approx(m - 1.96 * se, abs=0.2 * se)
     assert hi == pytest.approx(m + 1.96 * se, abs=0.2 * se)
-    assert all(np.isnan(stats.bootstrap_ci([np.inf], seed=0)))
+    assert all(np.isnan(stats.bootstrap_ci([np.nan], seed=0)))
+    assert stats.bootstrap_ci([1.0, np.inf, np.inf], seed=0)[0] == np.inf
 
 
 def test_pooled_counts_not_averaged_ratios():

@@ -63,16 +63,17 @@ def paired(fooled_a: np.ndarray, fooled_b: np.ndarray) -> dict:
 
 def bootstrap_ci(values: Iterable[float], seed: int, statistic: Callable = np.median,
                  resamples: int = 2000, level: float = 0.95) -> tuple[float, float, float]:
-    """(statistic, low, high): percentile bootstrap over the finite values, seeded."""
+    """(statistic, low, high): percentile bootstrap, seeded. NaNs are dropped; +inf is kept
+    (a failed minimum-norm attack is an infinite distance: the median counts it)."""
     v = np.asarray(list(values), np.float64)
-    v = v[np.isfinite(v)]
+    v = v[~np.isnan(v)]
     if len(v) == 0:
         return float("nan"), float("nan"), float("nan")
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, len(v), size=(resamples, len(v)))
     stats = np.sort(np.asarray(statistic(v[idx], axis=1), np.float64))
     alpha = (1 - level) / 2
-    lo, hi = np.quantile(stats, [alpha, 1 - alpha])
+    lo, hi = np.quantile(stats, [alpha, 1 - alpha], method="inverted_cdf")
     return float(statistic(v)), float(lo), float(hi)
 
 
