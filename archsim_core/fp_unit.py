@@ -449,14 +449,16 @@ def fp_multiplier_netlist(spec, name: str | None = None) -> Netlist:
     return nb.build(out, spec.structure.cell_types)
 
 
-def fp_adder_netlist(fmt: FPFormat, name: str | None = None) -> Netlist:
-    """IEEE addition a + b in `fmt`, round to nearest even, gradual underflow, as one netlist
-    (a = accumulator word, b = addend); NaN results as x86: the first NaN operand quietened,
-    inf - inf the default NaN with the sign set."""
+def fp_adder_netlist(fmt: FPFormat, name: str | None = None, ftz: bool = False) -> Netlist:
+    """IEEE addition a + b in `fmt`, round to nearest even, gradual underflow (`ftz`:
+    subnormal inputs read as signed zero and subnormal results flush to signed zero, as the
+    wrapper's accumulator of an ftz variant), as one netlist (a = accumulator word,
+    b = addend); NaN results as x86: the first NaN operand quietened, inf - inf the default
+    NaN with the sign set."""
     E, M, width = fmt.exp_bits, fmt.man_bits, fmt.width
-    nb = UnitBuilder(width, width, name or f"{fmt.name}-adder")
-    A = _unpack(nb, [nb.a(i) for i in range(width)], fmt, False)
-    B = _unpack(nb, [nb.b(i) for i in range(width)], fmt, False)
+    nb = UnitBuilder(width, width, name or f"{fmt.name}-adder{'-ftz' if ftz else ''}")
+    A = _unpack(nb, [nb.a(i) for i in range(width)], fmt, ftz)
+    B = _unpack(nb, [nb.b(i) for i in range(width)], fmt, ftz)
 
     # swap so that |big| >= |small|
     nb.role = "align"
@@ -508,7 +510,8 @@ def fp_adder_netlist(fmt: FPFormat, name: str | None = None) -> Netlist:
     zero = nb.NOT(nb.any(z))
     ovf = nb.all(bits[M:])
     r = [nb.MUX(ovf, x, o) for x, o in zip(bits, [CONST0] * M + [CONST1] * E)]
-    r = [nb.AND(x, nb.NOT(zero)) for x in r]
+    flush = nb.OR(zero, nb.NOT(nb.any(bits[M:]))) if ftz else zero
+    r = [nb.AND(x, nb.NOT(flush)) for x in r]
     r.append(nb.MUX(zero, sign_big, nb.AND(A["sign"], B["sign"])))
     quiet = M - 1
     a_q = [CONST1 if i == quiet else s for i, s in enumerate(A["word"])]
@@ -539,9 +542,9 @@ def unit_netlist(spec) -> Netlist:
 
 
 @functools.lru_cache(maxsize=16)
-def adder_netlist(fmt: FPFormat) -> Netlist:
+def adder_netlist(fmt: FPFormat, ftz: bool = False) -> Netlist:
     """Cached `fp_adder_netlist`."""
-    return fp_adder_netlist(fmt)
+    return fp_adder_netlist(fmt, ftz=ftz)
 
 
 def block_of(role: str) -> str:
