@@ -15,8 +15,9 @@ b = second, output the result word (`fp_multiplier_netlist`). Blocks:
   normalise  leading-zero count and left shift of the W-bit product by log stages (a stage of
              2^k shifts when the top 2^k bits are zero), then the denormalising right shift
              with sticky (jamming) when the result exponent is <= 0.
-  exponent   ea + eb (ripple of FA cells), + the constant W - bias - 2M, - LZC; 1 - B for the
-             denormalising shift; comparisons B >= emax, B <= 0.
+  exponent   ea + eb + (W - bias - 2M) (ripples of FA cells, off the critical path), - LZC
+             and 1 - B for the denormalising shift (prefix adders, on it); comparisons
+             B >= emax, B <= 0.
   round      rne: increment = guard AND (sticky OR lsb); truncate: none. A Sklansky prefix
              incrementer over the packed {exponent field, fraction} word, so a carry out of the
              fraction bumps the exponent (and a subnormal rounds up to the smallest normal).
@@ -32,7 +33,7 @@ published Python's behaviour, including a domain-error flag for inputs the scrip
 
 FP adder (`fp_adder_netlist`): IEEE addition rounded to nearest even with gradual underflow,
 a = accumulator word, b = addend. Single-path design: magnitude compare and swap (prefix
-subtractor), exponent difference (ripple), alignment right shift of the smaller significand
+subtractor), exponent difference (prefix subtractor), alignment right shift of the smaller significand
 with guard/round/sticky, effective add/subtract (Sklansky prefix adder), leading-zero count
 limited by the larger exponent (a one-hot limit mask OR'd into the LZC input, so a result that
 would need a shift past the smallest exponent stays subnormal), normalising left shift, RNE
@@ -401,11 +402,11 @@ def fp_multiplier_netlist(spec, name: str | None = None) -> Netlist:
     ext = [CONST0] * nB
     t, c = nb.ripple_add(A["eff"] + ext[E:], B["eff"] + ext[E:])
     t, _ = nb.ripple_add(t, nb.const((K + 1) & mask, nB))
-    Bx, _ = nb.ripple_add(t, [nb.NOT(s) for s in lzc] + [CONST1] * (nB - len(lzc)))
+    Bx, _ = nb.prefix_add(t, [nb.NOT(s) for s in lzc] + [CONST1] * (nB - len(lzc)))
     neg = Bx[nB - 1]
     denorm = nb.OR(neg, nb.NOT(nb.any(Bx)))
     ovf_pre = nb.AND(nb.NOT(neg), nb.OR(nb.any(Bx[E:nB - 1]), nb.all(Bx[:E])))
-    d, _ = nb.ripple_add([nb.NOT(s) for s in Bx], nb.const(2, nB))       # 1 - B
+    d, _ = nb.prefix_add([nb.NOT(s) for s in Bx], nb.const(2, nB))       # 1 - B
     nb.role = "normalise"
     d = [nb.AND(s, denorm) for s in d[:nB - 1]]
 
@@ -470,7 +471,7 @@ def fp_adder_netlist(fmt: FPFormat, name: str | None = None, ftz: bool = False) 
     s_big, s_small = pick(A["sig"], B["sig"]), pick(B["sig"], A["sig"])
     sign_big = nb.MUX(gt, A["sign"], B["sign"])
     nb.role = "exponent"
-    diff, _ = nb.ripple_add(e_big, [nb.NOT(s) for s in e_small], CONST1)
+    diff, _ = nb.prefix_add(e_big, [nb.NOT(s) for s in e_small], CONST1)
 
     # align the smaller significand: [S, R, G, sig] >> diff with sticky
     nb.role = "align"
@@ -500,7 +501,7 @@ def fp_adder_netlist(fmt: FPFormat, name: str | None = None, ftz: bool = False) 
     nb.role = "exponent"
     ext = [CONST0] * (max(E, len(sh)) + 1 - E)
     e_w = e_big + ext
-    ediff, _ = nb.ripple_add(e_w, [nb.NOT(s) for s in sh] + [CONST1] * (len(e_w) - len(sh)), CONST1)
+    ediff, _ = nb.prefix_add(e_w, [nb.NOT(s) for s in sh] + [CONST1] * (len(e_w) - len(sh)), CONST1)
     nb.role = "round"
     inc = nb.AND(guard, nb.OR(sticky, q[0]))
     addend = [CONST0] * M + [q[M]] + [CONST0] * (E - 1)
