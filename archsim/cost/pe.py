@@ -45,6 +45,8 @@ class PECost:
     adder_area_um2: float = 0.0
     register_area_um2: float = 0.0
     energy_source: str = ""  # which operand stream the toggle energies were counted on
+    mult_energy_se_pj: float = 0.0   # sampling standard errors (sampled workload streams)
+    add_energy_se_pj: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -166,3 +168,24 @@ def pe_cost_from(spec, lib: CellLibrary, mac: MacCost) -> PECost:
                   transistors=mac.mult.transistors, adder_energy_pj=adder, register_energy_pj=reg,
                   adder_area_um2=mac.adder.area_um2, register_area_um2=mac.register.area_um2,
                   energy_source=mac.source)
+
+
+def pe_cost_workload(spec, lib: CellLibrary, energy) -> PECost:
+    """PECost from sampled workload energies (archsim.cost.operands.WorkloadEnergy): MAC-
+    weighted mean energies per operation with their standard errors; delays and areas from
+    the netlists (they do not depend on the operands)."""
+    base = mac_cost(spec, lib)
+    scale, ns = pj_per_eu(lib), lib.ns_per_delay_unit
+    mac_ns = base.timing.mac_units * ns
+    mult = energy.mult_eu * scale + leakage_pj(base.mult.area_um2, mac_ns, lib)
+    adder = energy.adder_eu * scale + leakage_pj(base.adder.area_um2, mac_ns, lib)
+    reg = energy.register_eu * scale + leakage_pj(base.register.area_um2, mac_ns, lib)
+    add_se = (energy.adder_se ** 2 + energy.register_se ** 2) ** 0.5 * scale
+    return PECost(variant=spec.name, mult_energy_pj=mult, add_energy_pj=adder + reg,
+                  mult_delay_ns=base.timing.mult_units * ns,
+                  add_delay_ns=base.timing.add_units * ns, mac_delay_ns=mac_ns,
+                  mult_area_um2=base.mult.area_um2, transistors=base.mult.transistors,
+                  adder_energy_pj=adder, register_energy_pj=reg,
+                  adder_area_um2=base.adder.area_um2, register_area_um2=base.register.area_um2,
+                  energy_source=energy.source, mult_energy_se_pj=energy.mult_se * scale,
+                  add_energy_se_pj=add_se)
