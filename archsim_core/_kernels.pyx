@@ -15,7 +15,7 @@ from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport abort, free, malloc
 from libc.string cimport memcpy
 
-from archsim_core._fp cimport (FmtParams, fp_params, fp_sig, fp_mul_fast, fp_mul_general,
+from archsim_core._fp cimport (FmtParams, fp_params, fp_sig, fp_mul_fast, fp_mul_general, fp_is_nan,
                                fp_daref_finish, fp_add, fp_from_double, fp_to_double, fp_field, SEM_DA_REFERENCE,
                                SEM_HARDWARE, RND_TRUNCATE)
 from archsim_core._sigmul cimport Ama5ChunkSigMul, ExactSigMul, SigMul
@@ -470,6 +470,8 @@ cdef inline uint64_t _acc_add(const FmtParams* f, uint64_t a, uint64_t b) noexce
         memcpy(&y, &b32, 4)
         z = x + y
         memcpy(&r, &z, 4)
+        if (r & 0x7FFFFFFF) > 0x7F800000 and fp_is_nan(f, a32):
+            return a32 | <uint32_t>f.quiet_bit   # the first NaN wins, whatever order the C compiler added in
         if f.ftz and fp_field(f, r) == 0:
             r &= <uint32_t>f.sign_bit
         return r

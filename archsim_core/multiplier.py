@@ -103,6 +103,7 @@ class Multiplier:
         self._out_dtype = np.float32 if self.fmt.exp_bits <= 8 else np.float64
         self.bits_dtype = np.dtype(np.uint32 if self.fmt.width <= 32 else np.uint64)
         self._netlist = None
+        self._unit_netlist = None
 
     @property
     def name(self) -> str:
@@ -115,6 +116,17 @@ class Multiplier:
         if self._netlist is None:
             self._netlist = build_netlist(self.spec)
         return self._netlist
+
+    @property
+    def unit_netlist(self):
+        """The whole FP multiplier as one netlist (archsim_core.fp_unit): inputs the two
+        operand words (a = first operand), output the result word; bit-identical to
+        `multiply_bits` (tests/test_fp_netlist.py). SpecError for `da-reference`, which is the
+        published script's behaviour rather than a circuit."""
+        if self._unit_netlist is None:
+            from archsim_core.fp_unit import unit_netlist
+            self._unit_netlist = unit_netlist(self.spec)
+        return self._unit_netlist
 
     def __repr__(self) -> str:
         return f"Multiplier({self.name!r}, fmt={self.fmt.name})"
