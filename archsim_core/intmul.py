@@ -7,7 +7,8 @@ A spec is one of
 * ``"verilog:PATH"`` (unsigned), ``"intN:PATH"`` / ``"uintN:PATH"`` (two's-complement signed /
   unsigned, both ports must be N bits wide, e.g. ``int8:mul8s_1KV6.v``);
 * ``{"format": "uintN", "structure": {...}}`` (optional ``"name"``): archsim's own N x N unsigned
-  significand array (any `parse_structure` spec: exact, LSB-approximate, hierarchical...).
+  significand array (any `parse_structure` spec: exact, LSB-approximate, hierarchical...);
+* a ``.yaml`` file holding one of these mappings (a relative ``verilog`` path is relative to it).
 
 `IntMultiplier.multiply(a, b)` takes integer arrays (values in the operands' signed or unsigned
 range) and returns int64 results, the output bits read as two's complement when signed.
@@ -59,6 +60,8 @@ def is_int_spec(spec) -> bool:
     if isinstance(spec, IntSpec):
         return True
     if isinstance(spec, str):
+        if spec.endswith((".yaml", ".yml")):
+            return is_int_spec(_yaml_body(Path(spec), quiet=True))
         return spec.startswith("verilog:") or bool(_PREFIX.match(spec))
     if isinstance(spec, Mapping):
         fmt = spec.get("format")
@@ -76,6 +79,15 @@ def resolve_int_spec(spec) -> IntSpec:
     """An IntSpec from a string or mapping (see the module docstring); SpecError if malformed."""
     if isinstance(spec, IntSpec):
         return spec
+    if isinstance(spec, str) and spec.endswith((".yaml", ".yml")):
+        path = Path(spec)
+        body = dict(_yaml_body(path))
+        if isinstance(body.get("verilog"), str):     # relative to the spec file
+            body["verilog"] = str(path.parent / body["verilog"])
+        try:
+            return resolve_int_spec({"name": path.stem, **body})
+        except SpecError as exc:
+            raise SpecError(f"{path}: {exc}") from None
     if isinstance(spec, str):
         if spec.startswith("verilog:"):
             path = spec[len("verilog:"):]
@@ -121,6 +133,23 @@ def resolve_int_spec(spec) -> IntSpec:
     structure = parse_structure(spec["structure"], width, width)
     return IntSpec(str(spec.get("name", f"uint{width}")), False, op or "mul", structure=structure,
                    width=width)
+
+
+def _yaml_body(path: Path, quiet: bool = False):
+    """The mapping in a spec YAML file (None when `quiet` and it cannot be read as one)."""
+    import yaml
+
+    try:
+        body = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        if quiet:
+            return None
+        raise SpecError(f"{path}: cannot read spec ({exc.__class__.__name__})") from None
+    if not isinstance(body, Mapping):
+        if quiet:
+            return None
+        raise SpecError(f"{path}: a spec must be a mapping")
+    return body
 
 
 def _format(fmt) -> tuple[int, bool]:
