@@ -300,7 +300,13 @@ def _check_mode(mode, order="k-increasing"):
         raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
 
 
-def get_multiplier(spec) -> Multiplier:
+def get_multiplier(spec):
     """The multiplier of a variant given by name (e.g. "exact", "da", "lsb-AMA5-16"), spec
-    mapping, or VariantSpec. Unknown names or malformed specs raise SpecError."""
+    mapping, or VariantSpec. Unknown names or malformed specs raise SpecError. Integer circuits
+    ({"verilog": PATH, "signed": BOOL}, "int8:PATH.v", {"format": "uint8", ...}) give an
+    `archsim_core.intmul.IntMultiplier` instead."""
+    from archsim_core.intmul import get_int_multiplier, is_int_spec
+
+    if is_int_spec(spec):
+        return get_int_multiplier(spec)
     return Multiplier(resolve_variant(spec))
