@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from archsim.errors import SpecError
+from archsim_core.errors import SpecError
 from archsim_core.netlist import Netlist
 
 TABLE_MAX_PAIRS = 1 << 16

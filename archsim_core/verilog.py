@@ -56,7 +56,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from archsim.errors import SpecError
+from archsim_core.errors import SpecError
 from archsim_core.cells import CellType
 from archsim_core.netlist import CONST0, CONST1, AndGate, CellInst, Netlist
 
