@@ -119,7 +119,7 @@ def test_missing_and_corrupt_weights_file(tmp_path):
         load_alexnet_cifar(tmp_path / "nope.npz")
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"PK\x03\x04 garbage")
-    with pytest.raises(DataError, match="bad.npz.*not a readable"):
+    with pytest.raises(DataError, match="bad.npz.*damaged .npz archive"):
         load_alexnet_cifar(bad)
 
 

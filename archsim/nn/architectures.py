@@ -7,7 +7,6 @@ file fails with the key and the file named instead of deep inside a matmul.
 from __future__ import annotations
 
 import os
-import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -96,13 +95,14 @@ def build_network(architecture: str, params: Mapping[str, np.ndarray], source: s
 def read_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """All arrays of an npz file as float32 (DataError naming the file if unreadable)."""
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: weights file not found")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            out = {k: np.asarray(data[k], dtype=np.float32) for k in data.files}
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise DataError(f"{path}: not a readable npz weights file ({exc})") from None
+    from archsim_core.npzio import read_npz as read_arrays
+
+    out = {}
+    for key, arr in read_arrays(path, "weights file").items():
+        try:
+            out[key] = np.asarray(arr, dtype=np.float32)
+        except (TypeError, ValueError):
+            raise DataError(f"{path}: array {key!r} is not numeric ({arr.dtype})") from None
     for key, arr in out.items():
         if not np.all(np.isfinite(arr)):
             raise DataError(f"{path}: key {key!r} contains non-finite values")
