@@ -163,7 +163,7 @@ def handle(args) -> int:
             print(f"archsim run: note: {note}", file=sys.stderr)
     for label, v in summary(result)["variants"].items():
         print(f"{label:>14}: {v['cycles']} cycles @ {v['clock_mhz']:.1f} MHz = "
-              f"{v['latency_s'] * 1e3:.4g} ms, {v['energy_j'] * 1e6:.4g} uJ, "
+              f"{v['latency_s'] * 1e3:.4g} ms, {v['energy_j'] * 1e6:.4g} µJ, "
               f"EDP {v['edp_js']:.4g} J*s (x{v['normalised']['edp']:.3f})")
     print(f"wrote {out}")
     return 0
