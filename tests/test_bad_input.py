@@ -1,4 +1,4 @@
-"""Issue #17 classes 3 and 5: non-finite / absurd numbers and config-loading gaps. Every case
+"""Non-finite / absurd numbers and config-loading gaps. Every case
 is the CLI as a user runs it: exit 2, one stderr line naming file and field, no output."""
 import pytest
 

@@ -1,4 +1,4 @@
-"""Issue #17 class 4: huge shapes are refused from an estimate, before any allocation or
+"""Huge shapes are refused from an estimate, before any allocation or
 simulation (they used to spin for minutes in fold_traffic or die in numpy)."""
 import time
 

@@ -1,4 +1,4 @@
-"""Issue #17 class 9 and "Also": readable plots drawn without touching matplotlib's global
+"""Readable plots drawn without touching matplotlib's global
 state, and progress lines when stderr is not a terminal."""
 import subprocess
 import sys

@@ -1,4 +1,4 @@
-"""Issue #17 class 8: garbage .npz files, robustness without its extra, characterize's
+"""Garbage .npz files, robustness without its extra, characterize's
 'wrote' line, one default output rule, compare's relative columns."""
 import numpy as np
 import pytest

@@ -22,7 +22,7 @@ from archsim.cost.power import DEFAULT_N_OPS, DEFAULT_SEED, DEFAULT_STREAM, oper
 
 @dataclass(frozen=True)
 class PECost:
-    """Per-operation energy, delay and area of one PE (INTERFACES.md)."""
+    """Per-operation energy, delay and area of one PE."""
 
     variant: str
     mult_energy_pj: float

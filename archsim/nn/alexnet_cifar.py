@@ -1,4 +1,4 @@
-"""The CIFAR-10 AlexNet (fixed architecture, INTERFACES.md) and its shipped trained weights.
+"""The CIFAR-10 AlexNet (fixed architecture, below) and its shipped trained weights.
 
     conv1 3->32 k5 p2, ReLU, maxpool 2   (32x32 -> 16x16)
     conv2 32->64 k5 p2, ReLU, maxpool 2  (-> 8x8)

@@ -28,7 +28,7 @@ _PLANS: dict[str, tuple[tuple[int, int, int], tuple]] = {
         ("conv", "conv2", 16, 6, 5, 0), "relu", "pool", "flat",
         ("fc", "fc1", 120, 400), "relu", ("fc", "fc2", 84, 120), "relu",
         ("fc", "fc3", 10, 84))),
-    # the CIFAR-10 AlexNet fixed in INTERFACES.md (weights trained by the CIFAR-10 issue)
+    # the CIFAR-10 AlexNet (weights and training script in workloads/alexnet_cifar10/)
     "alexnet-cifar10": ((3, 32, 32), (
         ("conv", "conv1", 32, 3, 5, 2), "relu", "pool",
         ("conv", "conv2", 64, 32, 5, 2), "relu", "pool",
