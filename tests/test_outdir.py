@@ -67,7 +67,7 @@ def test_non_empty_foreign_directory_is_refused_and_kept(command, tmp_path, tiny
             "scalesim": ["scalesim", "-c", repo_root / SCALESIM_CFG,
                          "-t", repo_root / SCALESIM_TOPO, "-p", tmp_path]}
     if command == "scalesim":  # reports go to OUT/<run_name>: make that the user's directory
-        from archsim.scalesim_compat import read_scalesim_config
+        from archsim.sim.scalesim.compat import read_scalesim_config
         run_name = read_scalesim_config(repo_root / SCALESIM_CFG).run_name
         user.rename(tmp_path / run_name)
         user = tmp_path / run_name
