@@ -150,6 +150,11 @@ def handle(args) -> int:
     config = load_config(args.config)  # bad input fails here, before any directory exists
     out = Path(args.out) if args.out else default_out(config.name)
     check_output_dir(out)  # refuse a directory we may not replace before simulating
+    from archsim.sim.limits import check_simulation
+    from archsim.sim.plan import plan_layer
+    for layer in config.workload.layers:  # estimate every layer's work before simulating any
+        plan = plan_layer(layer, config.array.rows, config.array.cols, config.array.dataflow)
+        check_simulation(plan, config.memory, f"{config.source}: workload: ")
     if config.functional is not None:
         from archsim.sim.limits import check_functional
         for layer in config.workload.layers:
