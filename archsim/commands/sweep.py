@@ -52,6 +52,11 @@ def handle(args) -> int:
         raise ConfigError(f"--workers: must be >= 0, got {args.workers}")
     if args.workers == 0 and args.scheduler:
         raise ConfigError("--workers 0 (serial) and --scheduler exclude each other")
+    try:
+        import pyarrow  # noqa: F401  (results.parquet; fail before computing anything)
+    except ImportError:
+        raise ConfigError("archsim sweep needs pyarrow for results.parquet: "
+                          "pip install 'archsim[sweep]'") from None
     spec = load_spec(args.spec)
     points = plan_points(spec)
     if not points:

@@ -23,7 +23,8 @@ from archsim.errors import ArchsimError, ConfigError
 from archsim.results import _cell, dumps_json, write_csv
 from archsim.sweep.spec import SweepSpec
 
-FLOAT_COLUMNS = ("clock_mhz", "latency_s", "energy_j", "edp_js", "area_um2", "top1")
+FLOAT_COLUMNS = ("clock_mhz", "latency_s", "energy_j", "pe_energy_j", "edp_js", "area_um2",
+                 "top1")
 SCHEMA = "archsim-sweep/1"
 
 
