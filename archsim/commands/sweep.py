@@ -17,7 +17,8 @@ def register(subparsers) -> None:
                               description=__doc__.split("\n\n")[0])
     p.add_argument("spec", help="sweep spec (YAML): base, axes, sampling, samples, seed, "
                    "constraints, objectives")
-    p.add_argument("--out", required=True, help="results directory (resumed if it exists)")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="results directory (resumed if it exists)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="a running Dask scheduler, e.g. tcp://127.0.0.1:8786")
     p.add_argument("--workers", type=int, default=None, metavar="N",

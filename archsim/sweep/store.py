@@ -33,7 +33,8 @@ def spec_echo(spec: SweepSpec, n_points: int) -> dict:
     import json
 
     return {"kind": SCHEMA, "spec_hash": spec.spec_hash, "base_config": json.loads(spec.base_doc_json),
-            "axes": {a.key: list(a.values) for a in spec.axes}, "sampling": spec.sampling,
+            "axes": {a.key: [json.loads(v) if a.key == "pe.layers" else v for v in a.values]
+                     for a in spec.axes}, "sampling": spec.sampling,
             "samples": spec.samples, "seed": spec.seed, "max_points": spec.max_points,
             "constraints": [{"key": c.key, "min": c.minimum, "max": c.maximum,
                              "in": None if c.allowed is None else list(c.allowed),
