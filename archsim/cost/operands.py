@@ -250,6 +250,12 @@ def pe_cost_for_config(config, spec):
                                   f"recorded pairs {cc.path} ({x.size} pairs, one accumulation)")
         return pe_cost_from(spec, lib, mac)
     gemms = _captured(cc.architecture, cc.weights, cc.dataset, cc.split, cc.images, cc.data_dir)
+    have = [(g.x.shape[1], g.w.shape[1]) for g in gemms]
+    want = [(layer.gemm_k, layer.gemm_n) for layer in config.workload.layers]
+    if have != want:
+        from archsim.errors import ConfigError
+        raise ConfigError(f"{config.source}: cost.operands.architecture: {cc.architecture}'s "
+                          f"layers (K, N) {have} are not the workload's {want}")
     dataflow = config.array.dataflow.value
     source = (f"{cc.dataset} {cc.split} ({cc.images} images) through {cc.architecture} "
               f"({cc.weights}), {dataflow.upper()} dataflow on {config.array.rows}x"
