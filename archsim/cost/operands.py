@@ -27,7 +27,7 @@ import numpy as np
 from archsim.cost.library import CellLibrary
 from archsim.cost.pe import accumulate
 from archsim.cost.power import netlist_toggles, signal_energies
-from archsim.errors import DataError
+from archsim.errors import ArchsimError, DataError
 
 SOURCES = ("uniform", "dataset", "npz")
 DATAFLOWS = ("os", "ws", "is")
@@ -62,19 +62,6 @@ def capture_gemms(net, images: np.ndarray) -> list[Gemm]:
             out.append(Gemm(layer.name, np.ascontiguousarray(h.reshape(h.shape[0], -1)),
                             np.ascontiguousarray(layer.weight.T)))
         h = apply_layer(layer, h)
-    return out
-
-
-def random_gemms(workload, seed: int) -> list[Gemm]:
-    """Seeded random GEMM operands of a workload's layers (inputs U[0, 1), He-scaled normal
-    weights), for configs that give no data set: one image's worth per layer."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for layer in workload.layers:
-        m, k, n = layer.gemm_m, layer.gemm_k, layer.gemm_n
-        x = rng.random((m, k)).astype(np.float32)
-        w = (rng.standard_normal((k, n)) * np.sqrt(2.0 / k)).astype(np.float32)
-        out.append(Gemm(layer.name, x, w))
     return out
 
 
@@ -249,7 +236,11 @@ def pe_cost_for_config(config, spec):
         mac = mac_cost_from_words(spec, lib, mul.to_bits(x), mul.to_bits(y), None,
                                   f"recorded pairs {cc.path} ({x.size} pairs, one accumulation)")
         return pe_cost_from(spec, lib, mac)
-    gemms = _captured(cc.architecture, cc.weights, cc.dataset, cc.split, cc.images, cc.data_dir)
+    try:
+        gemms = _captured(cc.architecture, cc.weights, cc.dataset, cc.split, cc.images,
+                          cc.data_dir)
+    except ArchsimError as exc:
+        raise type(exc)(f"{config.source}: cost.operands: {exc}") from None
     have = [(g.x.shape[1], g.w.shape[1]) for g in gemms]
     want = [(layer.gemm_k, layer.gemm_n) for layer in config.workload.layers]
     if have != want:
