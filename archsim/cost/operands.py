@@ -5,8 +5,8 @@ Operand capture (`capture_gemms`): the network runs forward on real inputs with 
 own effect on activations) and every conv / fc layer yields its GEMM operands X[M, K] (im2col
 of its input, first operand = activation) and W[K, N].
 
-Per dataflow on an R x C array (`pe_windows`), one sample is a window of `ops` consecutive
-operations of one PE in one fold:
+Per dataflow on an R x C array (`archsim.sim.functional.pe_windows`), one sample is a window
+of `ops` consecutive operations of one PE in one fold:
   OS  PE (i, j) owns output (m, n) and streams (X[m, k], W[k, n]) over k, then its next
       output (m + R, n); the accumulator restarts at each output.
   WS  the PE holding W[k, n] (row k mod R of fold k // R) streams X[m, k] over m with that
@@ -25,9 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from archsim.cost.library import CellLibrary
-from archsim.cost.pe import accumulate
 from archsim.cost.power import netlist_toggles, signal_energies
 from archsim.errors import ArchsimError, DataError
+from archsim.sim.functional import pe_windows  # noqa: F401  (re-exported: the PE streams)
 
 SOURCES = ("uniform", "dataset", "npz")
 DATAFLOWS = ("os", "ws", "is")
@@ -62,60 +62,6 @@ def capture_gemms(net, images: np.ndarray) -> list[Gemm]:
             out.append(Gemm(layer.name, np.ascontiguousarray(h.reshape(h.shape[0], -1)),
                             np.ascontiguousarray(layer.weight.T)))
         h = apply_layer(layer, h)
-    return out
-
-
-def _partial_sums(mul, xb_rows, wb_rows):
-    """Sequential sums (variant add) of products xb_rows[i] * wb_rows[i] over i, and the
-    running value before each: lists of word arrays (None before the first product)."""
-    acc = None
-    for xb, wb in zip(xb_rows, wb_rows):
-        prod, _ = mul.multiply_bits(xb, wb)
-        acc = prod if acc is None else mul.add_bits(acc, prod)
-    return acc
-
-
-def spec_of(mul):
-    """The VariantSpec of a Multiplier."""
-    return mul.spec
-
-
-def pe_windows(mul, gemm: Gemm, dataflow: str, rows: int, cols: int, n_samples: int, ops: int,
-               rng) -> list[tuple[np.ndarray, ...]]:
-    """`n_samples` windows of `ops` operations: (x words, y words, accumulator-in words,
-    product words, accumulator-out words) per window."""
-    xb, wb = mul.to_bits(gemm.x), mul.to_bits(gemm.w)
-    m_len, k_len = xb.shape
-    n_len = wb.shape[1]
-    zero = np.zeros(ops, mul.bits_dtype)
-    out = []
-    for _ in range(n_samples):
-        if dataflow == "os":
-            m0, n = int(rng.integers(m_len)), int(rng.integers(n_len))
-            t = np.arange(ops)
-            m = (m0 + rows * (t // k_len)) % m_len
-            k = t % k_len
-            x, y = xb[m, k], wb[k, n]
-            prod, _ = mul.multiply_bits(x, y)
-            before, after = accumulate(spec_of(mul), prod, k_len)   # restart at every output
-        else:
-            k = int(rng.integers(k_len))
-            base = (k // rows) * rows
-            if dataflow == "ws":
-                n, m0 = int(rng.integers(n_len)), int(rng.integers(m_len))
-                m = (m0 + np.arange(ops)) % m_len
-                x, y = xb[m, k], np.full(ops, wb[k, n], mul.bits_dtype)
-                above = [(xb[m, kk], np.full(ops, wb[kk, n], mul.bits_dtype)) for kk in range(base, k)]
-            else:
-                m, n0 = int(rng.integers(m_len)), int(rng.integers(n_len))
-                n = (n0 + np.arange(ops)) % n_len
-                x, y = np.full(ops, xb[m, k], mul.bits_dtype), wb[k, n]
-                above = [(np.full(ops, xb[m, kk], mul.bits_dtype), wb[kk, n]) for kk in range(base, k)]
-            prod, _ = mul.multiply_bits(x, y)
-            acc = _partial_sums(mul, [a for a, _ in above], [b for _, b in above])
-            before = zero.copy() if acc is None else acc
-            after = mul.add_bits(before, prod)
-        out.append((np.ascontiguousarray(x), np.ascontiguousarray(y), before, prod, after))
     return out
 
 
