@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import enum
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,17 @@ from archsim.energy import EnergyTable, load_ert
 from archsim.errors import ArchsimError, ConfigError
 from archsim.sim.plan import Dataflow
 from archsim.workloads import Workload, load_workload, workload_from_dict
+
+
+# Documented bounds (README "Bounds"): beyond them a value is a typo, not a design point.
+MAX_ARRAY_DIM = 16384            # PEs per array row / column
+MAX_SRAM_KIB = 1024 * 1024       # 1 GiB per SRAM
+MAX_WORD_BYTES = 16
+MIN_BANDWIDTH, MAX_BANDWIDTH = 1 / 1024, 1 << 20   # DRAM bytes per cycle
+MAX_LATENCY_CYCLES = 1_000_000
+MIN_CLOCK_MHZ, MAX_CLOCK_MHZ = 1e-3, 1e6           # 1 kHz .. 1 THz
+MAX_BATCH = 1_000_000
+MAX_FUNCTIONAL_SAMPLES = 10_000
 
 
 class ClockMode(enum.Enum):
@@ -167,14 +179,22 @@ class _Checker:
         return value
 
     def number(self, section: dict, path: str, *, integer: bool, minimum: float,
-               strict: bool = False, default=None):
-        value = section.get(path.rsplit(".", 1)[-1], default)
-        kind = "an integer" if integer else "a number"
-        ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
-        bound_ok = ok_type and (value > minimum if strict else value >= minimum)
-        if isinstance(value, bool) or not ok_type or not bound_ok:
-            relation = ">" if strict else ">="
-            self.fail(path, f"must be {kind} {relation} {minimum}, got {value!r}")
+               strict: bool = False, default=None, maximum: float | None = None):
+        key = path.rsplit(".", 1)[-1]
+        if key not in section and default is None:
+            self.fail(path, "missing")
+            return None
+        value = section.get(key, default)
+        kind = "an integer" if integer else "a finite number"
+        ok_type = (isinstance(value, int) if integer else isinstance(value, (int, float))
+                   ) and not isinstance(value, bool)
+        bound = f"{'>' if strict else '>='} {minimum:g}"
+        if maximum is not None:
+            bound += f" and <= {maximum:g}"
+        if (not ok_type or not math.isfinite(value)
+                or not (value > minimum if strict else value >= minimum)
+                or (maximum is not None and value > maximum)):
+            self.fail(path, f"must be {kind} {bound}, got {value!r}")
             return None
         return value
 
@@ -190,8 +210,8 @@ class _Checker:
 
 def _array(chk: _Checker, doc: dict) -> ArrayConfig | None:
     sec = chk.section(doc["array"], "array")
-    values = (chk.number(sec, "array.rows", integer=True, minimum=1),
-              chk.number(sec, "array.cols", integer=True, minimum=1),
+    values = (chk.number(sec, "array.rows", integer=True, minimum=1, maximum=MAX_ARRAY_DIM),
+              chk.number(sec, "array.cols", integer=True, minimum=1, maximum=MAX_ARRAY_DIM),
               chk.choice(sec, "array.dataflow", Dataflow))
     overlap = sec.get("overlap_stationary_load", False)
     if not isinstance(overlap, bool):
@@ -203,12 +223,15 @@ def _array(chk: _Checker, doc: dict) -> ArrayConfig | None:
 def _memory(chk: _Checker, doc: dict) -> MemoryConfig | None:
     sec = chk.section(doc["memory"], "memory")
     values = tuple(
-        chk.number(sec, f"memory.{key}", integer=integer, minimum=minimum, strict=strict)
-        for key, integer, minimum, strict in (
-            ("ifmap_sram_kib", False, 0, True), ("filter_sram_kib", False, 0, True),
-            ("ofmap_sram_kib", False, 0, True), ("word_bytes", True, 1, False),
-            ("dram_bandwidth_bytes_per_cycle", False, 0, True),
-            ("dram_latency_cycles", True, 0, False)))
+        chk.number(sec, f"memory.{key}", integer=integer, minimum=minimum, strict=strict,
+                   maximum=maximum)
+        for key, integer, minimum, strict, maximum in (
+            ("ifmap_sram_kib", False, 0, True, MAX_SRAM_KIB),
+            ("filter_sram_kib", False, 0, True, MAX_SRAM_KIB),
+            ("ofmap_sram_kib", False, 0, True, MAX_SRAM_KIB),
+            ("word_bytes", True, 1, False, MAX_WORD_BYTES),
+            ("dram_bandwidth_bytes_per_cycle", False, MIN_BANDWIDTH, False, MAX_BANDWIDTH),
+            ("dram_latency_cycles", True, 0, False, MAX_LATENCY_CYCLES)))
     return None if None in values else MemoryConfig(*values)
 
 
@@ -216,7 +239,8 @@ def _clock(chk: _Checker, doc: dict) -> ClockConfig | None:
     sec = chk.section(doc["clock"], "clock")
     mode = chk.choice(sec, "clock.mode", ClockMode)
     if mode is ClockMode.FIXED:
-        mhz = chk.number(sec, "clock.clock_mhz", integer=False, minimum=0, strict=True)
+        mhz = chk.number(sec, "clock.clock_mhz", integer=False, minimum=MIN_CLOCK_MHZ,
+                         maximum=MAX_CLOCK_MHZ)
         return None if mhz is None else ClockConfig(mode, float(mhz))
     if mode is ClockMode.CRITICAL_PATH and "clock_mhz" in sec:
         chk.fail("clock.clock_mhz", "not allowed with mode critical_path")
@@ -269,7 +293,7 @@ def _workload(chk: _Checker, doc: dict, base: Path) -> Workload | None:
             chk.problems.append(str(exc))  # already "workload.inline: <dotted path>: ..."
         return None
     if "batch" in doc:
-        batch = chk.number(doc, "batch", integer=True, minimum=1)
+        batch = chk.number(doc, "batch", integer=True, minimum=1, maximum=MAX_BATCH)
         return None if batch is None else workload.with_batch(batch)
     return workload
 
@@ -292,8 +316,10 @@ def _functional(chk: _Checker, doc: dict, base: Path) -> FunctionalConfig | None
     weights = sec.get("weights")
     if weights is not None and not isinstance(weights, str):
         chk.fail("functional.weights", "must be a path string")
-    samples = chk.number(sec, "functional.samples", integer=True, minimum=1, default=1)
-    seed = chk.number(sec, "functional.seed", integer=True, minimum=0, default=0)
+    samples = chk.number(sec, "functional.samples", integer=True, minimum=1, default=1,
+                         maximum=MAX_FUNCTIONAL_SAMPLES)
+    seed = chk.number(sec, "functional.seed", integer=True, minimum=0, default=0,
+                      maximum=2**32 - 1)
     if None in (samples, seed) or not (weights is None or isinstance(weights, str)):
         return None
     return FunctionalConfig(None if weights is None else str(base / weights), samples, seed)
@@ -398,13 +424,8 @@ def config_from_dict(doc, source: str, base: Path) -> Config:
 
 def load_config(path: str | Path) -> Config:
     """Read, validate and resolve a YAML run configuration."""
-    import yaml
+    from archsim_core.yamlio import load_file
 
     path = Path(path)
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read config: {exc}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: malformed YAML: {' '.join(str(exc).split())}") from None
+    doc = load_file(path, ConfigError, "config")
     return config_from_dict(doc, str(path), path.parent)

@@ -135,6 +135,13 @@ def read_scalesim_config(path: str | Path) -> ScaleSimConfig:
 def expand_depthwise(workload: Workload) -> Workload:
     """SCALE-Sim's depthwise rule: a layer whose name contains "DP" runs as one single-channel
     layer per input channel, named <name>Channel_<i>, each with all the layer's filters."""
+    from archsim.errors import ResourceError
+    from archsim.sim.limits import MAX_LAYERS
+
+    count = sum(layer.channels if "DP" in layer.name else 1 for layer in workload.layers)
+    if count > MAX_LAYERS:
+        raise ResourceError(f"{workload.name}: depthwise (DP) layers expand to {count:,} "
+                            f"layers, more than the bound of {MAX_LAYERS:,}")
     layers = []
     for layer in workload.layers:
         if "DP" not in layer.name:

@@ -44,7 +44,7 @@ cdef extern from *:
     #include <stdint.h>
     #include <string.h>
     #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-    #define ARCHSIM_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+    #define ARCHSIM_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
     #else
     #define ARCHSIM_CLONES
     #endif
