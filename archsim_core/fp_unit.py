@@ -46,7 +46,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 
-from archsim.errors import SpecError
+from archsim_core.errors import SpecError
 from archsim_core.formats import FPFormat
 from archsim_core.netlist import (CONST0, CONST1, AndGate, CellInst, Gate, GATE_PINS, Netlist)
 

@@ -163,13 +163,35 @@ def _captured(architecture: str, weights: str, dataset: str, split: str, images:
 
 def pe_cost_for_config(config, spec):
     """The PECost of a variant under a run Config's `cost` section (default: the uniform
-    stream on the default library): the simulator's MAC energies and delays."""
-    from archsim.cost.library import resolve_library
-    from archsim.cost.pe import (mac_cost, mac_cost_from_words, pe_cost_from, pe_cost_workload,
-                                 variant_spec)
+    stream on the default library): the simulator's MAC energies and delays (cached)."""
+    from archsim.cost.pe import variant_spec
 
     cc = getattr(config, "cost", None)
-    spec = variant_spec(spec)
+    if cc is not None and cc.source == "dataset":
+        gemms = _gemms_for(config, cc)
+        have = [(g.x.shape[1], g.w.shape[1]) for g in gemms]
+        want = [(layer.gemm_k, layer.gemm_n) for layer in config.workload.layers]
+        if have != want:
+            from archsim.errors import ConfigError
+            raise ConfigError(f"{config.source}: cost.operands.architecture: {cc.architecture}'s "
+                              f"layers (K, N) {have} are not the workload's {want}")
+    return _pe_cost_cached(cc, config.array.dataflow.value, config.array.rows,
+                           config.array.cols, variant_spec(spec))
+
+
+def _gemms_for(config, cc) -> tuple[Gemm, ...]:
+    try:
+        return _captured(cc.architecture, cc.weights, cc.dataset, cc.split, cc.images,
+                         cc.data_dir)
+    except ArchsimError as exc:
+        raise type(exc)(f"{config.source}: cost.operands: {exc}") from None
+
+
+@functools.lru_cache(maxsize=64)
+def _pe_cost_cached(cc, dataflow: str, rows: int, cols: int, spec):
+    from archsim.cost.library import resolve_library
+    from archsim.cost.pe import mac_cost, mac_cost_from_words, pe_cost_from, pe_cost_workload
+
     lib = resolve_library(None if cc is None else cc.library)
     if cc is None or cc.source == "uniform":
         seed = 0 if cc is None else cc.seed
@@ -182,22 +204,10 @@ def pe_cost_for_config(config, spec):
         mac = mac_cost_from_words(spec, lib, mul.to_bits(x), mul.to_bits(y), None,
                                   f"recorded pairs {cc.path} ({x.size} pairs, one accumulation)")
         return pe_cost_from(spec, lib, mac)
-    try:
-        gemms = _captured(cc.architecture, cc.weights, cc.dataset, cc.split, cc.images,
-                          cc.data_dir)
-    except ArchsimError as exc:
-        raise type(exc)(f"{config.source}: cost.operands: {exc}") from None
-    have = [(g.x.shape[1], g.w.shape[1]) for g in gemms]
-    want = [(layer.gemm_k, layer.gemm_n) for layer in config.workload.layers]
-    if have != want:
-        from archsim.errors import ConfigError
-        raise ConfigError(f"{config.source}: cost.operands.architecture: {cc.architecture}'s "
-                          f"layers (K, N) {have} are not the workload's {want}")
-    dataflow = config.array.dataflow.value
+    gemms = _captured(cc.architecture, cc.weights, cc.dataset, cc.split, cc.images, cc.data_dir)
     source = (f"{cc.dataset} {cc.split} ({cc.images} images) through {cc.architecture} "
-              f"({cc.weights}), {dataflow.upper()} dataflow on {config.array.rows}x"
-              f"{config.array.cols}: {cc.sample} PE windows of {cc.ops} operations per layer, "
-              f"seed {cc.seed}")
-    energy = price_gemms(spec, lib, gemms, dataflow, config.array.rows, config.array.cols,
-                         cc.sample, cc.seed, cc.ops, source)
+              f"({cc.weights}), {dataflow.upper()} dataflow on {rows}x{cols}: {cc.sample} PE "
+              f"windows of {cc.ops} operations per layer, seed {cc.seed}")
+    energy = price_gemms(spec, lib, gemms, dataflow, rows, cols, cc.sample, cc.seed, cc.ops,
+                         source)
     return pe_cost_workload(spec, lib, energy)
