@@ -103,7 +103,7 @@ def test_attack_experiments_run(tmp_path, shared_data):
     assert wb[0].startswith("dataset,model,attack,norm,eps,n,fooled,success,ci_low,ci_high,")
     claims = (tmp_path / "o" / "claims.csv").read_text().splitlines()
     assert claims[0] == "dataset,claim,paper_value,archsim_value,ci_low,ci_high,verdict"
-    assert claims[1].startswith("mnist,transfer: reduction = 1 - transfer rate")
+    assert claims[1].startswith("mnist,\"transfer: reduction = 1 - transfer rate, pooled")
 
 
 @pytest.mark.torch
