@@ -171,3 +171,20 @@ def test_bad_robustness_input_names_the_field(capsys, tmp_path, shared_data, top
         exps["blackbox"]["offset"] = 16  # test image 18 is misclassified by the paper's LeNet
     path = _config(tmp_path, shared_data, exps, **top)
     _fails(capsys, tmp_path, path, "cfg.yaml", *fragments)
+
+
+def test_shipped_robustness_configs_are_valid(repo_root, shared_data):
+    """Every configs/robustness_*.yaml (quick, session, full) parses, its controls resolve,
+    and the full configs ask for the sizes of issue #14."""
+    from archsim.commands.robustness import _check_variants
+    from archsim.robustness.config import load_config
+    paths = sorted((repo_root / "configs").glob("robustness_*.yaml"))
+    assert len(paths) >= 6
+    for path in paths:
+        cfg = load_config(path, str(shared_data))
+        _check_variants(cfg)
+        if path.stem.endswith("_full"):
+            exps = {e.kind: e for e in cfg.experiments}
+            assert exps["transfer"].images >= 1000 and exps["whitebox"].images >= 500
+            assert exps["blackbox"].decision_images >= 100
+            assert exps["blackbox"].query_budget >= 5000

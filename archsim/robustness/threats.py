@@ -85,7 +85,8 @@ def _models_of(runner: Runner, exp: ExperimentConfig) -> list[str]:
 
 def _attack_meta(spec_name: str, kwargs: dict) -> dict:
     norm = kwargs.get("norm", 2 if spec_name in ("cw", "deepfool", "ddn") else np.inf)
-    loss = kwargs.get("loss", "")
+    loss = {"cross_entropy": "ce", "difference_logits_ratio": "dlr"}.get(
+        kwargs.get("loss_type"), kwargs.get("loss", ""))   # APGD's own loss wins when set
     return {"attack": spec_name + (f"-{loss}" if loss else ""),
             "norm": "inf" if norm == np.inf else str(int(norm)),
             "eps": float(kwargs["eps"]) if "eps" in kwargs and spec_name not in
