@@ -172,11 +172,11 @@ cdef extern from *:
             r |= (uint32_t)((x[i] & 0x7F800000u) == 0x7F800000u);
         return r != 0;
     }
-    /* W^T [N, K] -> panels [N/NR][K][nterms][NR] (columns beyond N padded with +0) */
+    /* W^T [N, K] -> panels p0..p1-1 as [p1-p0][K][nterms][NR] (columns beyond N padded with +0) */
     static AG_CLONES void ag_pack_b(const uint32_t *wt, int64_t N, int64_t K, int nterms, uint64_t m,
                           int c, double *out, int64_t p0, int64_t p1) {
         for (int64_t p = p0; p < p1; p++) {
-            double *dst = out + p * K * nterms * AG_NR;
+            double *dst = out + (p - p0) * K * nterms * AG_NR;
             for (int j = 0; j < AG_NR; j++) {
                 int64_t col = p * AG_NR + j;
                 for (int64_t k = 0; k < K; k++) {
@@ -368,14 +368,14 @@ cdef extern from *:
     /* One task: rows [i0, i0 + rows) x panels [p0, p1), with A packed into `abuf`. The output
        element (i, j) goes to out[row_off(i) + j * col_stride]; row_off(i) = (i / P) * P * F +
        i % P with P the rows per image (P = 1, F = N for a plain matmul). Bias is added last. */
-    static void ag_task(ag_kernel_fn kern, const double *apack, const double *bpack, int64_t K,
-                        int nterms, int64_t i0, int64_t rows, int64_t p0, int64_t p1, int64_t N,
+    static void ag_task(ag_kernel_fn kern, const double *apack, const double *bpack, int64_t pbase,
+                        int64_t K, int nterms, int64_t i0, int64_t rows, int64_t p0, int64_t p1, int64_t N,
                         const uint32_t *bias, int has_bias, uint32_t *out, int64_t P,
                         int64_t col_stride) {
         float c[AG_MR * AG_NR];
         int64_t tiles = (rows + AG_MR - 1) / AG_MR;
         for (int64_t p = p0; p < p1; p++) {
-            const double *bp = bpack + p * K * nterms * AG_NR;
+            const double *bp = bpack + (p - pbase) * K * nterms * AG_NR;
             int64_t j0 = p * AG_NR, nj = N - j0 < AG_NR ? N - j0 : AG_NR;
             for (int64_t t = 0; t < tiles; t++) {
                 kern(K, apack + t * K * nterms * AG_MR, bp, c);
@@ -411,7 +411,7 @@ cdef extern from *:
                          double* t2) noexcept nogil
     int ag_select_isa() noexcept nogil
     ag_kernel_fn ag_kernel(int nterms, int rz) noexcept nogil
-    void ag_task(ag_kernel_fn kern, const double* apack, const double* bpack, int64_t K,
+    void ag_task(ag_kernel_fn kern, const double* apack, const double* bpack, int64_t pbase, int64_t K,
                  int nterms, int64_t i0, int64_t rows, int64_t p0, int64_t p1, int64_t N,
                  const uint32_t* bias, int has_bias, uint32_t* out, int64_t P,
                  int64_t col_stride) noexcept nogil
@@ -719,6 +719,18 @@ def kernel_isa():
     return "avx512" if ag_select_isa() else "portable"
 
 
+cdef Py_ssize_t _pack_budget = 64 << 20
+
+
+def set_pack_budget(Py_ssize_t nbytes):
+    """Bytes of packed W per column block of the blocked GEMM (default 64 MiB); returns the
+    previous value. Results do not depend on it (tests shrink it to exercise many blocks)."""
+    global _pack_budget
+    old = _pack_budget
+    _pack_budget = max(<Py_ssize_t>1, nbytes)
+    return old
+
+
 cdef int _closed_terms(SigMul engine, uint64_t* m, int* c) noexcept:
     """Terms of the engine's closed form: 1 (plain integer multiply), 2 (AMA5 hierarchy), or 0
     (no closed form: the caller keeps the general path). 24 x 24 significands only."""
@@ -759,39 +771,47 @@ cdef int _closed_gemm(SigMul engine, FmtParams f, Py_ssize_t M, Py_ssize_t K, Py
     # rows per task: the task's packed A (rows x K x nterms doubles) stays within ~256 KB of L2
     cdef Py_ssize_t rows = (256 * 1024) // (K * nterms * 8)
     rows = max(<Py_ssize_t>AG_MR, min(<Py_ssize_t>128, rows)) // AG_MR * AG_MR
-    cdef Py_ssize_t m_chunks = (M + rows - 1) // rows, n_chunks = 1, pan_per, t, mi, ni, i0, nr, p0, p1
-    if m_chunks < 8:          # few rows (a linear layer): split the columns too
-        n_chunks = min(n_pan, (8 + m_chunks - 1) // m_chunks)
-    pan_per = (n_pan + n_chunks - 1) // n_chunks
-    n_chunks = (n_pan + pan_per - 1) // pan_per
+    # packed W in column blocks of at most ~64 MB (one block for every layer of the shipped nets)
+    cdef Py_ssize_t pan_bytes = K * nterms * AG_NR * 8
+    cdef Py_ssize_t blk_pan = max(<Py_ssize_t>1, min(n_pan, _pack_budget // pan_bytes))
+    cdef Py_ssize_t m_chunks = (M + rows - 1) // rows, n_chunks, pan_per, t, mi, ni, i0, nr, p0, p1
+    cdef Py_ssize_t cb0, cb1, nb_pan
     cdef ag_kernel_fn kern = ag_kernel(nterms, rz)
     cdef int nthreads = _threads(M * N * K)
-    bpack_arr = np.empty(n_pan * K * nterms * AG_NR, np.float64)
+    bpack_arr = np.empty(blk_pan * K * nterms * AG_NR, np.float64)
     cdef double[::1] bpack = bpack_arr
     cdef double* abuf
     cdef Py_ssize_t col_stride = 1 if planes == NULL else P
-    with nogil:
-        for t in prange(n_pan, schedule="static", num_threads=nthreads):
-            ag_pack_b(wt, N, K, nterms, m, c, &bpack[0], t, t + 1)
-    with nogil, parallel(num_threads=nthreads):
-        abuf = <double*>malloc(rows * K * nterms * sizeof(double))
-        if abuf == NULL:
-            abort()
-        for t in prange(m_chunks * n_chunks, schedule="dynamic"):
-            mi = t // n_chunks
-            ni = t % n_chunks
-            i0 = mi * rows
-            nr = min(rows, M - i0)
-            p0 = ni * pan_per
-            p1 = min(n_pan, p0 + pan_per)
-            if planes == NULL:
-                ag_pack_a(x, K, i0, nr, nterms, m, abuf)
-            else:
-                ag_pack_a_conv(planes, plane_size, koff, K, i0, nr, M, P, OW, stride, HP, WP, C,
-                               nterms, abuf)
-            ag_task(kern, abuf, &bpack[0], K, nterms, i0, nr, p0, p1, N, bias, has_bias, out,
-                    1 if planes == NULL else P, col_stride)
-        free(abuf)
+    for cb0 in range(0, n_pan, blk_pan):
+        cb1 = min(n_pan, cb0 + blk_pan)
+        nb_pan = cb1 - cb0
+        n_chunks = 1
+        if m_chunks < 8:          # few rows (a linear layer): split the columns too
+            n_chunks = min(nb_pan, (8 + m_chunks - 1) // m_chunks)
+        pan_per = (nb_pan + n_chunks - 1) // n_chunks
+        n_chunks = (nb_pan + pan_per - 1) // pan_per
+        with nogil:
+            for t in prange(cb0, cb1, schedule="static", num_threads=nthreads):
+                ag_pack_b(wt, N, K, nterms, m, c, &bpack[(t - cb0) * K * nterms * AG_NR], t, t + 1)
+        with nogil, parallel(num_threads=nthreads):
+            abuf = <double*>malloc(rows * K * nterms * sizeof(double))
+            if abuf == NULL:
+                abort()
+            for t in prange(m_chunks * n_chunks, schedule="dynamic"):
+                mi = t // n_chunks
+                ni = t % n_chunks
+                i0 = mi * rows
+                nr = min(rows, M - i0)
+                p0 = cb0 + ni * pan_per
+                p1 = min(cb1, p0 + pan_per)
+                if planes == NULL:
+                    ag_pack_a(x, K, i0, nr, nterms, m, abuf)
+                else:
+                    ag_pack_a_conv(planes, plane_size, koff, K, i0, nr, M, P, OW, stride, HP, WP,
+                                   C, nterms, abuf)
+                ag_task(kern, abuf, &bpack[0], cb0, K, nterms, i0, nr, p0, p1, N, bias, has_bias,
+                        out, 1 if planes == NULL else P, col_stride)
+            free(abuf)
     return 0
 
 

@@ -180,6 +180,23 @@ def test_large_shapes_equal_netlist_oracle():
         _assert_bits_equal(m.matmul(x, w, b), oracle_matmul(m, x, w, b))
 
 
+def test_packed_weight_column_blocks():
+    """W packed in many small column blocks (budget of one 16-column panel) gives the same
+    bits as the oracle, for a matmul and for a conv."""
+    old = _kernels.set_pack_budget(1)
+    try:
+        rng = np.random.default_rng(4)
+        m = get_multiplier("da")
+        x, w, b = operands(rng, (40, 9)), operands(rng, (9, 70)), operands(rng, (70,))
+        _assert_bits_equal(m.matmul(x, w, b), oracle_matmul(m, x, w, b))
+        img, wc = operands(rng, (2, 3, 6, 5)), operands(rng, (37, 3, 2, 2))
+        bc = operands(rng, (37,))
+        _assert_bits_equal(m.conv2d(img, wc, bc, padding=1), oracle_conv2d(m, img, wc, bc, 1, 1))
+    finally:
+        _kernels.set_pack_budget(old)
+    assert _kernels.set_pack_budget(old) == old
+
+
 def test_digest_helper_is_sensitive():
     """The hash comparison above can fail: a one-ulp change alters the digest."""
     y = get_multiplier("da").matmul(np.ones((2, 3), np.float32), np.ones((3, 2), np.float32))
