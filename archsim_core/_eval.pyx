@@ -17,6 +17,7 @@ cimport openmp
 from cython.parallel cimport prange, threadid
 from libc.stdint cimport int32_t, int64_t, uint64_t
 from libc.stdlib cimport abort, calloc, free, malloc
+from libc.string cimport memcpy
 
 from archsim_core._sigmul cimport SigMul
 
@@ -231,6 +232,36 @@ cdef extern from *:
         else
             archsim_fast_body(ops, n_ops, v, ARCHSIM_NV);
     }
+    /* Products of a block back from the output bit-planes: out[64 w + i] for the first
+       `count` operations (word w, bit i). */
+    static ARCHSIM_CLONES void archsim_unplane(const uint64_t *v, const int32_t *out_slots,
+                                               int n_out, int64_t count, uint64_t *out) {
+        uint64_t tmp[64];
+        for (int w = 0; 64 * (int64_t)w < count; w++) {
+            for (int j = 0; j < n_out; j++)
+                tmp[j] = v[(int64_t)out_slots[j] * ARCHSIM_W + w];
+            for (int j = n_out; j < 64; j++)
+                tmp[j] = 0;
+            archsim_transpose64(tmp);
+            int64_t rows = count - 64 * (int64_t)w < 64 ? count - 64 * (int64_t)w : 64;
+            memcpy(out + 64 * (int64_t)w, tmp, (size_t)rows * 8);
+        }
+    }
+    /* one slot array per thread for planes_products, kept between calls (no allocation and
+       zero-fill per block); the constant slots 0 and 1 are the same for every program */
+    static __thread uint64_t *archsim_tl_v = NULL;
+    static __thread int64_t archsim_tl_slots = 0;
+    static uint64_t *archsim_thread_planes(int64_t n_slots) {
+        if (n_slots > archsim_tl_slots) {
+            free(archsim_tl_v);
+            archsim_tl_v = (uint64_t *)calloc((size_t)n_slots * ARCHSIM_W, sizeof(uint64_t));
+            archsim_tl_slots = archsim_tl_v ? n_slots : 0;
+            if (archsim_tl_v)
+                for (int w = 0; w < ARCHSIM_W; w++)
+                    archsim_tl_v[ARCHSIM_W + w] = ~(uint64_t)0;
+        }
+        return archsim_tl_v;
+    }
     /* cnt[slot] += value changes between consecutive operations of one block (slots 2..);
        valid[w] masks the operations counted in word w; prev holds the previous block. */
     static ARCHSIM_CLONES void archsim_count(const uint64_t *v, uint64_t *prev, int64_t *cnt,
@@ -253,6 +284,9 @@ cdef extern from *:
     void archsim_count(const uint64_t* v, uint64_t* prev, int64_t* cnt, int n_slots,
                        const uint64_t* valid, int nw) nogil
     void transpose64 "archsim_transpose64"(uint64_t* x) nogil
+    void archsim_unplane(const uint64_t* v, const int32_t* out_slots, int n_out, int64_t count,
+                         uint64_t* out) nogil
+    uint64_t* archsim_thread_planes(int64_t n_slots) nogil
 
 
 cdef int lanes(Py_ssize_t count) noexcept nogil:
@@ -327,6 +361,20 @@ cdef int products(const Prog* p, const uint64_t* a, const uint64_t* b, uint64_t*
                 tmp[j] = 0
         s += BLOCK
     free(v)
+    return 0
+
+
+cdef int planes_products(const Prog* p, const uint64_t* ap, const uint64_t* bp, uint64_t* out,
+                         Py_ssize_t count) noexcept nogil:
+    """out[i] = netlist product of operation i < count <= BLOCK whose operand bit-planes are
+    given (n_a then n_b planes of W words); -1 if out of memory. Uses the thread's slot array."""
+    cdef uint64_t* v = archsim_thread_planes(p.n_slots)
+    if v == NULL:
+        return -1
+    memcpy(&v[2 * W], ap, p.n_a * W * sizeof(uint64_t))
+    memcpy(&v[(2 + p.n_a) * W], bp, p.n_b * W * sizeof(uint64_t))
+    run_ops(p, v, count)
+    archsim_unplane(v, p.out_slots, p.n_out, count, out)
     return 0
 
 
@@ -431,3 +479,11 @@ cdef class BitslicedSigMul(SigMul):
         # silently unwritten, so it stops the process like any C library out of memory
         if products(&self.prog, a, b, out, n) != 0:
             abort()
+
+    cdef int batch_planes(self, const uint64_t* a_planes, const uint64_t* b_planes,
+                          uint64_t* out, Py_ssize_t count) noexcept nogil:
+        if count > BLOCK:
+            abort()
+        if count > 0 and planes_products(&self.prog, a_planes, b_planes, out, count) != 0:
+            abort()
+        return 0

@@ -396,6 +396,53 @@ cdef extern from *:
             }
         }
     }
+    /* ---- bit-sliced engines: operands as bit-planes (lane j = column, word w = k) ---- */
+    static inline uint32_t bp_sig(uint32_t x) {
+        uint32_t e = (x >> 23) & 0xFFu;
+        uint32_t sig = (x & 0x7FFFFFu) | ((uint32_t)(e != 0) << 23);
+        return sig & -(uint32_t)(e != 0xFFu);
+    }
+    /* for column group g (64 columns of W^T [N, K]) and k-block kb (16 k): the 24 bit-planes
+       [kb][r][16] of the significands, and the FP32 words [k][64] (zero past N / K) */
+    static void bp_pack_w(const uint32_t *wt, int64_t N, int64_t K, int64_t nkb, int64_t g,
+                          uint64_t *planes, uint32_t *bits) {
+        for (int64_t k = 0; k < nkb * 16; k++) {
+            uint64_t pl[24] = {0};
+            for (int j = 0; j < 64; j++) {
+                int64_t col = g * 64 + j;
+                uint32_t x = (col < N && k < K) ? wt[col * K + k] : 0u;
+                uint32_t sg = bp_sig(x);
+                bits[k * 64 + j] = x;
+                for (int r = 0; r < 24; r++)
+                    pl[r] |= (uint64_t)((sg >> r) & 1u) << j;
+            }
+            for (int r = 0; r < 24; r++)
+                planes[((k / 16) * 24 + r) * 16 + (k % 16)] = pl[r];
+        }
+    }
+    /* the activation x[k0 .. k0+kc) broadcast over the 64 lanes: planes [r][16] and words */
+    static void bp_pack_x(const uint32_t *x, int kc, uint64_t *planes, uint32_t *bits) {
+        for (int w = 0; w < 16; w++) {
+            uint32_t v = w < kc ? x[w] : 0u;
+            uint32_t sg = bp_sig(v);
+            for (int r = 0; r < 24; r++)
+                planes[r * 16 + w] = (uint64_t)0 - (uint64_t)((sg >> r) & 1u);
+            for (int j = 0; j < 64; j++)
+                bits[w * 64 + j] = v;
+        }
+    }
+    /* acc[j] += pr[64 k + j] for k < kc, in increasing k */
+    typedef float bp_v16f __attribute__((vector_size(64)));
+    static AG_CLONES void bp_accumulate64(float *restrict acc, const uint32_t *restrict pr, int kc) {
+        bp_v16f a[4], v;
+        memcpy(a, acc, sizeof a);
+        for (int k = 0; k < kc; k++)
+            for (int q = 0; q < 4; q++) {
+                memcpy(&v, &pr[64 * k + 16 * q], sizeof v);
+                a[q] = a[q] + v;
+            }
+        memcpy(acc, a, sizeof a);
+    }
     """
     ctypedef void (*ag_kernel_fn)(int64_t K, const double* a, const double* b, float* c) noexcept nogil
     int ag_any_special(const uint32_t* x, int64_t n) noexcept nogil
@@ -415,6 +462,10 @@ cdef extern from *:
                  int nterms, int64_t i0, int64_t rows, int64_t p0, int64_t p1, int64_t N,
                  const uint32_t* bias, int has_bias, uint32_t* out, int64_t P,
                  int64_t col_stride) noexcept nogil
+    void bp_pack_w(const uint32_t* wt, int64_t N, int64_t K, int64_t nkb, int64_t g,
+                   uint64_t* planes, uint32_t* bits) noexcept nogil
+    void bp_pack_x(const uint32_t* x, int kc, uint64_t* planes, uint32_t* bits) noexcept nogil
+    void bp_accumulate64(float* acc, const uint32_t* pr, int kc) noexcept nogil
     enum:
         AG_MR
         AG_NR
@@ -623,6 +674,9 @@ def matmul_bits(SigMul engine, tuple params, const bits_t[:, ::1] x, const bits_
     if bits_t is uint32_t:
         if f.E == 8 and f.M == 23 and f.semantics == SEM_HARDWARE and not f.ftz and not pairwise and K > 0:
             if _matmul_closed(engine, f, x, wt, bias, has_bias, out):
+                return
+            if engine.batch_planes(NULL, NULL, NULL, 0) == 0:
+                _matmul_planes(engine, f, x, wt, bias, has_bias, out)
                 return
             _matmul_fp32(engine, f, x, wt, bias, has_bias, out)
             return
@@ -881,6 +935,62 @@ def conv2d_bits(SigMul engine, tuple params, const uint32_t[:, :, :, ::1] x,
                  stride, HP, WP, C, &w[0, 0], &bias[0] if has_bias else NULL, has_bias,
                  &out[0, 0, 0, 0])
     return True
+
+
+cdef void _matmul_planes(SigMul engine, FmtParams f, const uint32_t[:, ::1] x,
+                         const uint32_t[:, ::1] wt, const uint32_t[::1] bias, bint has_bias,
+                         uint32_t[:, ::1] out) except *:
+    """FP32 hardware semantics, k-increasing, no ftz, for engines with a bit-plane entry (the
+    bit-sliced netlist evaluator): one task is one row of X against 64 columns of W. W's
+    significand bit-planes are built once (lane = column, word = k), the row's activation is
+    broadcast over the lanes (no transposes on the operand side); each block of 16 k gives
+    1024 products, finished by the vectorised finish and added to the 64 sums in increasing
+    k, from the first product (the sums start at -0.0, and -0.0 + p == p for every p)."""
+    cdef Py_ssize_t M = x.shape[0], K = x.shape[1], N = wt.shape[0]
+    cdef Py_ssize_t G = (N + 63) // 64, nkb = (K + 15) // 16, t, mi, g, kb, k0, j
+    cdef int kc
+    planes_arr = np.empty(G * nkb * 24 * 16, np.uint64)
+    wbits_arr = np.empty(G * nkb * 16 * 64, np.uint32)
+    cdef uint64_t[::1] planes = planes_arr
+    cdef uint32_t[::1] wbits = wbits_arr
+    cdef uint64_t* ap
+    cdef uint64_t* prod
+    cdef uint32_t* abits
+    cdef uint32_t* pr
+    cdef float* acc
+    cdef float fb
+    cdef int nthreads = _threads(M * N * K)
+    with nogil:
+        for g in prange(G, schedule="static", num_threads=nthreads):
+            bp_pack_w(&wt[0, 0], N, K, nkb, g, &planes[g * nkb * 24 * 16],
+                      &wbits[g * nkb * 16 * 64])
+    with nogil, parallel(num_threads=nthreads):
+        ap = <uint64_t*>malloc(24 * 16 * sizeof(uint64_t) + 1024 * sizeof(uint64_t)
+                               + 2 * 1024 * sizeof(uint32_t) + 64 * sizeof(float))
+        if ap == NULL:
+            abort()
+        prod = ap + 24 * 16
+        abits = <uint32_t*>(prod + 1024)
+        pr = abits + 1024
+        acc = <float*>(pr + 1024)
+        for t in prange(M * G, schedule="dynamic", chunksize=2):
+            mi = t // G
+            g = t % G
+            for j in range(64):
+                acc[j] = -0.0
+            for kb in range(nkb):
+                k0 = kb * 16
+                kc = <int>min(<Py_ssize_t>16, K - k0)
+                bp_pack_x(&x[mi, k0], kc, ap, abits)
+                engine.batch_planes(ap, &planes[(g * nkb + kb) * 24 * 16], prod, kc * 64)
+                _finish_fp32(&f, abits, &wbits[(g * nkb + kb) * 16 * 64], prod, pr, kc * 64)
+                bp_accumulate64(acc, pr, kc)
+            for j in range(min(<Py_ssize_t>64, N - g * 64)):
+                if has_bias:
+                    memcpy(&fb, &bias[g * 64 + j], 4)
+                    acc[j] = acc[j] + fb
+                memcpy(&out[mi, g * 64 + j], &acc[j], 4)
+        free(ap)
 
 
 cdef uint64_t _dot(FmtParams f, const bits_t* x, const bits_t* w, const uint64_t* prod,

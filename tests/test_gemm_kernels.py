@@ -94,16 +94,17 @@ def test_engine_classes(spec, engine):
 def test_matmul_odd_shapes_equal_netlist_oracle(spec):
     m = get_multiplier(spec)
     rng = np.random.default_rng(5)
-    for mm, k, n in SHAPES if spec not in ("lsb-AMA5-16",) else SHAPES[:6]:
+    for mm, k, n in SHAPES:
         x, w = operands(rng, (mm, k)), operands(rng, (k, n))
         bias = operands(rng, (n,))
         _assert_bits_equal(m.matmul(x, w, bias), oracle_matmul(m, x, w, bias))
         _assert_bits_equal(m.matmul(x, w), oracle_matmul(m, x, w, None))
 
 
-@pytest.mark.parametrize("spec", ["da", "exact", AMA5_C8_RNE])
+@pytest.mark.parametrize("spec", ["da", "exact", AMA5_C8_RNE, "lsb-AMA5-16"])
 def test_specials_take_the_general_path_and_stay_exact(spec):
-    """An inf/NaN anywhere sends the whole call to the general kernel: same oracle."""
+    """An inf/NaN anywhere sends a closed-form call to the general kernel (the bit-plane path
+    finishes such products with the scalar finish): same oracle."""
     m = get_multiplier(spec)
     rng = np.random.default_rng(9)
     x, w = operands(rng, (17, 33)), operands(rng, (33, 19))
@@ -151,6 +152,9 @@ for spec in ("da", "exact", "exact-truncate", AMA5_C8_RNE, "da-flat"):
         h.update(m.matmul(x, w, b).tobytes())
     img, wc = operands(rng, (4, 8, 19, 17)), operands(rng, (17, 8, 3, 3))
     h.update(m.conv2d(img, wc, operands(rng, (17,)), stride=2, padding=1).tobytes())
+m = get_multiplier("lsb-AMA5-16")              # bit-plane path
+x, w, b = operands(rng, (60, 40)), operands(rng, (40, 70)), operands(rng, (70,))
+h.update(m.matmul(x, w, b).tobytes())
 print(_kernels.kernel_isa(), h.hexdigest())
 """
 
@@ -178,6 +182,9 @@ def test_large_shapes_equal_netlist_oracle():
     for mm, k, n in ((300, 288, 64), (7, 64, 1023)):
         x, w, b = operands(rng, (mm, k)), operands(rng, (k, n)), operands(rng, (n,))
         _assert_bits_equal(m.matmul(x, w, b), oracle_matmul(m, x, w, b))
+    m = get_multiplier("lsb-AMA5-16")
+    x, w, b = operands(rng, (60, 40)), operands(rng, (40, 70)), operands(rng, (70,))
+    _assert_bits_equal(m.matmul(x, w, b), oracle_matmul(m, x, w, b))
 
 
 def test_packed_weight_column_blocks():
