@@ -443,6 +443,67 @@ cdef extern from *:
             }
         memcpy(acc, a, sizeof a);
     }
+    /* Finish and accumulate for the bit-plane path without inf/NaN operands: the product of
+       (significand product p < 2**53) * sa * sb, with sa = +-2**(ea - 150) (+-0 for a zero
+       operand) and sb likewise, is exact in double; its conversion to float, toward zero or
+       to nearest even, is fp_mul_finish (as for the closed forms above). Products of word w
+       (k0 + w) are added to the 64 sums in increasing k. */
+    static inline double bp_scale(uint32_t x) {
+        double s = ag_scale(x);
+        return (x & 0x7FFFFFFFu) ? s : s * 0.0;
+    }
+    static inline __attribute__((always_inline)) void bp_finish_portable(
+            const uint64_t *restrict p, int kc, const double *restrict sa,
+            const double *restrict sb, float *restrict acc, const int rz) {
+        for (int w = 0; w < kc; w++)
+            for (int j = 0; j < 64; j++) {
+                double v = (double)(int64_t)p[64 * w + j] * sa[w] * sb[64 * w + j];
+                float f = (float)v;
+                if (rz) {
+                    uint32_t u;
+                    memcpy(&u, &f, 4);
+                    u -= (uint32_t)(fabs((double)f) > fabs(v));
+                    memcpy(&f, &u, 4);
+                }
+                acc[j] = acc[j] + f;
+            }
+    }
+    static AG_CLONES void bp_finish_pn(const uint64_t *p, int kc, const double *sa, const double *sb, float *acc) { bp_finish_portable(p, kc, sa, sb, acc, 0); }
+    static AG_CLONES void bp_finish_pz(const uint64_t *p, int kc, const double *sa, const double *sb, float *acc) { bp_finish_portable(p, kc, sa, sb, acc, 1); }
+    #if AG_X86
+    static inline AG_512 __attribute__((always_inline)) void bp_finish512(
+            const uint64_t *restrict p, int kc, const double *restrict sa,
+            const double *restrict sb, float *restrict acc, const int rz) {
+        __m256 a[8];
+        for (int q = 0; q < 8; q++)
+            a[q] = _mm256_loadu_ps(acc + 8 * q);
+        for (int w = 0; w < kc; w++) {
+            __m512d s = _mm512_set1_pd(sa[w]);
+            #pragma GCC unroll 8
+            for (int q = 0; q < 8; q++) {
+                __m512d d = _mm512_cvtepu64_pd(_mm512_loadu_si512((const void *)(p + 64 * w + 8 * q)));
+                d = _mm512_mul_pd(_mm512_mul_pd(d, s), _mm512_loadu_pd(sb + 64 * w + 8 * q));
+                a[q] = _mm256_add_ps(a[q], rz ? ag_cvt_rz(d) : ag_cvt_rn(d));
+            }
+        }
+        for (int q = 0; q < 8; q++)
+            _mm256_storeu_ps(acc + 8 * q, a[q]);
+    }
+    static AG_512 void bp_finish_vn(const uint64_t *p, int kc, const double *sa, const double *sb, float *acc) { bp_finish512(p, kc, sa, sb, acc, 0); }
+    static AG_512 void bp_finish_vz(const uint64_t *p, int kc, const double *sa, const double *sb, float *acc) { bp_finish512(p, kc, sa, sb, acc, 1); }
+    #endif
+    typedef void (*bp_finish_fn)(const uint64_t *p, int kc, const double *sa, const double *sb, float *acc);
+    static bp_finish_fn bp_finish(int rz) {
+    #if AG_X86
+        if (ag_select_isa())
+            return rz ? bp_finish_vz : bp_finish_vn;
+    #endif
+        return rz ? bp_finish_pz : bp_finish_pn;
+    }
+    static void bp_scales(const uint32_t *x, int64_t n, double *out) {
+        for (int64_t i = 0; i < n; i++)
+            out[i] = bp_scale(x[i]);
+    }
     """
     ctypedef void (*ag_kernel_fn)(int64_t K, const double* a, const double* b, float* c) noexcept nogil
     int ag_any_special(const uint32_t* x, int64_t n) noexcept nogil
@@ -466,6 +527,10 @@ cdef extern from *:
                    uint64_t* planes, uint32_t* bits) noexcept nogil
     void bp_pack_x(const uint32_t* x, int kc, uint64_t* planes, uint32_t* bits) noexcept nogil
     void bp_accumulate64(float* acc, const uint32_t* pr, int kc) noexcept nogil
+    ctypedef void (*bp_finish_fn)(const uint64_t* p, int kc, const double* sa, const double* sb,
+                                  float* acc) noexcept nogil
+    bp_finish_fn bp_finish(int rz) noexcept nogil
+    void bp_scales(const uint32_t* x, int64_t n, double* out) noexcept nogil
     enum:
         AG_MR
         AG_NR
@@ -944,11 +1009,13 @@ cdef void _matmul_planes(SigMul engine, FmtParams f, const uint32_t[:, ::1] x,
     bit-sliced netlist evaluator): one task is one row of X against 64 columns of W. W's
     significand bit-planes are built once (lane = column, word = k), the row's activation is
     broadcast over the lanes (no transposes on the operand side); each block of 16 k gives
-    1024 products, finished by the vectorised finish and added to the 64 sums in increasing
-    k, from the first product (the sums start at -0.0, and -0.0 + p == p for every p)."""
+    1024 products, finished (exactly, in double, as the closed forms; rows or weights with
+    inf/NaN take the general vectorised finish) and added to the 64 sums in increasing k,
+    from the first product (the sums start at -0.0, and -0.0 + p == p for every p)."""
     cdef Py_ssize_t M = x.shape[0], K = x.shape[1], N = wt.shape[0]
     cdef Py_ssize_t G = (N + 63) // 64, nkb = (K + 15) // 16, t, mi, g, kb, k0, j
     cdef int kc
+    cdef bint row_fast
     planes_arr = np.empty(G * nkb * 24 * 16, np.uint64)
     wbits_arr = np.empty(G * nkb * 16 * 64, np.uint32)
     cdef uint64_t[::1] planes = planes_arr
@@ -960,14 +1027,23 @@ cdef void _matmul_planes(SigMul engine, FmtParams f, const uint32_t[:, ::1] x,
     cdef float* acc
     cdef float fb
     cdef int nthreads = _threads(M * N * K)
+    cdef int special_w
+    cdef bint fast = engine.out_bits <= 53      # products convert exactly to double
+    cdef bp_finish_fn fin = bp_finish(f.rounding == RND_TRUNCATE)
+    wscale_arr = np.empty(G * nkb * 16 * 64, np.float64)
+    cdef double[::1] wscale = wscale_arr
+    cdef double* xs
     with nogil:
+        special_w = ag_any_special(&wt[0, 0], N * K)
         for g in prange(G, schedule="static", num_threads=nthreads):
             bp_pack_w(&wt[0, 0], N, K, nkb, g, &planes[g * nkb * 24 * 16],
                       &wbits[g * nkb * 16 * 64])
+            bp_scales(&wbits[g * nkb * 16 * 64], nkb * 16 * 64, &wscale[g * nkb * 16 * 64])
     with nogil, parallel(num_threads=nthreads):
         ap = <uint64_t*>malloc(24 * 16 * sizeof(uint64_t) + 1024 * sizeof(uint64_t)
                                + 2 * 1024 * sizeof(uint32_t) + 64 * sizeof(float))
-        if ap == NULL:
+        xs = <double*>malloc(K * sizeof(double))
+        if ap == NULL or xs == NULL:
             abort()
         prod = ap + 24 * 16
         abits = <uint32_t*>(prod + 1024)
@@ -978,19 +1054,27 @@ cdef void _matmul_planes(SigMul engine, FmtParams f, const uint32_t[:, ::1] x,
             g = t % G
             for j in range(64):
                 acc[j] = -0.0
+            # the exact double finish unless an operand of this row or of W is inf/NaN
+            row_fast = fast and not special_w and not ag_any_special(&x[mi, 0], K)
+            if row_fast:
+                bp_scales(&x[mi, 0], K, xs)
             for kb in range(nkb):
                 k0 = kb * 16
                 kc = <int>min(<Py_ssize_t>16, K - k0)
                 bp_pack_x(&x[mi, k0], kc, ap, abits)
                 engine.batch_planes(ap, &planes[(g * nkb + kb) * 24 * 16], prod, kc * 64)
-                _finish_fp32(&f, abits, &wbits[(g * nkb + kb) * 16 * 64], prod, pr, kc * 64)
-                bp_accumulate64(acc, pr, kc)
+                if row_fast:
+                    fin(prod, kc, xs + k0, &wscale[(g * nkb + kb) * 16 * 64], acc)
+                else:
+                    _finish_fp32(&f, abits, &wbits[(g * nkb + kb) * 16 * 64], prod, pr, kc * 64)
+                    bp_accumulate64(acc, pr, kc)
             for j in range(min(<Py_ssize_t>64, N - g * 64)):
                 if has_bias:
                     memcpy(&fb, &bias[g * 64 + j], 4)
                     acc[j] = acc[j] + fb
                 memcpy(&out[mi, g * 64 + j], &acc[j], 4)
         free(ap)
+        free(xs)
 
 
 cdef uint64_t _dot(FmtParams f, const bits_t* x, const bits_t* w, const uint64_t* prod,
