@@ -282,7 +282,7 @@ def _workload(chk: _Checker, doc: dict, base: Path) -> Workload | None:
                 return None
             workload = load_workload(base / sec["path"])
             if sec["path"].lower().endswith(".csv"):
-                from archsim.scalesim_compat import expand_depthwise
+                from archsim.sim.scalesim.compat import expand_depthwise
                 workload = expand_depthwise(workload)  # SCALE-Sim's "DP" layer rule
         else:
             workload = workload_from_dict(sec["inline"], "workload.inline")

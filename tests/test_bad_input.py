@@ -1,4 +1,4 @@
-"""Issue #17 classes 3 and 5: non-finite / absurd numbers and config-loading gaps. Every case
+"""Non-finite / absurd numbers and config-loading gaps. Every case
 is the CLI as a user runs it: exit 2, one stderr line naming file and field, no output."""
 import pytest
 
@@ -160,3 +160,21 @@ def test_hier_short_name_and_padding_note(tmp_path, capsys):
     path = spec_file(tmp_path, "structure: {kind: hier, k: 10, leaf: {kind: ripple}}\n")
     assert run_cli(["characterize", path, "--n", "10", "--out", tmp_path / "o"]) == 0
     assert "last chunk is zero-padded" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("old,new,field", [
+    ("sigmas: [0.0, 0.3]", "sigmas: [0.0, .inf]", "experiments.noise.sigmas"),
+    ("pgd: {eps: 0.3,", "pgd: {eps: .nan,", "pgd.eps"),
+    ("fgsm: {eps: [0.1, 0.3]}", "fgsm: {eps: [0.1, .inf]}", "fgsm.eps"),
+])
+def test_robustness_config_rejects_non_finite_numbers(old, new, field, tmp_path, repo_root):
+    from archsim.errors import ConfigError
+    from archsim.robustness.config import load_config
+
+    text = (repo_root / "configs/robustness_mnist_quick.yaml").read_text()
+    assert old in text
+    path = tmp_path / "r.yaml"
+    path.write_text(text.replace(old, new))
+    with pytest.raises(ConfigError, match=field.replace(".", r"\.")) as exc:
+        load_config(path)
+    assert "\n" not in str(exc.value) and "finite" in str(exc.value)

@@ -1,4 +1,4 @@
-"""Issue #17 class 7: in CI a skipped test fails (a missing prerequisite must not turn CI
+"""In CI a skipped test fails (a missing prerequisite must not turn CI
 green). Runs the repository's own conftest on a small inline test module."""
 from pathlib import Path
 

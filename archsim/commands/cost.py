@@ -68,14 +68,12 @@ def _compare(args, lib) -> dict:
 
 
 def _sweep(args, lib) -> dict:
-    from tqdm import tqdm
-
     from archsim.cost.sweep import lsb_sweep, parse_k_range
 
     cells = [c.strip() for c in args.cells.split(",") if c.strip()]
     ks = parse_k_range(args.k)
-    with tqdm(total=len(cells) * len(ks), desc="lsb sweep", file=sys.stderr,
-              disable=not sys.stderr.isatty()) as bar:
+    from archsim.progress import counter
+    with counter(len(cells) * len(ks), "lsb sweep", "variant") as bar:
         rows = lsb_sweep(cells, ks, lib, args.stream, bar)
     return {"mode": "sweep", "baseline": "exact", "sweep": rows}
 

@@ -22,8 +22,7 @@ def register(subparsers) -> None:
     p.set_defaults(handler=run)
 
 
-INSTALL_HINT = ("pip install torch==2.13.0 && pip install -e '.[robust]' (the CPU wheel of "
-                "torch first, as in README.md)")
+INSTALL_HINT = "pip install torch==2.13.0 && pip install -e '.[robust]'"  # as in README.md
 
 
 def _require_extras() -> None:
@@ -36,7 +35,7 @@ def _require_extras() -> None:
                if importlib.util.find_spec(module) is None]
     if missing:
         raise ConfigError(f"archsim robustness needs {' and '.join(missing)} (the optional "
-                          f"'robust' extra): {INSTALL_HINT}")
+                          f"'robust' extra; CPU wheel of torch first): {INSTALL_HINT}")
 
 
 def _check_variants(config) -> None:

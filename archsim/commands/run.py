@@ -51,6 +51,11 @@ def handle(args) -> int:
     config = load_config(args.config)  # bad input fails here, before any directory exists
     out = Path(args.out) if args.out else default_out(config.name)
     check_output_dir(out)  # refuse a directory we may not replace before simulating
+    from archsim.sim.limits import check_simulation
+    from archsim.sim.plan import plan_layer
+    for layer in config.workload.layers:  # estimate every layer's work before simulating any
+        plan = plan_layer(layer, config.array.rows, config.array.cols, config.array.dataflow)
+        check_simulation(plan, config.memory, f"{config.source}: workload: ")
     if config.functional is not None:
         from archsim.sim.limits import check_functional
         for layer in config.workload.layers:
@@ -64,7 +69,7 @@ def handle(args) -> int:
             print(f"archsim run: note: {note}", file=sys.stderr)
     for label, v in summary(result)["variants"].items():
         print(f"{label:>14}: {v['cycles']} cycles @ {v['clock_mhz']:.1f} MHz = "
-              f"{v['latency_s'] * 1e3:.4g} ms, {v['energy_j'] * 1e6:.4g} uJ, "
+              f"{v['latency_s'] * 1e3:.4g} ms, {v['energy_j'] * 1e6:.4g} µJ, "
               f"EDP {v['edp_js']:.4g} J*s (x{v['normalised']['edp']:.3f})")
     for cost in result.variants:
         se = (f" (sampling s.e. {cost.pe.mult_energy_se_pj:.2g} / {cost.pe.add_energy_se_pj:.2g})"

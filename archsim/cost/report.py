@@ -201,16 +201,16 @@ def _bars(ax, rows, level, variants):
         ax.scatter(x + i * width, [1 / PAPER_CLAIMS[k] for _, k in metrics], marker="*", s=120,
                    color="black", zorder=3, label="paper's claim (da)")
     ax.axhline(1.0, color="grey", lw=0.8)
-    ax.set_xticks(x + 0.4 - width / 2, [k for _, k in metrics])
+    ax.set_xticks(x + 0.4 - width / 2, [{"edp": "EDP"}.get(k, k) for _, k in metrics])
     ax.set_yscale("log")
+    ax.set_ylabel("relative to the baseline (log scale)")
+    ax.set_xlabel("metric")
     ax.set_title(f"{level.replace('_', ' ')}: normalised to the baseline")
 
 
 def plot_cost_dir(run_dir) -> list[Path]:
     """Draw the figures of a `archsim cost` output directory; returns the written paths."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from archsim.plotting import pyplot as plt  # OO API on Agg: no global backend switch
 
     run_dir = Path(run_dir)
     data = json.loads((run_dir / "cost.json").read_text(encoding="utf-8"))

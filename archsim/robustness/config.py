@@ -140,9 +140,10 @@ def _experiment(errs, kind, raw, seed_budget) -> ExperimentConfig:
     offset = _int(errs, e.get("offset", 0), f"{path}.offset", 0)
     variants = _variants(errs, e.get("variants", []) or [], f"{path}.variants", images)
     sigmas = e.get("sigmas", []) or []
-    if not isinstance(sigmas, list) or not all(isinstance(s, (int, float)) and s >= 0
-                                               for s in sigmas):
-        errs.add(f"{path}.sigmas", "expected a list of numbers >= 0")
+    if not isinstance(sigmas, list) or not all(
+            isinstance(s, (int, float)) and not isinstance(s, bool) and 0 <= s < float("inf")
+            for s in sigmas):
+        errs.add(f"{path}.sigmas", "expected a list of finite numbers >= 0")
         sigmas = ()
     role = {"transfer": "exact", "whitebox": "whitebox", "blackbox": "decision"}.get(kind)
     attacks = parse_attacks(e.get("attacks", {}), f"{path}.attacks", role, errs.add) if role else ()

@@ -128,11 +128,8 @@ def run_functional(config) -> list[dict]:
     fc = config.functional
     weights = None
     if fc.weights is not None:
-        from archsim.errors import DataError
-        try:
-            weights = dict(np.load(fc.weights))
-        except (OSError, ValueError) as exc:
-            raise DataError(f"{fc.weights}: cannot read weights: {exc}") from None
+        from archsim_core.npzio import read_npz
+        weights = read_npz(fc.weights, "weights")
     rows = []
     for index, layer in enumerate(config.workload.layers):
         rng = np.random.default_rng([fc.seed, index])

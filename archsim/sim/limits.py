@@ -1,4 +1,4 @@
-"""Work estimates made before anything is allocated (issue #17 class 4).
+"""Work estimates made before anything is allocated.
 
 The transaction-level model and the SCALE-Sim-compatible report both handle every layer in
 Python per fold and build numpy index arrays of ifmap tiles and request streams. A huge layer
