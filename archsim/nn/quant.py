@@ -343,3 +343,38 @@ def forward_int8(qnet: QuantizedNetwork, x, multiplier="int8", batch_size: int =
                 h = h.reshape(h.shape[0], -1)
         out[start:start + batch_size] = h.reshape(out[start:start + batch_size].shape)
     return out
+
+
+# ---------------------------------------------------------------------- any variant
+
+FLOAT32_NUMPY = "float32-numpy"   # FP32 inference by numpy/BLAS (same name as archsim robustness)
+
+
+def variant_logits(net: Network, x, variant: str, qnet: QuantizedNetwork | None = None,
+                   batch_size: int = 256, progress: bool = False) -> np.ndarray:
+    """Logits of `net` under any variant name: integer ones (int8, int8:PATH.v, uint8:PATH.v,
+    uint8-...) through the quantized network `qnet`; `float32-numpy` by numpy; every other name
+    is an FP multiplier variant (archsim_core.get_multiplier). This is the adapter an accuracy
+    command calls per variant."""
+    from archsim.nn.network import forward
+    from archsim_core.int8 import is_int_variant
+
+    if is_int_variant(variant):
+        if qnet is None:
+            raise ConfigError(f"variant {variant}: integer variants need quantization parameters "
+                              "(archsim quantize, or --quant FILE)")
+        return forward_int8(qnet, x, variant, batch_size=batch_size, progress=progress)
+    mult = None if variant == FLOAT32_NUMPY else variant
+    return forward(net, x, mult, batch_size=batch_size, progress=progress)
+
+
+def check_variant_names(variants) -> None:
+    """Resolve every variant name up front (SpecError naming the bad one) without running."""
+    from archsim_core.int8 import int_variant, is_int_variant
+    from archsim_core.variants import resolve_variant
+
+    for v in variants:
+        if is_int_variant(v):
+            int_variant(v)
+        elif v != FLOAT32_NUMPY:
+            resolve_variant(v)
