@@ -53,6 +53,12 @@ class MemoryConfig:
     word_bytes: int
     dram_bandwidth_bytes_per_cycle: float
     dram_latency_cycles: int
+    # per-tensor word sizes (archsim.sim.precision); None = word_bytes. Set per PE variant
+    # (int8 variants: 1-byte ifmap/filter/ofmap, 4-byte psums), not read from the YAML.
+    ifmap_word_bytes: int | None = None
+    filter_word_bytes: int | None = None
+    psum_word_bytes: int | None = None
+    ofmap_word_bytes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -203,8 +209,13 @@ def _variants(chk: _Checker, doc: dict, base: Path) -> tuple[PEVariant, ...]:
     for i, spec in enumerate(specs):
         if isinstance(spec, str) and spec.endswith((".yaml", ".yml")):
             spec = str(base / spec)  # a variant spec file, relative to the config
+        int_spec = _int_variant_spec(spec, base)
         try:
-            label = resolve_variant(spec).name
+            if int_spec is not None:  # int8, int8:PATH.v, uint8:PATH.v, uint8-... (sim/precision.py)
+                from archsim_core.int8 import int_variant
+                spec, label = int_spec, int_variant(int_spec).name
+            else:
+                label = resolve_variant(spec).name
         except ArchsimError as exc:
             chk.fail(f"pe.variants[{i}]", str(exc))
             continue
@@ -213,6 +224,18 @@ def _variants(chk: _Checker, doc: dict, base: Path) -> tuple[PEVariant, ...]:
     for label in sorted({x for x in labels if labels.count(x) > 1}):
         chk.fail("pe.variants", f"duplicate variant {label!r}")
     return tuple(out)
+
+
+def _int_variant_spec(spec, base: Path) -> str | None:
+    """An integer variant name with a relative Verilog path made relative to the config."""
+    from archsim_core.int8 import INT8_PREFIXES, is_int_variant
+
+    if not is_int_variant(spec):
+        return None
+    for prefix in INT8_PREFIXES:
+        if spec.startswith(prefix) and not Path(spec[len(prefix):]).is_absolute():
+            return prefix + str(base / spec[len(prefix):])
+    return spec
 
 
 def _workload(chk: _Checker, doc: dict, base: Path) -> Workload | None:

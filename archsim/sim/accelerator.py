@@ -84,9 +84,8 @@ class Accelerator:
     def _prefetch(self):
         for fold in self.traffic:
             yield self.inputs.free.get(1)
-            words = fold.ifmap_words + fold.filter_words + fold.psum_in_words
-            if words:  # one DRAM transaction per fold's prefetch
-                yield from self.dram.read(words * self.memory.word_bytes)
+            if fold.read_bytes:  # one DRAM transaction per fold's prefetch
+                yield from self.dram.read(fold.read_bytes)
             yield self._ready.put(self.env.now)  # when the fold's inputs are on chip
 
     def _compute(self):
@@ -105,7 +104,7 @@ class Accelerator:
             yield from self.array.run_fold(fold, exposed)
             yield self.inputs.free.put(1)
             if moved.ofmap_words:
-                yield self._to_drain.put(moved.ofmap_words * self.memory.word_bytes)
+                yield self._to_drain.put(moved.write_bytes)
         self.compute_end = env.now
         yield self._to_drain.put(None)
 
