@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from archsim.errors import SpecError
+from archsim_core.errors import SpecError
 from archsim_core.netlist import CONST0, CONST1, Netlist
 
 # opcodes shared with _eval.pyx (row = code, out, x, y, z, aux, out2, x2; aux = negate flag or

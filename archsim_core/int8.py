@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from archsim.errors import SpecError
+from archsim_core.errors import SpecError
 
 _LSB = re.compile(r"^uint8-lsb-([A-Za-z_][A-Za-z0-9_]*)-(\d+)$")
 INT8_PREFIXES = ("int8:", "uint8:")

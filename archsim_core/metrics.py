@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from archsim.errors import DataError, SpecError
+from archsim_core.errors import DataError, SpecError
 
 
 class Distribution(enum.Enum):

@@ -29,7 +29,7 @@ import os
 
 import numpy as np
 
-from archsim.errors import ArchsimError
+from archsim_core.errors import ArchsimCoreError as ArchsimError
 
 
 def _load_kernels():

@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from archsim.errors import SpecError
+from archsim_core.errors import SpecError
 from archsim_core.cells import CellType, get_cell
 
 CONST0 = 0

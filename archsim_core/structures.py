@@ -21,7 +21,7 @@ import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from archsim.errors import SpecError
+from archsim_core.errors import SpecError
 from archsim_core.cells import CellType, get_cell
 from archsim_core.netlist import CONST0, Netlist, NetlistBuilder
 

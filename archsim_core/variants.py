@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from archsim.errors import SpecError
+from archsim_core.errors import SpecError
 from archsim_core.cells import cells_from_spec, get_cell
 from archsim_core.formats import BF16, FP32, FPFormat, get_format
 from archsim_core.netlist import Netlist

@@ -50,13 +50,21 @@ def _text(value) -> str:
 
 def handle(args) -> int:
     """Print the table; optionally write it as CSV."""
-    from archsim.results import write_csv
-
     rows = compare_rows([Path(d) for d in args.dirs])
     cells = [COLUMNS] + [[_text(r[c]) for c in COLUMNS] for r in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(COLUMNS))]
     for row in cells:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
     if args.csv:
-        write_csv(args.csv, rows, COLUMNS)
+        import csv
+        import io
+
+        from archsim.outdir import write_file_atomic
+        from archsim.results import _cell
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(COLUMNS)
+        writer.writerows([_cell(r[c]) for c in COLUMNS] for r in rows)
+        write_file_atomic(args.csv, buffer.getvalue())
+        print(f"wrote {args.csv}")
     return 0

@@ -25,7 +25,8 @@ def register(subparsers) -> None:
     p.add_argument("--sweep", choices=("lsb",), default=None, help="sweep the lsb family")
     p.add_argument("--cells", default="AMA1,AMA2,AMA3,AMA4,AMA5", help="sweep: cells")
     p.add_argument("--k", default="0..24", help="sweep: approximated columns, e.g. 0..24")
-    p.add_argument("--out", default="runs/cost", metavar="DIR", help="output directory (default runs/cost)")
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="output directory (default runs/cost); new, empty or archsim's")
     p.add_argument("--no-plot", action="store_true", help="write CSV/JSON only")
     p.set_defaults(handler=run)
 
@@ -96,12 +97,15 @@ def run(args) -> int:
     from archsim.cost.library import resolve_library
     from archsim.cost.report import COLUMNS, plot_cost_dir
     from archsim.cost.sweep import COLUMNS as SWEEP_COLUMNS
-    from archsim.results import output_dir, write_csv, write_json
+    from archsim.outdir import check_output_dir, default_out, output_dir
+    from archsim.results import write_csv, write_json
 
+    out = args.out if args.out else default_out("cost")
+    check_output_dir(out)
     lib = resolve_library(args.library)
     payload = _sweep(args, lib) if args.sweep else _compare(args, lib)
     payload.update(library=_library_echo(lib), stream=args.stream)
-    with output_dir(args.out) as tmp:
+    with output_dir(out) as tmp:
         write_json(tmp / "cost.json", payload)
         if args.sweep:
             write_csv(tmp / "sweep.csv", payload["sweep"], SWEEP_COLUMNS)
@@ -117,5 +121,5 @@ def run(args) -> int:
             if d["delay_units_prefix_recomb"] != d["delay_units_ripple"]:
                 print(f"what-if {name}: significand delay {d['delay_units_ripple']:g} -> "
                       f"{d['delay_units_prefix_recomb']:g} unit gates with prefix recombination adders")
-    print(args.out)
+    print(f"wrote {out}")
     return 0

@@ -18,8 +18,9 @@ def register(subparsers) -> None:
                         help="SCALE-Sim INI config (.cfg)")
     parser.add_argument("-t", dest="topology", required=True, metavar="TOPOLOGY",
                         help="SCALE-Sim topology CSV")
-    parser.add_argument("-p", dest="out", default="results", metavar="OUTDIR",
-                        help="output directory; reports go to OUTDIR/<run_name>/")
+    parser.add_argument("-p", dest="out", default=None, metavar="OUTDIR",
+                        help="output directory (default runs/scalesim); reports go to "
+                             "OUTDIR/<run_name>/ (new, empty or archsim's)")
     parser.add_argument("-i", dest="input_type", choices=("conv", "gemm"), default="conv",
                         help="topology type, as SCALE-Sim's -i (default conv)")
     parser.set_defaults(handler=run)
@@ -27,22 +28,23 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     """Read, compute every layer's report row, then write the three reports."""
-    from archsim.results import output_dir
+    from archsim.outdir import check_output_dir, default_out, output_dir, safe_name
     from archsim.scalesim_compat import (expand_depthwise, layer_report, read_scalesim_config,
                                          read_scalesim_gemm_topology, write_reports)
     from archsim.workloads import read_scalesim_topology
 
     config = read_scalesim_config(args.config)
+    target = Path(args.out if args.out else default_out("scalesim")) / safe_name(config.run_name)
+    check_output_dir(target)
     reader = read_scalesim_gemm_topology if args.input_type == "gemm" else read_scalesim_topology
     workload = reader(args.topology)
     if args.input_type == "conv":
         workload = expand_depthwise(workload)
     reports = [layer_report(layer, config) for layer in workload.layers]
-    target = Path(args.out) / config.run_name
     with output_dir(target) as tmp:
         write_reports(tmp, reports)
     for report in reports:
         for note in report.notes:
             print(f"archsim scalesim: note: {note}", file=sys.stderr)
-    print(target)
+    print(f"wrote {target}")
     return 0

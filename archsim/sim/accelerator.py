@@ -1,7 +1,8 @@
 """SimPy transaction-level accelerator: array, double-buffered SRAMs, one DRAM channel.
 
 Per layer, a fresh `simpy.Environment` runs three processes that share the buffers:
-prefetch (fills the free input half with the next fold's tiles over DRAM), compute (waits
+prefetch (fills the free input half with the next fold's tiles over DRAM; spilled partial
+sums are read back only after the previous row fold's drain has written them), compute (waits
 for a filled half and a free ofmap half, runs the fold, releases the input half) and drain
 (writes finished ofmap tiles to DRAM, then frees their half). Stalls emerge when a prefetch
 or drain takes longer than a fold. Total = fill (before the first fold) + compute + stalls
@@ -76,16 +77,24 @@ class Accelerator:
         self.array, self.dram = SystolicArray(env, plan), DramChannel(env, memory)
         self.inputs, self.outputs = DoubleBuffer(env, "inputs"), DoubleBuffer(env, "ofmap")
         self._ready, self._to_drain = simpy.Store(env), simpy.Store(env)
+        # drained[f] fires when fold f's ofmap write to DRAM has finished: a fold that reads
+        # spilled partial sums back (psum_in_words) must not read them before that
+        self._drained = [env.event() for _ in self.traffic]
         self.fill_cycles = self.stall_cycles = self.compute_end = 0
         env.process(self._prefetch())
         env.process(self._compute())
         env.process(self._drain())
 
     def _prefetch(self):
-        for fold in self.traffic:
+        for index, fold in enumerate(self.traffic):
             yield self.inputs.free.get(1)
-            if fold.read_bytes:  # one DRAM transaction per fold's prefetch
-                yield from self.dram.read(fold.read_bytes)
+            if fold.input_bytes:  # one DRAM transaction for the fold's input tiles
+                yield from self.dram.read(fold.input_bytes)
+            if fold.psum_in_words:
+                # read-after-write: the previous row fold's partial sums (fold index - 1,
+                # row folds are the inner loop) must be in DRAM before they are read back
+                yield self._drained[index - 1]
+                yield from self.dram.read(fold.psum_in_bytes)
             yield self._ready.put(self.env.now)  # when the fold's inputs are on chip
 
     def _compute(self):
@@ -104,16 +113,18 @@ class Accelerator:
             yield from self.array.run_fold(fold, exposed)
             yield self.inputs.free.put(1)
             if moved.ofmap_words:
-                yield self._to_drain.put(moved.write_bytes)
+                yield self._to_drain.put((fold.index, moved.write_bytes))
         self.compute_end = env.now
         yield self._to_drain.put(None)
 
     def _drain(self):
         while True:
-            nbytes = yield self._to_drain.get()
-            if nbytes is None:
+            item = yield self._to_drain.get()
+            if item is None:
                 return
+            index, nbytes = item
             yield from self.dram.write(nbytes)
+            self._drained[index].succeed()
             yield self.outputs.free.put(1)
 
     def counts(self) -> dict:
@@ -149,9 +160,10 @@ def simulate_layer(layer: Layer, array_config, memory) -> LayerResult:
 
 def simulate_workload(workload: Workload, array_config, memory, progress: bool = False
                       ) -> WorkloadResult:
-    """Simulate every layer (a fresh environment each); tqdm progress to stderr if asked."""
+    """Simulate every layer (a fresh environment each); progress on stderr if asked."""
     layers = workload.layers
     if progress:
-        from tqdm import tqdm
-        layers = tqdm(layers, desc=f"simulating {workload.name}", unit="layer", leave=False)
+        from archsim.progress import steps
+        layers = steps(layers, f"simulating {workload.name}", len(layers), "layer",
+                       label=lambda layer: layer.name)
     return WorkloadResult(workload, tuple(simulate_layer(l, array_config, memory) for l in layers))

@@ -14,7 +14,8 @@ DRAM reuse model (SPEC-sim §4), per operand:
 - Outputs: OS drains each fold's finished R x C block. WS/IS accumulate a column fold's
   partial sums over its row folds in the ofmap SRAM and drain once at the column fold's end
   if that tile fits in half the ofmap SRAM; otherwise every row fold spills its partial sums
-  to DRAM and the next row fold reads them back (the read-back is part of its prefetch).
+  to DRAM and the next row fold reads them back (the read-back is part of its prefetch, a
+  separate DRAM read issued only once the previous row fold's drain has written them).
 Tiles larger than their half-SRAM are counted as streamed through (same bytes; timing as one
 transfer) and reported as `oversize_tiles`.
 """
@@ -41,7 +42,8 @@ class FoldTraffic:
     ofmap_words: int      # written to DRAM after the fold (0 while a tile keeps accumulating)
     opens_ofmap_tile: bool  # the fold starts a new ofmap tile (needs a free ofmap half)
     oversize_tiles: int   # input tiles of this fold larger than their half-SRAM
-    read_bytes: int = 0   # DRAM bytes of the prefetch (per-tensor word sizes, sim/precision.py)
+    input_bytes: int = 0  # DRAM bytes of the ifmap + filter tiles (per-tensor word sizes,
+    psum_in_bytes: int = 0  # and of the partial sums read back;     archsim/sim/precision.py)
     write_bytes: int = 0  # DRAM bytes of the drain (psum words if spilled, else ofmap words)
 
 
@@ -124,8 +126,8 @@ def _with_bytes(t: FoldTraffic, plan, fold, memory) -> FoldTraffic:
     wb = {name: word_bytes_of(memory, name) for name in TENSORS}
     spill = plan.dataflow is not Dataflow.OS and fold.row_fold < plan.row_folds - 1
     return dataclasses.replace(
-        t, read_bytes=t.ifmap_words * wb["ifmap"] + t.filter_words * wb["filter"]
-        + t.psum_in_words * wb["psum"],
+        t, input_bytes=t.ifmap_words * wb["ifmap"] + t.filter_words * wb["filter"],
+        psum_in_bytes=t.psum_in_words * wb["psum"],
         write_bytes=t.ofmap_words * wb["psum" if spill else "ofmap"])
 
 
