@@ -15,6 +15,8 @@ object pickles cheaply for sweeps. Relative paths are resolved against the confi
     pe: {variants: [exact, da]}                      # names, spec mappings or spec .yaml files
     energy: {ert: path.yaml}                 # optional; default archsim/data/ert_default.yaml
     functional: {weights: w.npz, samples: 1, seed: 0}  # optional; small workloads only
+    accuracy: {architecture: da-lenet, weights: w.npz, dataset: mnist, data_dir: DIR,
+               quant: q.json, images: 10000}  # optional: top-1 of every PE variant (int8: quant)
 """
 from __future__ import annotations
 
@@ -93,6 +95,18 @@ class FunctionalConfig:
 
 
 @dataclass(frozen=True)
+class AccuracyConfig:
+    """Top-1 of the network through every PE variant (integer ones via `quant`, a quant.json of
+    archsim.nn.quant). data_dir None: --data-dir / $ARCHSIM_DATA_DIR rules; images None: all."""
+    architecture: str
+    weights: str
+    dataset: str
+    data_dir: str | None
+    quant: str | None
+    images: int | None
+
+
+@dataclass(frozen=True)
 class Config:
     """A fully resolved run configuration."""
     name: str
@@ -104,11 +118,14 @@ class Config:
     variants: tuple[PEVariant, ...]
     energy: EnergyTable
     functional: FunctionalConfig | None = None
+    accuracy: AccuracyConfig | None = None
 
 
 _KEYS = {
-    "": {"name", "workload", "batch", "array", "memory", "clock", "pe", "energy", "functional"},
+    "": {"name", "workload", "batch", "array", "memory", "clock", "pe", "energy", "functional",
+         "accuracy"},
     "functional": {"weights", "samples", "seed"},
+    "accuracy": {"architecture", "weights", "dataset", "data_dir", "quant", "images"},
     "workload": {"path", "inline"},
     "array": {"rows", "cols", "dataflow", "overlap_stationary_load"},
     "memory": {"ifmap_sram_kib", "filter_sram_kib", "ofmap_sram_kib", "word_bytes",
@@ -291,6 +308,27 @@ def _functional(chk: _Checker, doc: dict, base: Path) -> FunctionalConfig | None
     return FunctionalConfig(None if weights is None else str(base / weights), samples, seed)
 
 
+def _accuracy(chk: _Checker, doc: dict, base: Path) -> AccuracyConfig | None:
+    sec = chk.section(doc["accuracy"], "accuracy")
+    values = {}
+    for key in ("architecture", "weights", "dataset", "data_dir", "quant"):
+        value = sec.get(key)
+        if value is None and key in ("architecture", "weights", "dataset"):
+            chk.fail(f"accuracy.{key}", "missing")
+        elif value is not None and not (isinstance(value, str) and value):
+            chk.fail(f"accuracy.{key}", "must be a non-empty string")
+        else:
+            values[key] = str(base / value) if value and key in ("weights", "data_dir", "quant") \
+                else value
+    images = None
+    if "images" in sec:
+        images = chk.number(sec, "accuracy.images", integer=True, minimum=1)
+    if len(values) < 5 or ("images" in sec and images is None):
+        return None
+    return AccuracyConfig(values["architecture"], values["weights"], values["dataset"],
+                          values["data_dir"], values["quant"], images)
+
+
 def config_from_dict(doc, source: str, base: Path) -> Config:
     """Validate a parsed document and build the Config; one ConfigError lists every problem."""
     chk = _Checker()
@@ -304,7 +342,8 @@ def config_from_dict(doc, source: str, base: Path) -> Config:
              _clock(chk, top) if "clock" in top else None,
              _variants(chk, top, base) if "pe" in top else None,
              _energy(chk, top, base),
-             _functional(chk, top, base) if "functional" in top else None)
+             _functional(chk, top, base) if "functional" in top else None,
+             _accuracy(chk, top, base) if "accuracy" in top else None)
     if chk.problems:
         raise ConfigError(f"{source}: " + "; ".join(chk.problems))
     return Config(name, source, *parts)

@@ -149,3 +149,55 @@ def test_run_config_rejects_a_bad_integer_variant(tmp_path, capsys):
     assert err.count("\n") == 1 and "pe.variants[1]" in err and "missing.v" in err
     assert "workload" not in err
     assert not (tmp_path / "o").exists()
+
+
+def _acc_config(tmp_path, repo_root, shared_data, accuracy: str, variants: str) -> "Path":
+    cfg = tmp_path / "acc.yaml"
+    cfg.write_text(
+        f"name: acc\nworkload: {{path: {repo_root / 'workloads' / 'da_mnist.yaml'}}}\n"
+        "array: {rows: 16, cols: 16, dataflow: os}\n"
+        "memory: {ifmap_sram_kib: 64, filter_sram_kib: 64, ofmap_sram_kib: 64, word_bytes: 4,\n"
+        "         dram_bandwidth_bytes_per_cycle: 16, dram_latency_cycles: 100}\n"
+        f"clock: {{mode: critical_path}}\npe: {{variants: [{variants}]}}\naccuracy: {accuracy}\n")
+    return cfg
+
+
+def test_run_accuracy_section_reports_int8_beside_fp(tmp_path, repo_root, shared_data, capsys):
+    from archsim.nn.architectures import load_network
+    from archsim.nn.datasets import load_split
+    from archsim.nn.network import predict_labels
+
+    acc = (f"{{architecture: da-lenet, weights: {shared_data / 'da_lenet_official.npz'}, "
+           f"dataset: mnist, data_dir: {shared_data}, "
+           f"quant: {repo_root / 'workloads' / 'int8' / 'da_lenet.quant.json'}, images: 300}}")
+    cfg = _acc_config(tmp_path, repo_root, shared_data, acc, "int8, uint8-exact, uint8-da")
+    assert cli.main(["run", str(cfg), "--out", str(tmp_path / "o"), "--no-plots"]) == 0
+    rows = (tmp_path / "o" / "accuracy.csv").read_text().splitlines()
+    assert rows[0] == "variant,images,correct,top1"
+    got = {r.split(",")[0]: int(r.split(",")[2]) for r in rows[1:]}
+    # the exact unsigned array through the sign-magnitude wrapper is the exact int8 PE
+    assert got["int8"] == got["uint8-exact"]
+    # FP32 numpy on the same images (independent path): 8-bit PTQ within 1 point
+    net = load_network(shared_data / "da_lenet_official.npz", "da-lenet")
+    test = load_split("mnist", shared_data, "test").take(300)
+    fp = int((predict_labels(net, test.x) == test.y).sum())
+    assert abs(got["int8"] - fp) <= 3
+    assert got["uint8-da"] < got["int8"] - 30       # DA's AMA5 8x8 block on integer codes
+
+
+@pytest.mark.parametrize("accuracy,variants,message", [
+    ("{weights: w.npz, dataset: mnist}", "int8", "accuracy.architecture: missing"),
+    ("{architecture: da-lenet, weights: W, dataset: mnist, data_dir: D, images: 0}", "int8",
+     "accuracy.images: must be an integer >= 1"),
+    ("{architecture: da-lenet, weights: W, dataset: mnist, data_dir: D}", "int8",
+     "accuracy.quant: integer PE variants need a quantization file"),
+])
+def test_run_accuracy_section_bad_input(tmp_path, repo_root, shared_data, capsys, accuracy,
+                                        variants, message):
+    accuracy = accuracy.replace(" W,", f" {shared_data / 'da_lenet_official.npz'},")
+    accuracy = accuracy.replace(" D", f" {shared_data}")
+    cfg = _acc_config(tmp_path, repo_root, shared_data, accuracy, variants)
+    assert cli.main(["run", str(cfg), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err, err
+    assert not (tmp_path / "o").exists()

@@ -27,8 +27,8 @@ def register(subparsers) -> None:
     p.set_defaults(handler=handle)
 
 
-def write_run(result, directory: Path, plots: bool = True) -> None:
-    """Write every result file of a run into `directory`."""
+def write_run(result, directory: Path, plots: bool = True, accuracy=None) -> None:
+    """Write every result file of a run into `directory` (`accuracy`: accuracy.csv rows)."""
     from archsim.results import write_csv, write_json
 
     write_json(directory / "summary.json", summary(result))
@@ -37,6 +37,9 @@ def write_run(result, directory: Path, plots: bool = True) -> None:
     if result.config.functional is not None:
         from archsim.sim.functional import run_functional
         write_csv(directory / "functional.csv", run_functional(result.config), FUNCTIONAL_COLUMNS)
+    if accuracy is not None:
+        from archsim.nn.quant import ACCURACY_COLUMNS
+        write_csv(directory / "accuracy.csv", accuracy, ACCURACY_COLUMNS)
     if plots:
         from archsim.plots import plot_run_dir
         plot_run_dir(directory)
@@ -51,12 +54,30 @@ def handle(args) -> int:
     config = load_config(args.config)  # bad input fails here, before any directory exists
     out = Path(args.out) if args.out else default_out(config.name)
     check_output_dir(out)  # refuse a directory we may not replace before simulating
+    accuracy = None
+    if config.accuracy is not None:  # int8 variants beside FP ones (archsim.nn.quant)
+        from archsim.nn.quant import accuracy_rows, prepare_accuracy
+        net, qnet, test = prepare_accuracy(config.accuracy)  # bad files fail before any work
+        if qnet is None and any(_is_int(v.spec) for v in config.variants):
+            from archsim.errors import ConfigError
+            raise ConfigError(f"{config.source}: accuracy.quant: integer PE variants need a "
+                              "quantization file (archsim quantize)")
     result = run_config(config, progress=True)
+    if config.accuracy is not None:
+        accuracy = accuracy_rows(net, qnet, test, [(v.label, v.spec) for v in config.variants],
+                                 progress=True)
     with output_dir(out) as tmp:
-        write_run(result, tmp, plots=not args.no_plots)
+        write_run(result, tmp, plots=not args.no_plots, accuracy=accuracy)
     for label, v in summary(result)["variants"].items():
         print(f"{label:>14}: {v['cycles']} cycles @ {v['clock_mhz']:.1f} MHz = "
               f"{v['latency_s'] * 1e3:.4g} ms, {v['energy_j'] * 1e6:.4g} uJ, "
               f"EDP {v['edp_js']:.4g} J*s (x{v['normalised']['edp']:.3f})")
+    for row in accuracy or ():
+        print(f"{row['variant']:>14}: top-1 {row['top1']:.4f} ({row['correct']}/{row['images']})")
     print(f"wrote {out}")
     return 0
+
+
+def _is_int(spec) -> bool:
+    from archsim_core.int8 import is_int_variant
+    return is_int_variant(spec)

@@ -378,3 +378,33 @@ def check_variant_names(variants) -> None:
             int_variant(v)
         elif v != FLOAT32_NUMPY:
             resolve_variant(v)
+
+
+ACCURACY_COLUMNS = ["variant", "images", "correct", "top1"]
+
+
+def prepare_accuracy(acc) -> tuple:
+    """(net, qnet or None, test Split) of a run config's `accuracy` section (an
+    archsim.config.AccuracyConfig); every file is read and checked here, before any work."""
+    from archsim.nn.architectures import load_network
+    from archsim.nn.datasets import load_split, resolve_data_dir
+
+    net = load_network(acc.weights, acc.architecture)
+    qnet = quantize_network(net, load_quant(acc.quant, net)) if acc.quant else None
+    test = load_split(acc.dataset, resolve_data_dir(None, acc.data_dir), "test")
+    if acc.images is not None:
+        test = test.take(min(acc.images, len(test.y)))
+    return net, qnet, test
+
+
+def accuracy_rows(net: Network, qnet, test, variants, progress: bool = False) -> list[dict]:
+    """accuracy.csv rows (variant, images, correct, top1) for (label, spec) pairs."""
+    from archsim.nn.network import labels_of
+
+    rows = []
+    for label, spec in variants:
+        labels = labels_of(variant_logits(net, test.x, spec, qnet, progress=progress))
+        correct = int(np.count_nonzero(labels == test.y))
+        rows.append({"variant": label, "images": int(len(test.y)), "correct": correct,
+                     "top1": correct / len(test.y)})
+    return rows
