@@ -41,6 +41,20 @@ cdef extern from *:
             a2[i] += (uint32_t)r2[v]; a3[i] += (uint32_t)r3[v];
         }
     }
+    /* Two k steps at once (rows x, y of activations; tables r*, s* of the two weights): half
+       the accumulator loads/stores. Sums mod 2**32 are associative, so the result is the same. */
+    static ARCHSIM_INT_CLONES void archsim_tab_acc4x2(uint32_t *restrict a0, uint32_t *restrict a1,
+            uint32_t *restrict a2, uint32_t *restrict a3, const uint8_t *restrict x,
+            const uint8_t *restrict y, const int32_t *restrict r0, const int32_t *restrict r1,
+            const int32_t *restrict r2, const int32_t *restrict r3, const int32_t *restrict s0,
+            const int32_t *restrict s1, const int32_t *restrict s2, const int32_t *restrict s3,
+            int64_t n) {
+        for (int64_t i = 0; i < n; i++) {
+            int32_t v = x[i], u = y[i];
+            a0[i] += (uint32_t)r0[v] + (uint32_t)s0[u]; a1[i] += (uint32_t)r1[v] + (uint32_t)s1[u];
+            a2[i] += (uint32_t)r2[v] + (uint32_t)s2[u]; a3[i] += (uint32_t)r3[v] + (uint32_t)s3[u];
+        }
+    }
     static ARCHSIM_INT_CLONES void archsim_tab_acc1(uint32_t *restrict a0, const uint8_t *restrict x,
             const int32_t *restrict r0, int64_t n) {
         for (int64_t i = 0; i < n; i++) a0[i] += (uint32_t)r0[(int32_t)x[i]];
@@ -50,6 +64,11 @@ cdef extern from *:
                           const int32_t* r0, const int32_t* r1, const int32_t* r2, const int32_t* r3,
                           int64_t n) noexcept nogil
     void archsim_tab_acc1(uint32_t* a0, const uint8_t* x, const int32_t* r0, int64_t n) noexcept nogil
+    void archsim_tab_acc4x2(uint32_t* a0, uint32_t* a1, uint32_t* a2, uint32_t* a3,
+                            const uint8_t* x, const uint8_t* y, const int32_t* r0,
+                            const int32_t* r1, const int32_t* r2, const int32_t* r3,
+                            const int32_t* s0, const int32_t* s1, const int32_t* s2,
+                            const int32_t* s3, int64_t n) noexcept nogil
 
 cdef enum:
     MB = 512                 # activations (columns of out) per block: 4 accumulators x 2 KiB in L1
@@ -89,8 +108,20 @@ cdef void _block(const uint8_t* a_t, Py_ssize_t m_total, const uint8_t* w, Py_ss
     accs[2] = acc2
     accs[3] = acc3
     cdef Py_ssize_t j
+    cdef Py_ssize_t k2 = k_total - k_total % 2
     if nn == NU:
-        for k in range(k_total):
+        for k in range(0, k2, 2):
+            arow = a_t + k * m_total + m0
+            archsim_tab_acc4x2(acc0, acc1, acc2, acc3, arow, arow + m_total,
+                               tt + 256 * <Py_ssize_t>w[(n0 + 0) * k_total + k],
+                               tt + 256 * <Py_ssize_t>w[(n0 + 1) * k_total + k],
+                               tt + 256 * <Py_ssize_t>w[(n0 + 2) * k_total + k],
+                               tt + 256 * <Py_ssize_t>w[(n0 + 3) * k_total + k],
+                               tt + 256 * <Py_ssize_t>w[(n0 + 0) * k_total + k + 1],
+                               tt + 256 * <Py_ssize_t>w[(n0 + 1) * k_total + k + 1],
+                               tt + 256 * <Py_ssize_t>w[(n0 + 2) * k_total + k + 1],
+                               tt + 256 * <Py_ssize_t>w[(n0 + 3) * k_total + k + 1], mm)
+        for k in range(k2, k_total):
             arow = a_t + k * m_total + m0
             r0 = tt + 256 * <Py_ssize_t>w[(n0 + 0) * k_total + k]
             r1 = tt + 256 * <Py_ssize_t>w[(n0 + 1) * k_total + k]
