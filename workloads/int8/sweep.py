@@ -62,7 +62,14 @@ def main(argv=None) -> int:
     ap.add_argument("--quant", required=True)
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--costs", default=None,
+                    help="costs.csv of workloads/int8/price.py: fills mac_energy_pj where empty")
+    ap.add_argument("--plot-only", action="store_true",
+                    help="redraw from OUT/sweep.csv (+ --costs) without running any network")
     args = ap.parse_args(argv)
+    if args.plot_only:
+        finish(Path(args.out), args.costs, args.dataset)
+        return 0
 
     import numpy as np
     from tqdm import tqdm
@@ -103,9 +110,36 @@ def main(argv=None) -> int:
         w.writerow(COLUMNS)
         for r in rows:
             w.writerow([repr(r[c]) if isinstance(r[c], float) else r[c] for c in COLUMNS])
-    plot(rows, out / "pareto.png", f"{net.name} on {args.dataset} ({len(test.y)} test images)")
-    print(f"wrote {out / 'sweep.csv'} and {out / 'pareto.png'}")
+    finish(out, args.costs, args.dataset)
     return 0
+
+
+def finish(out: Path, costs: str | None, dataset: str) -> None:
+    """Merge costs into sweep.csv's rows, write table.md and pareto.png."""
+    rows = []
+    for r in csv.DictReader((out / "sweep.csv").open()):
+        for key in COLUMNS[2:]:
+            if r[key] != "":
+                r[key] = float(r[key])
+        rows.append(r)
+    if costs:
+        by_name = {c["variant"]: c for c in csv.DictReader(open(costs))}
+        for r in rows:
+            c = by_name.get(r["variant"])
+            if c and r["mac_energy_pj"] == "" and c["mac_energy_pj"] != "":
+                r["mac_energy_pj"] = float(c["mac_energy_pj"])
+                r["mult_energy_pj"] = float(c["mult_energy_pj"])
+    lines = ["| variant | kind | top-1 (%) | published power (mW) | published area (um2) | "
+             "published MAE (%) | archsim MAC energy (pJ) |", "|---|---|---:|---:|---:|---:|---:|"]
+    fmt = lambda v, f: "" if v == "" else format(v, f)  # noqa: E731
+    for r in rows:
+        lines.append(f"| {r['variant']} | {r['kind']} | {100 * r['top1']:.2f} | "
+                     f"{fmt(r['published_pwr_mw'], '.4g')} | {fmt(r['published_area_um2'], '.4g')} | "
+                     f"{fmt(r['published_mae_pct'], '.3g')} | {fmt(r['mac_energy_pj'], '.4f')} |")
+    (out / "table.md").write_text("\n".join(lines) + "\n")
+    images = int(rows[0]["images"])
+    plot(rows, out / "pareto.png", f"{out.name}: {dataset}, {images} test images")
+    print(f"wrote {out / 'sweep.csv'}, {out / 'table.md'} and {out / 'pareto.png'}")
 
 
 def pareto(points):
@@ -131,7 +165,7 @@ def plot(rows, path: Path, title: str) -> None:
               ("mac_energy_pj", "archsim int8 MAC energy (pJ: 8x8 netlist + int32 adder)",
                [r for r in rows if r["kind"] in ("exact", "netlist")])]
     for ax, (key, label, sel) in zip(axes, panels):
-        sel = [r for r in sel if r[key] != ""]
+        sel = [r for r in sel if r[key] != "" and r["kind"] != "fp32"]
         for kind, marker in (("evoapprox-signed", "o"), ("evoapprox-unsigned", "s"),
                              ("netlist", "^"), ("exact", "*")):
             pts = [r for r in sel if r["kind"] == kind]
