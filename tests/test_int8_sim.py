@@ -201,3 +201,18 @@ def test_run_accuracy_section_bad_input(tmp_path, repo_root, shared_data, capsys
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err, err
     assert not (tmp_path / "o").exists()
+
+
+def test_functional_mode_with_an_integer_variant_is_refused(tmp_path, repo_root, capsys):
+    cfg = tmp_path / "f.yaml"
+    cfg.write_text(
+        f"workload: {{path: {repo_root / 'workloads' / 'da_mnist.yaml'}}}\n"
+        "array: {rows: 8, cols: 8, dataflow: os}\n"
+        "memory: {ifmap_sram_kib: 64, filter_sram_kib: 64, ofmap_sram_kib: 64, word_bytes: 4,\n"
+        "         dram_bandwidth_bytes_per_cycle: 16, dram_latency_cycles: 100}\n"
+        "clock: {mode: fixed, clock_mhz: 100}\npe: {variants: [exact, int8]}\n"
+        "functional: {samples: 1}\n")
+    assert cli.main(["run", str(cfg), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "functional: integer PE variants" in err
+    assert not (tmp_path / "o").exists()

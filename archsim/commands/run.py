@@ -54,6 +54,10 @@ def handle(args) -> int:
     config = load_config(args.config)  # bad input fails here, before any directory exists
     out = Path(args.out) if args.out else default_out(config.name)
     check_output_dir(out)  # refuse a directory we may not replace before simulating
+    if config.functional is not None and any(_is_int(v.spec) for v in config.variants):
+        from archsim.errors import ConfigError
+        raise ConfigError(f"{config.source}: functional: integer PE variants have no functional "
+                          "mode (their network-level results come from the accuracy section)")
     accuracy = None
     if config.accuracy is not None:  # int8 variants beside FP ones (archsim.nn.quant)
         from archsim.nn.quant import accuracy_rows, prepare_accuracy
