@@ -136,6 +136,14 @@ def finish(out: Path, costs: str | None, dataset: str) -> None:
         lines.append(f"| {r['variant']} | {r['kind']} | {100 * r['top1']:.2f} | "
                      f"{fmt(r['published_pwr_mw'], '.4g')} | {fmt(r['published_area_um2'], '.4g')} | "
                      f"{fmt(r['published_mae_pct'], '.3g')} | {fmt(r['mac_energy_pj'], '.4f')} |")
+    evo = [r for r in rows if r["kind"].startswith("evoapprox") and r["mult_energy_pj"] != ""
+           and r["published_pwr_mw"] != ""]
+    if len(evo) > 2:
+        from scipy.stats import spearmanr
+        rho = spearmanr([r["published_pwr_mw"] for r in evo], [r["mult_energy_pj"] for r in evo])
+        lines += ["", f"Spearman rank correlation, EvoApprox published PDK45 power vs archsim's "
+                  f"multiplier energy (netlist toggles), {len(evo)} circuits: "
+                  f"{rho.statistic:.3f} (p = {rho.pvalue:.2g})"]
     (out / "table.md").write_text("\n".join(lines) + "\n")
     images = int(rows[0]["images"])
     plot(rows, out / "pareto.png", f"{out.name}: {dataset}, {images} test images")
@@ -162,8 +170,7 @@ def plot(rows, path: Path, title: str) -> None:
     fp = next(r["top1"] for r in rows if r["kind"] == "fp32")
     panels = [("published_pwr_mw", "EvoApprox circuits: published PDK45 power (mW)",
                [r for r in rows if r["kind"].startswith("evoapprox") or r["kind"] == "exact"]),
-              ("mac_energy_pj", "archsim int8 MAC energy (pJ: 8x8 netlist + int32 adder)",
-               [r for r in rows if r["kind"] in ("exact", "netlist")])]
+              ("mac_energy_pj", "archsim int8 MAC energy (pJ: 8x8 netlist + int32 adder)", rows)]
     for ax, (key, label, sel) in zip(axes, panels):
         sel = [r for r in sel if r[key] != "" and r["kind"] != "fp32"]
         for kind, marker in (("evoapprox-signed", "o"), ("evoapprox-unsigned", "s"),
