@@ -62,12 +62,13 @@ def variant_pe_cost(spec):
     return pe_cost(spec)
 
 
-def cost_variant(config: Config, sim: WorkloadResult, label: str, spec) -> VariantCost:
-    """Price every layer's action counts for one PE variant (`sim`: its own simulation)."""
-    from archsim.sim.precision import memory_for_variant
-
+def cost_variant(config: Config, sim: WorkloadResult, label: str, spec,
+                 memory=None) -> VariantCost:
+    """Price every layer's action counts for one PE variant. `memory` is the MemoryConfig
+    `sim` was simulated with (default config.memory); run_config passes the variant's own
+    (archsim.sim.precision.memory_for_variant: int8 word sizes for integer variants)."""
     pe = variant_pe_cost(spec)
-    prices = action_energies_pj(config.energy, memory_for_variant(config.memory, spec), pe)
+    prices = action_energies_pj(config.energy, config.memory if memory is None else memory, pe)
     per_layer = tuple(tuple(sorted(energy_by_action_pj(layer.count_map(), prices).items()))
                       for layer in sim.layers)
     return VariantCost(label, pe, clock_mhz(config, pe), tuple(sorted(prices.items())),
@@ -86,5 +87,5 @@ def run_config(config: Config, progress: bool = False) -> RunResult:
         if memory not in sims:
             sims[memory] = simulate_workload(config.workload, config.array, memory,
                                              progress=progress)
-        costs.append(cost_variant(config, sims[memory], v.label, v.spec))
+        costs.append(cost_variant(config, sims[memory], v.label, v.spec, memory))
     return RunResult(config, costs[0].sim, tuple(costs))
