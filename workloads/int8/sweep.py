@@ -60,6 +60,8 @@ def main(argv=None) -> int:
     ap.add_argument("--dataset", required=True)
     ap.add_argument("--data-dir", required=True)
     ap.add_argument("--quant", required=True)
+    ap.add_argument("--evoapprox-dir", default=None,
+                    help="directory holding evoapprox/ (default: --data-dir)")
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--out", required=True)
     ap.add_argument("--costs", default=None,
@@ -88,7 +90,7 @@ def main(argv=None) -> int:
         test = test.take(min(args.limit, len(test.y)))
     jobs = [("float32-numpy", "fp32", {}), ("int8", "exact", {})]
     jobs += [(name, "evoapprox-" + ("signed" if name.startswith("int8:") else "unsigned"), fig)
-             for name, _, fig in evoapprox_circuits(data_dir)]
+             for name, _, fig in evoapprox_circuits(Path(args.evoapprox_dir or data_dir))]
     jobs += [(name, "netlist", {}) for name in NETLIST_FAMILY]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -144,6 +146,12 @@ def finish(out: Path, costs: str | None, dataset: str) -> None:
         lines += ["", f"Spearman rank correlation, EvoApprox published PDK45 power vs archsim's "
                   f"multiplier energy (netlist toggles), {len(evo)} circuits: "
                   f"{rho.statistic:.3f} (p = {rho.pvalue:.2g})"]
+    for key, what in (("mac_energy_pj", "archsim MAC energy (pJ)"),
+                      ("published_pwr_mw", "published power (mW)")):
+        pts = [r for r in rows if r[key] != "" and r["kind"] != "fp32"]
+        front = [pts[i] for i in pareto([(float(r[key]), r["top1"]) for r in pts])]
+        lines += ["", f"Pareto front, top-1 against {what}: " + ", ".join(
+            f"{r['variant']} ({r[key]:.4g}, {100 * r['top1']:.1f} %)" for r in front)]
     (out / "table.md").write_text("\n".join(lines) + "\n")
     images = int(rows[0]["images"])
     plot(rows, out / "pareto.png", f"{out.name}: {dataset}, {images} test images")
