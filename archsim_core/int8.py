@@ -250,10 +250,14 @@ def verilog_table(path: str, signed: bool) -> np.ndarray:
     if has_importer:
         from archsim_core import get_multiplier
         m = get_multiplier({"verilog": str(p), "signed": signed})
+        widths = (getattr(m, "n_a", None), getattr(m, "n_b", None))
+        if widths != (8, 8):
+            raise SpecError(f"{path}: multiplier is {widths[0]}x{widths[1]} bits; int8 operands "
+                            "need 8x8")
         table = np.asarray(m.table)
         if table.shape != (256, 256):
-            raise SpecError(f"{path}: multiplier is {table.shape[0].bit_length() - 1}x"
-                            f"{table.shape[1].bit_length() - 1} bits; int8 operands need 8x8")
+            raise SpecError(f"{path}: the importer gave a product table of shape {table.shape}, "
+                            "not 256 x 256")
         return table.astype(np.int64)
     return _icarus_table(p, signed)
 

@@ -1,4 +1,4 @@
-"""archsim_core stands alone (issue #17 "Also"): it imports and works with archsim blocked,
+"""archsim_core stands alone: it imports and works with archsim blocked,
 raises its own error types, and archsim's hierarchy is rooted in them (one CLI line)."""
 import subprocess
 import sys

@@ -1,4 +1,4 @@
-"""Output directories (issue #17 classes 1 and 2): archsim never replaces a directory it did not
+"""Output directories: archsim never replaces a directory it did not
 write, refuses bad targets with one line before any work, and leaves nothing behind on error."""
 import os
 import stat
@@ -57,7 +57,7 @@ def tiny(tmp_path):
 @pytest.mark.parametrize("command", ["run", "characterize", "cost", "scalesim"])
 def test_non_empty_foreign_directory_is_refused_and_kept(command, tmp_path, tiny, capsys,
                                                          monkeypatch, repo_root):
-    """Class 1: `--out DIR` on a user's non-empty directory used to delete it (exit 0)."""
+    """`--out DIR` on a user's non-empty directory used to delete it (exit 0)."""
     user = tmp_path / "mine"
     user.mkdir()
     (user / "thesis.tex").write_text("years of work")
@@ -67,7 +67,7 @@ def test_non_empty_foreign_directory_is_refused_and_kept(command, tmp_path, tiny
             "scalesim": ["scalesim", "-c", repo_root / SCALESIM_CFG,
                          "-t", repo_root / SCALESIM_TOPO, "-p", tmp_path]}
     if command == "scalesim":  # reports go to OUT/<run_name>: make that the user's directory
-        from archsim.scalesim_compat import read_scalesim_config
+        from archsim.sim.scalesim.compat import read_scalesim_config
         run_name = read_scalesim_config(repo_root / SCALESIM_CFG).run_name
         user.rename(tmp_path / run_name)
         user = tmp_path / run_name
@@ -104,7 +104,7 @@ def test_empty_directory_is_used(tmp_path, tiny):
 
 
 def test_directories_get_umask_permissions_not_0700(tmp_path, tiny):
-    """Class 8: mkdtemp's 0700 used to become the output directory's mode."""
+    """mkdtemp's 0700 used to become the output directory's mode."""
     old = os.umask(0o022)
     try:
         assert run(["run", tiny, "--out", tmp_path / "a" / "b", "--no-plots"]) == 0
@@ -116,7 +116,7 @@ def test_directories_get_umask_permissions_not_0700(tmp_path, tiny):
 
 @pytest.mark.parametrize("name", ["..", "/", "/etc", "../../x", "a/../../b", ".hidden", "~"])
 def test_config_name_cannot_escape_runs(name, tmp_path, capsys, monkeypatch):
-    """Class 1: `name: ".."` or an absolute name made the default output escape runs/."""
+    """`name: ".."` or an absolute name made the default output escape runs/."""
     work = tmp_path / "work"
     work.mkdir()
     (work / "keep.txt").write_text("mine")
@@ -139,7 +139,7 @@ def test_safe_name_and_default_rule():
 
 @pytest.mark.parametrize("case", ["file", "below_file", "symlink"])
 def test_os_level_bad_targets_give_one_line(case, tmp_path, tiny, capsys):
-    """Class 2: --out at a file, below a file, or a link used to raise tracebacks."""
+    """--out at a file, below a file, or a link used to raise tracebacks."""
     (tmp_path / "f").write_text("x")
     target = {"file": tmp_path / "f", "below_file": tmp_path / "f" / "sub",
               "symlink": tmp_path / "link"}[case]
@@ -152,7 +152,7 @@ def test_os_level_bad_targets_give_one_line(case, tmp_path, tiny, capsys):
 
 
 def test_failure_while_writing_removes_temp_and_created_parents(tmp_path, capsys, monkeypatch):
-    """Class 2: an OS error while writing left hidden .NAME.tmp-* directories behind."""
+    """an OS error while writing left hidden .NAME.tmp-* directories behind."""
     import archsim.commands.run as run_command
 
     def broken(*_a, **_k):
@@ -185,7 +185,7 @@ def test_block_error_leaves_nothing(tmp_path):
 
 
 def test_compare_csv_into_missing_directory_is_one_line(tmp_path, tiny, capsys):
-    """Class 2: `compare --csv` into a missing directory used to raise a traceback."""
+    """`compare --csv` into a missing directory used to raise a traceback."""
     out = tmp_path / "out"
     assert run(["run", tiny, "--out", out, "--no-plots"]) == 0
     capsys.readouterr()

@@ -1,4 +1,4 @@
-"""Issue #17 class 6: spilled partial sums are read back only after they were written.
+"""Spilled partial sums are read back only after they were written.
 
 WS/IS with an ofmap tile larger than half the ofmap SRAM spill every row fold's partial sums
 to DRAM and read them back in the next row fold's prefetch. The prefetch used to issue that

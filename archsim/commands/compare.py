@@ -1,4 +1,8 @@
-"""`archsim compare DIR...`: the runs' per-variant figures side by side (table and CSV)."""
+"""`archsim compare DIR...`: the runs' per-variant figures side by side (table and CSV).
+
+energy_rel, latency_rel and edp_rel are each row's energy, latency and EDP divided by the
+first row's (the first directory's first variant), so the first row reads 1.0.
+"""
 from __future__ import annotations
 
 import json
@@ -11,7 +15,9 @@ COLUMNS = ["run", "variant", "workload", "dataflow", "array", "cycles", "clock_m
 
 def register(subparsers) -> None:
     """Add the `compare` subcommand."""
-    p = subparsers.add_parser("compare", help="compare runs side by side", description=__doc__)
+    import argparse
+    p = subparsers.add_parser("compare", help="compare runs side by side", description=__doc__,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("dirs", nargs="+", help="directories written by `archsim run`")
     p.add_argument("--csv", default=None, help="also write the table to this CSV file")
     p.set_defaults(handler=handle)

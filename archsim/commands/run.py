@@ -54,6 +54,15 @@ def handle(args) -> int:
     config = load_config(args.config)  # bad input fails here, before any directory exists
     out = Path(args.out) if args.out else default_out(config.name)
     check_output_dir(out)  # refuse a directory we may not replace before simulating
+    from archsim.sim.limits import check_simulation
+    from archsim.sim.plan import plan_layer
+    for layer in config.workload.layers:  # estimate every layer's work before simulating any
+        plan = plan_layer(layer, config.array.rows, config.array.cols, config.array.dataflow)
+        check_simulation(plan, config.memory, f"{config.source}: workload: ")
+    if config.functional is not None:
+        from archsim.sim.limits import check_functional
+        for layer in config.workload.layers:
+            check_functional(layer, config.functional.samples, f"{config.source}: ")
     if config.functional is not None and any(_is_int(v.spec) for v in config.variants):
         from archsim.errors import ConfigError
         raise ConfigError(f"{config.source}: functional: integer PE variants have no functional "
@@ -72,10 +81,19 @@ def handle(args) -> int:
                                  progress=True)
     with output_dir(out) as tmp:
         write_run(result, tmp, plots=not args.no_plots, accuracy=accuracy)
+    from archsim_core.variants import structure_notes
+    for variant in config.variants:
+        if _is_int(variant.spec):
+            continue  # integer PEs: no FP significand structure to describe
+        for note in structure_notes(variant.spec):
+            print(f"archsim run: note: {note}", file=sys.stderr)
     for label, v in summary(result)["variants"].items():
         print(f"{label:>14}: {v['cycles']} cycles @ {v['clock_mhz']:.1f} MHz = "
-              f"{v['latency_s'] * 1e3:.4g} ms, {v['energy_j'] * 1e6:.4g} uJ, "
+              f"{v['latency_s'] * 1e3:.4g} ms, {v['energy_j'] * 1e6:.4g} µJ, "
               f"EDP {v['edp_js']:.4g} J*s (x{v['normalised']['edp']:.3f})")
+    for cost in result.variants:
+        print(f"{cost.label:>14}: MAC energy {cost.pe.mult_energy_pj:.4g} + {cost.pe.add_energy_pj:.4g} pJ "
+              f"from netlist toggles on {cost.pe.energy_source}")
     for row in accuracy or ():
         print(f"{row['variant']:>14}: top-1 {row['top1']:.4f} ({row['correct']}/{row['images']})")
     print(f"wrote {out}")

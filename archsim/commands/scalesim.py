@@ -1,7 +1,7 @@
 """`archsim scalesim -c X.cfg -t Y.csv -p OUT`: SCALE-Sim's inputs in, SCALE-Sim's reports out.
 
 Writes OUT/<run_name>/{COMPUTE,BANDWIDTH,DETAILED_ACCESS}_REPORT.csv in SCALE-Sim v2's formats
-and conventions (see `archsim.scalesim_compat`); all or nothing.
+and conventions (see `archsim.sim.scalesim`); all or nothing.
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def register(subparsers) -> None:
 def run(args) -> int:
     """Read, compute every layer's report row, then write the three reports."""
     from archsim.outdir import check_output_dir, default_out, output_dir, safe_name
-    from archsim.scalesim_compat import (expand_depthwise, layer_report, read_scalesim_config,
+    from archsim.sim.scalesim.compat import (expand_depthwise, layer_report, read_scalesim_config,
                                          read_scalesim_gemm_topology, write_reports)
     from archsim.workloads import read_scalesim_topology
 
@@ -40,6 +40,11 @@ def run(args) -> int:
     workload = reader(args.topology)
     if args.input_type == "conv":
         workload = expand_depthwise(workload)
+    from archsim.sim.limits import check_scalesim
+    from archsim.sim.plan import plan_layer
+    for layer in workload.layers:  # refuse a layer too large before computing any
+        check_scalesim(plan_layer(layer, config.array_rows, config.array_cols, config.dataflow),
+                       f"{args.topology}: ")
     reports = [layer_report(layer, config) for layer in workload.layers]
     with output_dir(target) as tmp:
         write_reports(tmp, reports)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import simpy
 
 from archsim.sim.array import SystolicArray
+from archsim.sim.limits import check_simulation
 from archsim.sim.memory import DoubleBuffer, DramChannel, fold_traffic
 from archsim.sim.plan import Dataflow, LayerPlan, plan_layer
 from archsim.workloads import Layer, Workload
@@ -144,10 +145,15 @@ class Accelerator:
         }
 
 
+def _plan(layer: Layer, array_config) -> LayerPlan:
+    return plan_layer(layer, array_config.rows, array_config.cols, array_config.dataflow,
+                      overlap_stationary_load=array_config.overlap_stationary_load)
+
+
 def simulate_layer(layer: Layer, array_config, memory) -> LayerResult:
     """Simulate one layer on a fresh SimPy environment (ArrayConfig, MemoryConfig)."""
-    plan = plan_layer(layer, array_config.rows, array_config.cols, array_config.dataflow,
-                      overlap_stationary_load=array_config.overlap_stationary_load)
+    plan = _plan(layer, array_config)
+    check_simulation(plan, memory)
     env = simpy.Environment()
     acc = Accelerator(env, plan, memory)
     env.run()
@@ -160,8 +166,12 @@ def simulate_layer(layer: Layer, array_config, memory) -> LayerResult:
 
 def simulate_workload(workload: Workload, array_config, memory, progress: bool = False
                       ) -> WorkloadResult:
-    """Simulate every layer (a fresh environment each); progress on stderr if asked."""
+    """Simulate every layer (a fresh environment each); progress on stderr if asked. Every
+    layer's work is estimated first (`archsim.sim.limits`): too large a layer is refused
+    before any is simulated."""
     layers = workload.layers
+    for layer in layers:
+        check_simulation(_plan(layer, array_config), memory, f"workload {workload.name!r}: ")
     if progress:
         from archsim.progress import steps
         layers = steps(layers, f"simulating {workload.name}", len(layers), "layer",

@@ -50,16 +50,17 @@ def clock_mhz(config: Config, pe) -> float:
     return 1000.0 / pe.mac_delay_ns
 
 
-def variant_pe_cost(spec):
-    """The PECost of a variant: FP variants from archsim.cost.pe, integer ones (int8, ...) from
-    their 8x8 multiplier and int32 adder netlists (archsim.int8_mac)."""
+def variant_pe_cost(config: Config, spec):
+    """The PECost of a variant: FP variants under the config's `cost` section
+    (archsim.cost.operands), integer ones (int8, ...) from their 8x8 multiplier and int32 adder
+    netlists on the int8 operand stream (archsim.int8_mac; the `cost` section does not apply)."""
     from archsim_core.int8 import is_int_variant
 
     if is_int_variant(spec):
         from archsim.int8_mac import int8_pe_cost
         return int8_pe_cost(spec)
-    from archsim.cost.pe import pe_cost
-    return pe_cost(spec)
+    from archsim.cost.operands import pe_cost_for_config
+    return pe_cost_for_config(config, spec)
 
 
 def cost_variant(config: Config, sim: WorkloadResult, label: str, spec,
@@ -67,7 +68,7 @@ def cost_variant(config: Config, sim: WorkloadResult, label: str, spec,
     """Price every layer's action counts for one PE variant. `memory` is the MemoryConfig
     `sim` was simulated with (default config.memory); run_config passes the variant's own
     (archsim.sim.precision.memory_for_variant: int8 word sizes for integer variants)."""
-    pe = variant_pe_cost(spec)
+    pe = variant_pe_cost(config, spec)
     prices = action_energies_pj(config.energy, config.memory if memory is None else memory, pe)
     per_layer = tuple(tuple(sorted(energy_by_action_pj(layer.count_map(), prices).items()))
                       for layer in sim.layers)
@@ -76,10 +77,13 @@ def cost_variant(config: Config, sim: WorkloadResult, label: str, spec,
 
 
 def run_config(config: Config, progress: bool = False) -> RunResult:
-    """Simulate the workload once per distinct PE word-size set and cost every variant.
+    """Simulate the workload once per distinct PE word-size set and cost every variant (the
+    PE costs first: a bad `cost` section fails before the simulation prints anything).
     RunResult.sim is the first (baseline) variant's simulation."""
     from archsim.sim.precision import memory_for_variant
 
+    for v in config.variants:
+        variant_pe_cost(config, v.spec)
     sims: dict = {}
     costs = []
     for v in config.variants:

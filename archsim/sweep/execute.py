@@ -62,36 +62,49 @@ def connect(scheduler: str | None, workers: int | None):
         except (OSError, TimeoutError, ValueError) as exc:
             raise SchedulerError(f"--scheduler {scheduler}: no Dask scheduler answers "
                                  f"({' '.join(str(exc).split())[:160]})") from None
-    cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                           processes=True, dashboard_address=None, host="127.0.0.1",
-                           silence_logs=logging.ERROR,  # its HTTP server on a free port:
-                           scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
+    try:
+        cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
+                               processes=True, dashboard_address=None, host="127.0.0.1",
+                               silence_logs=logging.ERROR,  # its HTTP server on a free port:
+                               scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
+    except (OSError, RuntimeError, TimeoutError) as exc:
+        raise SchedulerError(f"--workers {workers}: the local Dask cluster did not start "
+                             f"({' '.join(str(exc).split())[:160]})") from None
     return Client(cluster)
 
 
+def evaluate_group(points: list, top1: list, columns: tuple, constraints: tuple) -> list:
+    """Rows of points sharing one group: its simulation once, then each point priced. One
+    Dask task per group: thousands of tiny per-point tasks would cost more in scheduling
+    than the pricing itself."""
+    group = simulate_group(points[0].group_doc_json, points[0].base_dir)
+    return [evaluate(p, group, t, columns, constraints) for p, t in zip(points, top1)]
+
+
 def run_dask(store, spec, client, progress: bool = False) -> None:
-    """Submit one task per group, per accuracy assignment and per pending point (points
-    depend on their group and assignment); record rows as points complete. Dask recomputes
-    whatever a lost worker held, so every point arrives exactly once."""
+    """Submit one task per accuracy assignment and one per group of pending points (which
+    depends on the accuracies its points need); record rows as groups complete. Dask
+    recomputes whatever a lost worker held, so every point arrives exactly once."""
     from distributed import as_completed
 
     columns, constraints = tuple(spec.columns), result_constraints(spec)
-    groups, accuracy, futures = {}, {}, []
+    groups: dict[str, list] = {}
     for p in store.pending():
-        if p.group_key not in groups:
-            groups[p.group_key] = client.submit(simulate_group, p.group_doc_json, p.base_dir,
-                                                key=f"sim-{p.group_key}")
-        top1 = None
-        if p.accuracy_key is not None:
-            if p.accuracy_key not in accuracy:
-                accuracy[p.accuracy_key] = client.submit(
-                    top1_accuracy, spec.accuracy, p.accuracy_assignment,
-                    key=f"top1-{p.accuracy_key}")
-            top1 = accuracy[p.accuracy_key]
-        futures.append(client.submit(evaluate, p, groups[p.group_key], top1, columns,
-                                     constraints, key=f"point-{p.point_id}-{p.config_hash}"))
+        groups.setdefault(p.group_key, []).append(p)
+    accuracy: dict = {}
+    for p in store.pending():
+        if p.accuracy_key is not None and p.accuracy_key not in accuracy:
+            accuracy[p.accuracy_key] = client.submit(
+                top1_accuracy, spec.accuracy, p.accuracy_assignment,
+                key=f"top1-{p.accuracy_key}")
+    futures = [client.submit(evaluate_group, points,
+                             [accuracy.get(p.accuracy_key) for p in points],
+                             columns, constraints, key=f"group-{key}-{points[0].point_id}")
+               for key, points in groups.items()]
     with _bar(store, progress) as bar:
         for future in as_completed(futures):
-            store.append(future.result())
-            bar.update()
+            rows = future.result()
+            for row in rows:
+                store.append(row)
+            bar.update(len(rows))
             future.release()

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from archsim.sweep.pareto import pareto_rows
 
-LABELS = {"latency_s": "latency (s)", "energy_j": "energy (J)", "edp_js": "EDP (J s)",
+LABELS = {"latency_s": "latency (s)", "energy_j": "energy (J)", "pe_energy_j": "MAC energy (J)",
+          "edp_js": "EDP (J s)",
           "area_um2": "PE-array area (um^2)", "top1": "top-1 accuracy", "cycles": "cycles"}
 
 
@@ -57,12 +58,28 @@ def plot_front(rows: list[dict], x: str, y: str, path: Path, front_ids=frozenset
     return _save(fig, path)
 
 
+def _split_assignments(rows: list[dict], axes: list[str]) -> tuple[list[dict], list[str]]:
+    """A per-layer assignment axis (JSON {layer: variant}) becomes one pseudo-axis per layer,
+    so the effects plot shows what each layer's variant does."""
+    import json
+
+    if "pe.layers" not in axes:
+        return rows, axes
+    parsed = [json.loads(r["pe.layers"]) for r in rows]
+    layers = list(dict.fromkeys(k for p in parsed for k in p))
+    rows = [{**r, **{f"layer {k}": p.get(k, "default") for k in layers}}
+            for r, p in zip(rows, parsed)]
+    i = axes.index("pe.layers")
+    return rows, axes[:i] + [f"layer {k}" for k in layers] + axes[i + 1:]
+
+
 def plot_effects(rows: list[dict], axes: list[str], objective: str, path: Path) -> Path:
     """Per axis: the objective's geometric mean (and min, max) over points at each value."""
     import math
 
     import matplotlib.pyplot as plt
 
+    rows, axes = _split_assignments(rows, axes)
     swept = [a for a in axes if len({str(r[a]) for r in rows}) > 1]
     fig, subs = plt.subplots(1, max(1, len(swept)), figsize=(3.2 * max(1, len(swept)), 3.4),
                              squeeze=False)

@@ -20,7 +20,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from archsim.sweep.spec import AccuracySpec, SweepSpec, canonical, cell_of, set_dotted, sha
+from archsim.sweep.spec import (AccuracySpec, SweepSpec, canonical, cell_of, inline_workload,
+                                set_dotted, sha)
 
 LIGHT_SECTIONS = ("pe", "clock")   # per point; everything else belongs to the group
 
@@ -76,11 +77,12 @@ def make_point(spec: SweepSpec, point_id: int, indices: tuple[int, ...]) -> Poin
             assigned = {layer: json.dumps(v, sort_keys=True) for layer, v in setting.items()}
         else:
             set_dotted(doc, axis.key, setting)
+    base_dir = str(Path(spec.base_path).parent)
     group_doc = {k: v for k, v in doc.items() if k not in LIGHT_SECTIONS}
     group_doc.update({k: base_doc[k] for k in LIGHT_SECTIONS})
+    group_doc = inline_workload(group_doc, Path(base_dir))
     labels = {s: _variant(s) for s in [default, *assigned.values()]}
     cells = tuple((a.key, a.values[i]) for a, i in zip(spec.axes, indices))
-    base_dir = str(Path(spec.base_path).parent)
     acc_assignment, acc_key = (), None
     if spec.accuracy is not None:
         acc_assignment = tuple((layer, assigned.get(layer, default))
@@ -142,14 +144,6 @@ def top1_accuracy(acc: AccuracySpec, assignment: tuple, batch_size: int = 250) -
     return correct / len(y)
 
 
-@functools.lru_cache(maxsize=8)
-def _adder_area_um2() -> float:
-    from archsim.cost.library import resolve_library
-    from archsim.cost.pe import adder_unit
-
-    return adder_unit(resolve_library(None)).area_um2
-
-
 def evaluate(point: Point, group, top1: float | None, spec_columns: tuple,
              constraints: tuple) -> dict:
     """The results row of one point from its group's simulation (and accuracy)."""
@@ -162,16 +156,21 @@ def evaluate(point: Point, group, top1: float | None, spec_columns: tuple,
     costs = {v.label: cost_variant(config, sim, v.label, v.spec) for v in config.variants}
     default = point.variants[0][0]
     by_layer = dict(point.layer_variant)
-    energy_pj = sum(costs[by_layer.get(r.plan.layer.name, default)].layer_total_pj(i)
-                    for i, r in enumerate(sim.layers))
+    layer_costs = [costs[by_layer.get(r.plan.layer.name, default)] for r in sim.layers]
+    energy_pj = sum(c.layer_total_pj(i) for i, c in enumerate(layer_costs))
+    pe_pj = sum(pj for i, c in enumerate(layer_costs)
+                for (component, _), pj in c.layer_energy_pj[i] if component == "pe")
     used = {by_layer.get(r.plan.layer.name, default) for r in sim.layers}
     clock_mhz = min(costs[label].clock_mhz for label in used)
     latency_s = sim.total_cycles / (clock_mhz * 1e6)
     energy_j = energy_pj * 1e-12
-    pe_area = sum(costs[label].pe.mult_area_um2 for label in sorted(used)) + _adder_area_um2()
+    # one multiplier unit per variant used, one accumulating adder and register (the largest)
+    pe_area = (sum(costs[label].pe.mult_area_um2 for label in sorted(used))
+               + max(costs[label].pe.adder_area_um2 + costs[label].pe.register_area_um2
+                     for label in sorted(used)))
     row = {"point_id": point.point_id, **dict(point.cells), "cycles": sim.total_cycles,
            "clock_mhz": clock_mhz, "latency_s": latency_s, "energy_j": energy_j,
-           "edp_js": energy_j * latency_s,
+           "pe_energy_j": pe_pj * 1e-12, "edp_js": energy_j * latency_s,
            "area_um2": config.array.rows * config.array.cols * pe_area,
            "config_hash": point.config_hash}
     if top1 is not None:

@@ -13,7 +13,7 @@
     seed: 0                              # random / lhs
     max_points: 100000                   # explicit limit on the points a spec may expand to
     constraints: [{key: array.size, min: 16}, {key: area_um2, max: 2.0e+7}]
-    objectives: [energy, latency, top1]  # latency | energy | edp | area | top1 | cycles
+    objectives: [energy, latency, top1]  # latency energy pe_energy edp area top1 cycles
     accuracy: {dataset: mnist, architecture: da-lenet, images: 1000,
                weights: ../../shared/data/da_lenet_official.npz, data_dir: ../../shared/data}
 
@@ -25,8 +25,10 @@ validator names the key); an unknown key, a wrong type, an empty axis, or a grid
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,9 +37,11 @@ from archsim.errors import ArchsimError, ConfigError
 SAMPLING = ("grid", "zip", "random", "lhs")
 DEFAULT_MAX_POINTS = 100_000
 # objective name -> (results column, sense: +1 minimise, -1 maximise)
-OBJECTIVES = {"latency": ("latency_s", 1), "energy": ("energy_j", 1), "edp": ("edp_js", 1),
+OBJECTIVES = {"latency": ("latency_s", 1), "energy": ("energy_j", 1),
+              "pe_energy": ("pe_energy_j", 1), "edp": ("edp_js", 1),
               "area": ("area_um2", 1), "top1": ("top1", -1), "cycles": ("cycles", 1)}
-RESULT_COLUMNS = ("cycles", "clock_mhz", "latency_s", "energy_j", "edp_js", "area_um2")
+RESULT_COLUMNS = ("cycles", "clock_mhz", "latency_s", "energy_j", "pe_energy_j", "edp_js",
+                  "area_um2")
 ALIASES = {"array.size": ("array.rows", "array.cols"),
            "memory.sram_kib": ("memory.ifmap_sram_kib", "memory.filter_sram_kib",
                                "memory.ofmap_sram_kib")}
@@ -211,7 +215,8 @@ def _check_doc(doc: dict, base_dir: Path, where: str):
         raise ConfigError(str(exc)) from None
 
 
-def _axis(source: str, spec_dir: Path, base_doc: dict, base_dir: Path, key, raw) -> Axis:
+def _expand(source: str, key, raw) -> list:
+    """An axis's values as listed (families and per-layer products expanded)."""
     field = f"axes.{key}"
     if not isinstance(key, str) or not key:
         _fail(source, "axes", f"axis key {key!r} must be a dotted config key")
@@ -227,18 +232,48 @@ def _axis(source: str, spec_dir: Path, base_doc: dict, base_dir: Path, key, raw)
     for v in cells:
         if cells.count(v) > 1:
             _fail(source, field, f"duplicate value {v!r}")
+    return values
+
+
+def inline_workload(doc: dict, base_dir: Path) -> dict:
+    """`doc` with a YAML workload file read into `workload.inline` (parsed once, not per
+    point; a SCALE-Sim CSV stays a path)."""
+    path = (doc.get("workload") or {}).get("path")
+    if isinstance(path, str) and path.lower().endswith((".yaml", ".yml")):
+        parsed = _workload_yaml(str(base_dir / path))
+        if parsed is not None:
+            doc = {**doc, "workload": {"inline": parsed}}
+    return doc
+
+
+@functools.lru_cache(maxsize=64)
+def _workload_yaml(path: str):
+    import yaml
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None   # left as a path: the run-config validator reports it
+
+
+def _axis(source: str, spec_dir: Path, base_doc: dict, base_dir: Path, key: str,
+          values: list) -> Axis:
+    """Resolve every value into the base config and validate it there."""
+    field = f"axes.{key}"
+    cells = [cell_of(v) for v in values]
     settings = []
     for i, value in enumerate(values):
-        doc = copy.deepcopy(base_doc)
+        doc = copy.deepcopy(base_doc if key.startswith("workload.")
+                            else inline_workload(base_doc, base_dir))
         setting = value
         if key in PATH_KEYS and isinstance(value, str):
             setting = str((spec_dir / value).resolve())
         if key == "pe.variant":
             doc.setdefault("pe", {})["variants"] = [value]
         elif key == "pe.layers":
-            doc.setdefault("pe", {})["variants"] = sorted(
-                {canonical(v) for v in value.values()}, key=str)
-            doc["pe"]["variants"] = [json.loads(v) for v in doc["pe"]["variants"]]
+            distinct = sorted({canonical(v) for v in value.values()})
+            doc.setdefault("pe", {})["variants"] = [json.loads(v) for v in distinct]
         else:
             set_dotted(doc, key, setting)
         config = _check_doc(doc, base_dir, f"{source}: {field}[{i}] = {cells[i]!r}")
@@ -365,11 +400,7 @@ def spec_from_dict(doc, source: str, spec_dir: Path) -> SweepSpec:
     raw_axes = doc.get("axes")
     if not isinstance(raw_axes, dict) or not raw_axes:
         _fail(source, "axes", "must be a non-empty mapping of dotted config keys to lists")
-    axes = [_axis(source, spec_dir, base_doc, base_path.parent, k, v)
-            for k, v in raw_axes.items()]
-    if not any(a.key in ("pe.variant", "pe.layers") for a in axes):
-        specs = [v.spec for v in base_config.variants]
-        axes.append(Axis("pe.variant", tuple(cell_of(s) for s in specs), tuple(specs)))
+    expanded = {k: _expand(source, k, v) for k, v in raw_axes.items()}
     sampling = doc.get("sampling", "grid")
     if sampling not in SAMPLING:
         _fail(source, "sampling", f"must be one of {', '.join(SAMPLING)}, got {sampling!r}")
@@ -378,14 +409,32 @@ def spec_from_dict(doc, source: str, spec_dir: Path) -> SweepSpec:
         _fail(source, "samples", f"sampling {sampling} needs samples")
     if sampling in ("grid", "zip") and samples is not None:
         _fail(source, "samples", f"not used by sampling {sampling} (use max_points)")
+    max_points = _integer(source, doc, "max_points", DEFAULT_MAX_POINTS, 1)
+    if not any(k in ("pe.variant", "pe.layers") for k in expanded):
+        expanded["pe.variant"] = [v.spec for v in base_config.variants]
+    size = math.prod(len(v) for v in expanded.values())
+    if sampling == "grid" and size > max_points:   # before validating a huge axis value by value
+        _fail(source, "max_points", f"the grid has {size} points, more than max_points = "
+              f"{max_points} (raise max_points, or sample with random or lhs)")
+    axes = [_axis(source, spec_dir, base_doc, base_path.parent, k, v)
+            for k, v in expanded.items()]
     objectives = _objectives(source, doc.get("objectives"))
     accuracy = _accuracy(source, spec_dir, doc.get("accuracy"), "top1" in objectives)
+    layers_axis = next((a for a in axes if a.key == "pe.layers"), None)
+    if accuracy is not None and layers_axis is not None:
+        from archsim.nn.architectures import expected_shapes
+        net = {k[:-len("_weight")] for k in expected_shapes(accuracy.architecture)
+               if k.endswith("_weight")}
+        for i, assignment in enumerate(layers_axis.settings):
+            for layer in sorted(set(assignment) - net):
+                _fail(source, f"axes.pe.layers[{i}]", f"layer {layer!r} is not in the "
+                      f"{accuracy.architecture} network ({', '.join(sorted(net))})")
     known = {a.key for a in axes} | set(RESULT_COLUMNS) | ({"top1"} if accuracy else set())
     return SweepSpec(
         source=source, base_path=str(base_path), base_doc_json=canonical(base_doc),
         axes=tuple(axes), sampling=sampling, samples=samples,
         seed=_integer(source, doc, "seed", 0, 0),
-        max_points=_integer(source, doc, "max_points", DEFAULT_MAX_POINTS, 1),
+        max_points=max_points,
         constraints=_constraints(source, doc.get("constraints"), known),
         objectives=objectives, accuracy=accuracy,
         spec_hash=sha({"spec": doc, "base": base_doc}))
