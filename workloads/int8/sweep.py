@@ -65,7 +65,7 @@ def main(argv=None) -> int:
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--out", required=True)
     ap.add_argument("--costs", default=None,
-                    help="costs.csv of workloads/int8/price.py: fills mac_energy_pj where empty")
+                    help="costs.csv of workloads/int8/price.py: its MAC energies replace the CSV's")
     ap.add_argument("--plot-only", action="store_true",
                     help="redraw from OUT/sweep.csv (+ --costs) without running any network")
     args = ap.parse_args(argv)
@@ -128,7 +128,7 @@ def finish(out: Path, costs: str | None, dataset: str) -> None:
         by_name = {c["variant"]: c for c in csv.DictReader(open(costs))}
         for r in rows:
             c = by_name.get(r["variant"])
-            if c and r["mac_energy_pj"] == "" and c["mac_energy_pj"] != "":
+            if c and c["mac_energy_pj"] != "":   # costs.csv is the current price of every row
                 r["mac_energy_pj"] = float(c["mac_energy_pj"])
                 r["mult_energy_pj"] = float(c["mult_energy_pj"])
     lines = ["| variant | kind | top-1 (%) | published power (mW) | published area (um2) | "
