@@ -19,9 +19,9 @@ Blocks:
     without it their cost is not known and SpecError says so.
 - adder: a 32-bit ripple-carry adder netlist (HA at bit 0, FA above) evaluated on the
   accumulator stream of the same products (running sums restarted every 64 products, as
-  raw 32-bit patterns). The accumulator register's energy is not counted (the FP MAC's
-  PECost adds a DFF row: compare add_energy_pj with the FP adder_energy_pj); its D->Q delay
-  closes the MAC path. The wrapper and BW-inverter blocks are gate counts at activity 0.5, the
+  raw 32-bit patterns), plus the 32-bit accumulator register (archsim_core.fp_unit's
+  register netlist) on the sums it stores, as the FP MAC counts its register; the DFF's D->Q
+  delay closes the MAC path. The wrapper and BW-inverter blocks are gate counts at activity 0.5, the
   only estimated part; everything else comes from netlists.
 Operand stream: the FP cost model's default stream (uniform U[-1, 1], archsim.cost.power) as
 int8 codes rint(127 x), activation first.
@@ -144,6 +144,10 @@ def int8_pe_cost(name: str, library=None):
     adder = _netlist_block("int32-adder", int32_adder_netlist(), lib,
                            (acc & 0xFFFFFFFF).astype(np.uint64),
                            (products & 0xFFFFFFFF).astype(np.uint64))
+    from archsim_core.fp_unit import register_netlist
+    stored = ((acc + products) & 0xFFFFFFFF).astype(np.uint64)
+    reg = _netlist_block("register", register_netlist(ACC_BITS), lib, stored,
+                         np.zeros_like(stored))
     scale, ns = pj_per_eu(lib), lib.ns_per_delay_unit
     register = lib.cell("DFF")
     reg_ns = register.pin_delays("Q")["D"]
@@ -151,11 +155,13 @@ def int8_pe_cost(name: str, library=None):
     mult_area = sum(b.area_um2 for b in blocks)
     mult_pj = sum(b.energy_eu for b in blocks) * scale + leakage_pj(mult_area, mac_ns, lib)
     add_pj = adder.energy_eu * scale + leakage_pj(adder.area_um2, mac_ns, lib)
+    reg_pj = reg.energy_eu * scale + leakage_pj(reg.area_um2, mac_ns, lib)
     return PECost(
-        variant=name, mult_energy_pj=mult_pj, add_energy_pj=add_pj,
+        variant=name, mult_energy_pj=mult_pj, add_energy_pj=add_pj + reg_pj,
         mult_delay_ns=delay * ns, add_delay_ns=adder.delay_units * ns, mac_delay_ns=mac_ns,
         mult_area_um2=mult_area, transistors=sum(b.transistors for b in blocks),
-        adder_energy_pj=add_pj, adder_area_um2=adder.area_um2,
+        adder_energy_pj=add_pj, register_energy_pj=reg_pj, adder_area_um2=adder.area_um2,
+        register_area_um2=reg.area_um2,
         energy_source="int8 codes of the uniform U[-1, 1] stream (archsim.int8_mac)")
 
 
