@@ -15,6 +15,8 @@ object pickles cheaply for sweeps. Relative paths are resolved against the confi
     pe: {variants: [exact, da]}                      # names, spec mappings or spec .yaml files
     energy: {ert: path.yaml}                 # optional; default archsim/data/ert_default.yaml
     functional: {weights: w.npz, samples: 1, seed: 0}  # optional; small workloads only
+    cost: {library: lib.yaml, operands: {source: uniform | dataset | npz, ...},
+           sample: 32, seed: 0, ops: 256}   # optional; see CostConfig
 """
 from __future__ import annotations
 
@@ -99,6 +101,30 @@ class FunctionalConfig:
 
 
 @dataclass(frozen=True)
+class CostConfig:
+    """Where the PE's MAC energy comes from (archsim.cost.operands).
+
+    `library`: cell library YAML (None: the default). `source`: `uniform` (U[-1, 1] operand
+    pairs, one accumulation: `archsim cost`'s default stream), `dataset` (the data set through
+    the network `architecture` with its `weights`: `images` images of `split`, from
+    `data_dir`, priced on PE windows of the run's dataflow) or `npz` (recorded pairs: arrays
+    x, y in `path`). `sample` PE windows per layer of `ops` operations each, drawn with `seed`.
+    """
+    library: str | None
+    source: str
+    sample: int
+    seed: int
+    ops: int
+    dataset: str | None = None
+    architecture: str | None = None
+    weights: str | None = None
+    images: int = 100
+    split: str = "test"
+    data_dir: str | None = None
+    path: str | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     """A fully resolved run configuration."""
     name: str
@@ -110,10 +136,15 @@ class Config:
     variants: tuple[PEVariant, ...]
     energy: EnergyTable
     functional: FunctionalConfig | None = None
+    cost: CostConfig | None = None
 
 
 _KEYS = {
-    "": {"name", "workload", "batch", "array", "memory", "clock", "pe", "energy", "functional"},
+    "": {"name", "workload", "batch", "array", "memory", "clock", "pe", "energy", "functional",
+         "cost"},
+    "cost": {"library", "operands", "sample", "seed", "ops"},
+    "cost.operands": {"source", "dataset", "architecture", "weights", "images", "split",
+                      "data_dir", "path"},
     "functional": {"weights", "samples", "seed"},
     "workload": {"path", "inline"},
     "array": {"rows", "cols", "dataflow", "overlap_stationary_load"},
@@ -294,6 +325,83 @@ def _functional(chk: _Checker, doc: dict, base: Path) -> FunctionalConfig | None
     return FunctionalConfig(None if weights is None else str(base / weights), samples, seed)
 
 
+def _cost(chk: _Checker, doc: dict, base: Path) -> CostConfig | None:
+    sec = chk.section(doc["cost"], "cost")
+    n_problems = len(chk.problems)
+    library = sec.get("library")
+    if library is not None:
+        if not isinstance(library, str):
+            chk.fail("cost.library", "must be a path string")
+        else:
+            from archsim.cost.library import load_library
+            try:
+                load_library(base / library)
+            except ArchsimError as exc:
+                chk.fail("cost.library", str(exc))
+    sample = chk.number(sec, "cost.sample", integer=True, minimum=2, default=32)
+    seed = chk.number(sec, "cost.seed", integer=True, minimum=0, default=0)
+    ops = chk.number(sec, "cost.ops", integer=True, minimum=2, default=256)
+    ops_sec = chk.section(sec.get("operands", {"source": "uniform"}), "cost.operands")
+    source = ops_sec.get("source", "uniform")
+    extra: dict = {}
+    if source not in ("uniform", "dataset", "npz"):
+        chk.fail("cost.operands.source", f"must be one of uniform, dataset, npz, got {source!r}")
+    elif source == "npz":
+        path = ops_sec.get("path")
+        if not isinstance(path, str):
+            chk.fail("cost.operands.path", "missing (the .npz of operand pairs x, y)")
+        else:
+            from archsim.cost.operands import load_pairs
+            try:
+                load_pairs(base / path)
+            except ArchsimError as exc:
+                chk.fail("cost.operands.path", str(exc))
+            extra["path"] = str(base / path)
+    elif source == "dataset":
+        extra = _cost_dataset(chk, ops_sec, base)
+    if len(chk.problems) > n_problems or None in (sample, seed, ops):
+        return None
+    return CostConfig(None if library is None else str(base / library), source, sample, seed,
+                      ops, **extra)
+
+
+def _cost_dataset(chk: _Checker, sec: dict, base: Path) -> dict:
+    from archsim.nn.architectures import list_architectures
+
+    out = {}
+    for key in ("dataset", "architecture", "weights"):
+        if not isinstance(sec.get(key), str):
+            chk.fail(f"cost.operands.{key}", "missing (source dataset needs dataset, "
+                     "architecture and weights)")
+    if isinstance(sec.get("architecture"), str) and sec["architecture"] not in list_architectures():
+        chk.fail("cost.operands.architecture", f"unknown {sec['architecture']!r} "
+                 f"(known: {', '.join(list_architectures())})")
+    if isinstance(sec.get("weights"), str):
+        out["weights"] = str(base / sec["weights"])
+        if not Path(out["weights"]).is_file():
+            chk.fail("cost.operands.weights", f"no such file {out['weights']}")
+    images = chk.number(sec, "cost.operands.images", integer=True, minimum=1, default=100)
+    split = sec.get("split", "test")
+    if split not in ("train", "test"):
+        chk.fail("cost.operands.split", f"must be train or test, got {split!r}")
+    data_dir = sec.get("data_dir")
+    if data_dir is not None and not isinstance(data_dir, str):
+        chk.fail("cost.operands.data_dir", "must be a path string")
+    else:
+        from archsim.nn.datasets import resolve_data_dir
+        try:
+            resolved = resolve_data_dir(None, None if data_dir is None else str(base / data_dir))
+        except ArchsimError as exc:
+            chk.fail("cost.operands.data_dir", str(exc))
+        else:
+            if not resolved.is_dir():
+                chk.fail("cost.operands.data_dir", f"no such directory {resolved}")
+            out["data_dir"] = str(resolved)
+    out.update(dataset=sec.get("dataset"), architecture=sec.get("architecture"),
+               images=images, split=split)
+    return out
+
+
 def config_from_dict(doc, source: str, base: Path) -> Config:
     """Validate a parsed document and build the Config; one ConfigError lists every problem."""
     chk = _Checker()
@@ -307,7 +415,8 @@ def config_from_dict(doc, source: str, base: Path) -> Config:
              _clock(chk, top) if "clock" in top else None,
              _variants(chk, top, base) if "pe" in top else None,
              _energy(chk, top, base),
-             _functional(chk, top, base) if "functional" in top else None)
+             _functional(chk, top, base) if "functional" in top else None,
+             _cost(chk, top, base) if "cost" in top else None)
     if chk.problems:
         raise ConfigError(f"{source}: " + "; ".join(chk.problems))
     return Config(name, source, *parts)

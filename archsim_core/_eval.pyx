@@ -44,7 +44,7 @@ cdef extern from *:
     #include <stdint.h>
     #include <string.h>
     #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-    #define ARCHSIM_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+    #define ARCHSIM_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
     #else
     #define ARCHSIM_CLONES
     #endif
@@ -146,6 +146,9 @@ cdef extern from *:
                 break;
             case 6: for (w = 0; w < nw; w++) out[w] = (x[w] | (y[w] & z[w])) ^ neg; break;
             case 8: for (w = 0; w < nw; w++) out[w] = x[w] ^ neg; break;
+            case 13:  /* MUX: x ? y : z */
+                for (w = 0; w < nw; w++) out[w] = ((x[w] & y[w]) | (~x[w] & z[w])) ^ neg;
+                break;
             default:  /* 7: any 3-input function, from its table (aux) as a sum of minterms */
                 for (w = 0; w < nw; w++) {
                     uint64_t r = 0;

@@ -113,7 +113,7 @@ def test_decision_attacks_are_reproducible(tmp_path, shared_data, capsys):
     for out in outs:
         assert main(["robustness", str(path), "--out", str(out)]) == 0
     rows = (outs[0] / "blackbox.csv").read_text().splitlines()
-    assert len(rows) == 5 and rows[1].startswith("boundary,float32-numpy,25,2,")
+    assert len(rows) == 5 and rows[1].startswith("mnist,boundary,float32-numpy,25,2,")
     assert (outs[0] / "blackbox.csv").read_bytes() == (outs[1] / "blackbox.csv").read_bytes()
     log = [line.split("] ", 1)[1] for line in capsys.readouterr().err.splitlines()
            if line.startswith("archsim robustness: [")]

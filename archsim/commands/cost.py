@@ -1,7 +1,9 @@
-"""`archsim cost VARIANT...`: gate-count area, delay, energy and EDP of multiplier variants.
+"""`archsim cost VARIANT...`: netlist area, delay, energy and EDP of multiplier variants.
 
 Compare mode prints and writes (OUT/cost.csv, OUT/cost.json, OUT/cost.png) each variant's
-significand array and whole FP multiplier, normalised to the baseline. Sweep mode
+significand array, whole FP multiplier and MAC (multiplier + adder + register), normalised to
+the baseline, the per-block breakdown of the PE (every figure from a netlist: cost.json
+`blocks`, each block's `method` naming its netlist) and the DA paper's comparison. Sweep mode
 (`--sweep lsb --cells AMA1,...,AMA5 --k 0..24`) writes OUT/sweep.csv with error (ER, MRED)
 against energy and delay, and a Pareto plot (OUT/pareto.png).
 """
@@ -14,7 +16,7 @@ DEFAULT_VARIANTS = ("exact", "da", "da-flat")
 
 def register(subparsers) -> None:
     """Add the `cost` subcommand."""
-    p = subparsers.add_parser("cost", help="gate-count cost (area, delay, energy, EDP) of variants",
+    p = subparsers.add_parser("cost", help="netlist cost (area, delay, energy, EDP) of variants",
                               description=__doc__.splitlines()[0])
     p.add_argument("variants", nargs="*", metavar="VARIANT",
                    help=f"variant names or spec .yaml files (default: {' '.join(DEFAULT_VARIANTS)})")
@@ -48,15 +50,18 @@ def _compare(args, lib) -> dict:
     from dataclasses import asdict
 
     from archsim.cost.pe import pe_cost
-    from archsim.cost.report import (PAPER_CLAIMS, compare, critical_paths, prefix_sensitivity,
-                                     resolve_all, role_breakdown, unit_breakdown)
+    from archsim.cost.report import (PAPER_CLAIMS, adder_breakdown, compare, critical_paths,
+                                     paper_comparison, prefix_sensitivity, resolve_all,
+                                     role_breakdown, unit_breakdown)
 
     specs = resolve_all(list(args.variants or DEFAULT_VARIANTS), args.baseline)
     rows = compare(specs, specs[0], lib, args.stream)
     pes = {s.name: asdict(pe_cost(s, library=lib, stream=args.stream)) for s in specs}
     return {"mode": "compare", "baseline": specs[0].name, "rows": rows,
             "paper_claims_reduction": PAPER_CLAIMS, "critical_paths": critical_paths(specs, lib),
-            "blocks": unit_breakdown(specs, lib, args.stream), "pe": pes,
+            "paper_comparison": paper_comparison(rows),
+            "blocks": unit_breakdown(specs, lib, args.stream),
+            "adder_blocks": adder_breakdown(specs, lib, args.stream), "pe": pes,
             "significand_roles": role_breakdown(specs, lib, args.stream),
             "what_if_prefix_recombination": prefix_sensitivity(specs, lib),
             "specs": {s.name: _spec_echo(s) for s in specs}}
@@ -81,6 +86,24 @@ def _print_table(rows) -> None:
               f"{r['delay_ns']:9.3f} {r['energy_pj']:10.4f} {r['edp_pj_ns']:10.4f} "
               f"{r['area_um2_rel']:6.3f} {r['delay_ns_rel']:6.3f} {r['energy_pj_rel']:6.3f} "
               f"{r['edp_pj_ns_rel']:6.3f}")
+
+
+def _print_blocks(blocks) -> None:
+    print(f"\n{'variant':16} {'block':12} {'area_um2':>10} {'MAC path':>9} {'unit path':>9} "
+          f"{'energy_pj':>10}")
+    for name, rows in blocks.items():
+        for b in rows:
+            print(f"{name:16} {b['block']:12} {b['area_um2']:10.1f} {b['mac_path_units']:9g} "
+                  f"{b['delay_units']:9g} {b['energy_pj']:10.4f}")
+
+
+def _print_paper(rows) -> None:
+    if not rows:
+        return
+    print(f"\n{'DA paper comparison':20} {'level':12} {'metric':7} {'ours':>6} {'paper':>6}")
+    for r in rows:
+        print(f"{r['variant']:20} {r['level']:12} {r['metric']:7} x{r['reduction']:5.2f} "
+              f"x{r['paper_claim']:5.1f}")
 
 
 def _print_sweep(rows) -> None:
@@ -117,6 +140,8 @@ def run(args) -> int:
         _print_sweep(payload["sweep"])
     else:
         _print_table(payload["rows"])
+        _print_blocks(payload["blocks"])
+        _print_paper(payload["paper_comparison"])
         for name, d in payload["what_if_prefix_recombination"].items():
             if d["delay_units_prefix_recomb"] != d["delay_units_ripple"]:
                 print(f"what-if {name}: significand delay {d['delay_units_ripple']:g} -> "

@@ -41,7 +41,11 @@ def _require_extras() -> None:
 def _check_variants(config) -> None:
     from archsim_core import resolve_variant
     from archsim.robustness.experiments import FLOAT32
+    from archsim.robustness.adaptive import WEIGHT_CONTROLS
     resolve_variant(config.approximate)
+    for c in config.controls:
+        if isinstance(c, str) and c not in WEIGHT_CONTROLS:
+            resolve_variant(c)
     for exp in config.experiments:
         for v, _ in exp.variants:
             if v != FLOAT32:
@@ -73,14 +77,17 @@ def run(args) -> int:
     out = Path(args.out) if args.out else default_out(config.name)
     check_output_dir(out)
     target = load_network(config.target.weights, config.target.architecture, name="target")
-    needs_proxy = config.proxy and any(e.proxy_attacks for e in config.experiments)
+    needs_proxy = config.proxy and any(e.proxy_attacks or "proxy" in e.sources
+                                       for e in config.experiments)
     proxy = (load_network(config.proxy.weights, config.proxy.architecture, name="proxy")
              if needs_proxy else None)
     test = load_split(config.dataset, config.data_dir, "test")
     runner = Runner(config, test, target, proxy, progress=sys.stderr.isatty(),
                     log=_stderr_log(time.perf_counter()))
+    runner.surrogates = {name: load_network(m.weights, m.architecture, name=name)
+                         for name, m in config.surrogates}
     results = run_experiments(runner)
     with output_dir(out) as tmp:
-        written = write_results(tmp, config, target, proxy, results)
+        written = write_results(tmp, config, target, proxy, results, runner)
     print(f"archsim robustness: wrote {len(written)} files to {out}")
     return 0

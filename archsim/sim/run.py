@@ -49,9 +49,9 @@ def clock_mhz(config: Config, pe) -> float:
 
 def cost_variant(config: Config, sim: WorkloadResult, label: str, spec) -> VariantCost:
     """Price every layer's action counts for one PE variant."""
-    from archsim.cost.pe import pe_cost
+    from archsim.cost.operands import pe_cost_for_config
 
-    pe = pe_cost(spec)
+    pe = pe_cost_for_config(config, spec)
     prices = action_energies_pj(config.energy, config.memory, pe)
     per_layer = tuple(tuple(sorted(energy_by_action_pj(layer.count_map(), prices).items()))
                       for layer in sim.layers)
