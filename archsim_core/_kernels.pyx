@@ -172,11 +172,11 @@ cdef extern from *:
             r |= (uint32_t)((x[i] & 0x7F800000u) == 0x7F800000u);
         return r != 0;
     }
-    /* W^T [N, K] -> panels [N/NR][K][nterms][NR] (columns beyond N padded with +0) */
+    /* W^T [N, K] -> panels p0..p1-1 as [p1-p0][K][nterms][NR] (columns beyond N padded with +0) */
     static AG_CLONES void ag_pack_b(const uint32_t *wt, int64_t N, int64_t K, int nterms, uint64_t m,
                           int c, double *out, int64_t p0, int64_t p1) {
         for (int64_t p = p0; p < p1; p++) {
-            double *dst = out + p * K * nterms * AG_NR;
+            double *dst = out + (p - p0) * K * nterms * AG_NR;
             for (int j = 0; j < AG_NR; j++) {
                 int64_t col = p * AG_NR + j;
                 for (int64_t k = 0; k < K; k++) {
@@ -368,14 +368,14 @@ cdef extern from *:
     /* One task: rows [i0, i0 + rows) x panels [p0, p1), with A packed into `abuf`. The output
        element (i, j) goes to out[row_off(i) + j * col_stride]; row_off(i) = (i / P) * P * F +
        i % P with P the rows per image (P = 1, F = N for a plain matmul). Bias is added last. */
-    static void ag_task(ag_kernel_fn kern, const double *apack, const double *bpack, int64_t K,
-                        int nterms, int64_t i0, int64_t rows, int64_t p0, int64_t p1, int64_t N,
+    static void ag_task(ag_kernel_fn kern, const double *apack, const double *bpack, int64_t pbase,
+                        int64_t K, int nterms, int64_t i0, int64_t rows, int64_t p0, int64_t p1, int64_t N,
                         const uint32_t *bias, int has_bias, uint32_t *out, int64_t P,
                         int64_t col_stride) {
         float c[AG_MR * AG_NR];
         int64_t tiles = (rows + AG_MR - 1) / AG_MR;
         for (int64_t p = p0; p < p1; p++) {
-            const double *bp = bpack + p * K * nterms * AG_NR;
+            const double *bp = bpack + (p - pbase) * K * nterms * AG_NR;
             int64_t j0 = p * AG_NR, nj = N - j0 < AG_NR ? N - j0 : AG_NR;
             for (int64_t t = 0; t < tiles; t++) {
                 kern(K, apack + t * K * nterms * AG_MR, bp, c);
@@ -396,6 +396,114 @@ cdef extern from *:
             }
         }
     }
+    /* ---- bit-sliced engines: operands as bit-planes (lane j = column, word w = k) ---- */
+    static inline uint32_t bp_sig(uint32_t x) {
+        uint32_t e = (x >> 23) & 0xFFu;
+        uint32_t sig = (x & 0x7FFFFFu) | ((uint32_t)(e != 0) << 23);
+        return sig & -(uint32_t)(e != 0xFFu);
+    }
+    /* for column group g (64 columns of W^T [N, K]) and k-block kb (16 k): the 24 bit-planes
+       [kb][r][16] of the significands, and the FP32 words [k][64] (zero past N / K) */
+    static void bp_pack_w(const uint32_t *wt, int64_t N, int64_t K, int64_t nkb, int64_t g,
+                          uint64_t *planes, uint32_t *bits) {
+        for (int64_t k = 0; k < nkb * 16; k++) {
+            uint64_t pl[24] = {0};
+            for (int j = 0; j < 64; j++) {
+                int64_t col = g * 64 + j;
+                uint32_t x = (col < N && k < K) ? wt[col * K + k] : 0u;
+                uint32_t sg = bp_sig(x);
+                bits[k * 64 + j] = x;
+                for (int r = 0; r < 24; r++)
+                    pl[r] |= (uint64_t)((sg >> r) & 1u) << j;
+            }
+            for (int r = 0; r < 24; r++)
+                planes[((k / 16) * 24 + r) * 16 + (k % 16)] = pl[r];
+        }
+    }
+    /* the activation x[k0 .. k0+kc) broadcast over the 64 lanes: planes [r][16] and words */
+    static void bp_pack_x(const uint32_t *x, int kc, uint64_t *planes, uint32_t *bits) {
+        for (int w = 0; w < 16; w++) {
+            uint32_t v = w < kc ? x[w] : 0u;
+            uint32_t sg = bp_sig(v);
+            for (int r = 0; r < 24; r++)
+                planes[r * 16 + w] = (uint64_t)0 - (uint64_t)((sg >> r) & 1u);
+            for (int j = 0; j < 64; j++)
+                bits[w * 64 + j] = v;
+        }
+    }
+    /* acc[j] += pr[64 k + j] for k < kc, in increasing k */
+    typedef float bp_v16f __attribute__((vector_size(64)));
+    static AG_CLONES void bp_accumulate64(float *restrict acc, const uint32_t *restrict pr, int kc) {
+        bp_v16f a[4], v;
+        memcpy(a, acc, sizeof a);
+        for (int k = 0; k < kc; k++)
+            for (int q = 0; q < 4; q++) {
+                memcpy(&v, &pr[64 * k + 16 * q], sizeof v);
+                a[q] = a[q] + v;
+            }
+        memcpy(acc, a, sizeof a);
+    }
+    /* Finish and accumulate for the bit-plane path without inf/NaN operands: the product of
+       (significand product p < 2**53) * sa * sb, with sa = +-2**(ea - 150) (+-0 for a zero
+       operand) and sb likewise, is exact in double; its conversion to float, toward zero or
+       to nearest even, is fp_mul_finish (as for the closed forms above). Products of word w
+       (k0 + w) are added to the 64 sums in increasing k. */
+    static inline double bp_scale(uint32_t x) {
+        double s = ag_scale(x);
+        return (x & 0x7FFFFFFFu) ? s : s * 0.0;
+    }
+    static inline __attribute__((always_inline)) void bp_finish_portable(
+            const uint64_t *restrict p, int kc, const double *restrict sa,
+            const double *restrict sb, float *restrict acc, const int rz) {
+        for (int w = 0; w < kc; w++)
+            for (int j = 0; j < 64; j++) {
+                double v = (double)(int64_t)p[64 * w + j] * sa[w] * sb[64 * w + j];
+                float f = (float)v;
+                if (rz) {
+                    uint32_t u;
+                    memcpy(&u, &f, 4);
+                    u -= (uint32_t)(fabs((double)f) > fabs(v));
+                    memcpy(&f, &u, 4);
+                }
+                acc[j] = acc[j] + f;
+            }
+    }
+    static AG_CLONES void bp_finish_pn(const uint64_t *p, int kc, const double *sa, const double *sb, float *acc) { bp_finish_portable(p, kc, sa, sb, acc, 0); }
+    static AG_CLONES void bp_finish_pz(const uint64_t *p, int kc, const double *sa, const double *sb, float *acc) { bp_finish_portable(p, kc, sa, sb, acc, 1); }
+    #if AG_X86
+    static inline AG_512 __attribute__((always_inline)) void bp_finish512(
+            const uint64_t *restrict p, int kc, const double *restrict sa,
+            const double *restrict sb, float *restrict acc, const int rz) {
+        __m256 a[8];
+        for (int q = 0; q < 8; q++)
+            a[q] = _mm256_loadu_ps(acc + 8 * q);
+        for (int w = 0; w < kc; w++) {
+            __m512d s = _mm512_set1_pd(sa[w]);
+            #pragma GCC unroll 8
+            for (int q = 0; q < 8; q++) {
+                __m512d d = _mm512_cvtepu64_pd(_mm512_loadu_si512((const void *)(p + 64 * w + 8 * q)));
+                d = _mm512_mul_pd(_mm512_mul_pd(d, s), _mm512_loadu_pd(sb + 64 * w + 8 * q));
+                a[q] = _mm256_add_ps(a[q], rz ? ag_cvt_rz(d) : ag_cvt_rn(d));
+            }
+        }
+        for (int q = 0; q < 8; q++)
+            _mm256_storeu_ps(acc + 8 * q, a[q]);
+    }
+    static AG_512 void bp_finish_vn(const uint64_t *p, int kc, const double *sa, const double *sb, float *acc) { bp_finish512(p, kc, sa, sb, acc, 0); }
+    static AG_512 void bp_finish_vz(const uint64_t *p, int kc, const double *sa, const double *sb, float *acc) { bp_finish512(p, kc, sa, sb, acc, 1); }
+    #endif
+    typedef void (*bp_finish_fn)(const uint64_t *p, int kc, const double *sa, const double *sb, float *acc);
+    static bp_finish_fn bp_finish(int rz) {
+    #if AG_X86
+        if (ag_select_isa())
+            return rz ? bp_finish_vz : bp_finish_vn;
+    #endif
+        return rz ? bp_finish_pz : bp_finish_pn;
+    }
+    static void bp_scales(const uint32_t *x, int64_t n, double *out) {
+        for (int64_t i = 0; i < n; i++)
+            out[i] = bp_scale(x[i]);
+    }
     """
     ctypedef void (*ag_kernel_fn)(int64_t K, const double* a, const double* b, float* c) noexcept nogil
     int ag_any_special(const uint32_t* x, int64_t n) noexcept nogil
@@ -411,10 +519,18 @@ cdef extern from *:
                          double* t2) noexcept nogil
     int ag_select_isa() noexcept nogil
     ag_kernel_fn ag_kernel(int nterms, int rz) noexcept nogil
-    void ag_task(ag_kernel_fn kern, const double* apack, const double* bpack, int64_t K,
+    void ag_task(ag_kernel_fn kern, const double* apack, const double* bpack, int64_t pbase, int64_t K,
                  int nterms, int64_t i0, int64_t rows, int64_t p0, int64_t p1, int64_t N,
                  const uint32_t* bias, int has_bias, uint32_t* out, int64_t P,
                  int64_t col_stride) noexcept nogil
+    void bp_pack_w(const uint32_t* wt, int64_t N, int64_t K, int64_t nkb, int64_t g,
+                   uint64_t* planes, uint32_t* bits) noexcept nogil
+    void bp_pack_x(const uint32_t* x, int kc, uint64_t* planes, uint32_t* bits) noexcept nogil
+    void bp_accumulate64(float* acc, const uint32_t* pr, int kc) noexcept nogil
+    ctypedef void (*bp_finish_fn)(const uint64_t* p, int kc, const double* sa, const double* sb,
+                                  float* acc) noexcept nogil
+    bp_finish_fn bp_finish(int rz) noexcept nogil
+    void bp_scales(const uint32_t* x, int64_t n, double* out) noexcept nogil
     enum:
         AG_MR
         AG_NR
@@ -626,6 +742,9 @@ def matmul_bits(SigMul engine, tuple params, const bits_t[:, ::1] x, const bits_
         if f.E == 8 and f.M == 23 and f.semantics == SEM_HARDWARE and not f.ftz and not pairwise and K > 0:
             if _matmul_closed(engine, f, x, wt, bias, has_bias, out):
                 return
+            if engine.batch_planes(NULL, NULL, NULL, 0) == 0:
+                _matmul_planes(engine, f, x, wt, bias, has_bias, out)
+                return
             _matmul_fp32(engine, f, x, wt, bias, has_bias, out)
             return
     xs_arr, ws_arr = _sigs(&f, x), _sigs(&f, wt)     # unpacked once, reused N (M) times
@@ -721,6 +840,18 @@ def kernel_isa():
     return "avx512" if ag_select_isa() else "portable"
 
 
+cdef Py_ssize_t _pack_budget = 64 << 20
+
+
+def set_pack_budget(Py_ssize_t nbytes):
+    """Bytes of packed W per column block of the blocked GEMM (default 64 MiB); returns the
+    previous value. Results do not depend on it (tests shrink it to exercise many blocks)."""
+    global _pack_budget
+    old = _pack_budget
+    _pack_budget = max(<Py_ssize_t>1, nbytes)
+    return old
+
+
 cdef int _closed_terms(SigMul engine, uint64_t* m, int* c) noexcept:
     """Terms of the engine's closed form: 1 (plain integer multiply), 2 (AMA5 hierarchy), or 0
     (no closed form: the caller keeps the general path). 24 x 24 significands only."""
@@ -761,39 +892,47 @@ cdef int _closed_gemm(SigMul engine, FmtParams f, Py_ssize_t M, Py_ssize_t K, Py
     # rows per task: the task's packed A (rows x K x nterms doubles) stays within ~256 KB of L2
     cdef Py_ssize_t rows = (256 * 1024) // (K * nterms * 8)
     rows = max(<Py_ssize_t>AG_MR, min(<Py_ssize_t>128, rows)) // AG_MR * AG_MR
-    cdef Py_ssize_t m_chunks = (M + rows - 1) // rows, n_chunks = 1, pan_per, t, mi, ni, i0, nr, p0, p1
-    if m_chunks < 8:          # few rows (a linear layer): split the columns too
-        n_chunks = min(n_pan, (8 + m_chunks - 1) // m_chunks)
-    pan_per = (n_pan + n_chunks - 1) // n_chunks
-    n_chunks = (n_pan + pan_per - 1) // pan_per
+    # packed W in column blocks of at most ~64 MB (one block for every layer of the shipped nets)
+    cdef Py_ssize_t pan_bytes = K * nterms * AG_NR * 8
+    cdef Py_ssize_t blk_pan = max(<Py_ssize_t>1, min(n_pan, _pack_budget // pan_bytes))
+    cdef Py_ssize_t m_chunks = (M + rows - 1) // rows, n_chunks, pan_per, t, mi, ni, i0, nr, p0, p1
+    cdef Py_ssize_t cb0, cb1, nb_pan
     cdef ag_kernel_fn kern = ag_kernel(nterms, rz)
     cdef int nthreads = _threads(M * N * K)
-    bpack_arr = np.empty(n_pan * K * nterms * AG_NR, np.float64)
+    bpack_arr = np.empty(blk_pan * K * nterms * AG_NR, np.float64)
     cdef double[::1] bpack = bpack_arr
     cdef double* abuf
     cdef Py_ssize_t col_stride = 1 if planes == NULL else P
-    with nogil:
-        for t in prange(n_pan, schedule="static", num_threads=nthreads):
-            ag_pack_b(wt, N, K, nterms, m, c, &bpack[0], t, t + 1)
-    with nogil, parallel(num_threads=nthreads):
-        abuf = <double*>malloc(rows * K * nterms * sizeof(double))
-        if abuf == NULL:
-            abort()
-        for t in prange(m_chunks * n_chunks, schedule="dynamic"):
-            mi = t // n_chunks
-            ni = t % n_chunks
-            i0 = mi * rows
-            nr = min(rows, M - i0)
-            p0 = ni * pan_per
-            p1 = min(n_pan, p0 + pan_per)
-            if planes == NULL:
-                ag_pack_a(x, K, i0, nr, nterms, m, abuf)
-            else:
-                ag_pack_a_conv(planes, plane_size, koff, K, i0, nr, M, P, OW, stride, HP, WP, C,
-                               nterms, abuf)
-            ag_task(kern, abuf, &bpack[0], K, nterms, i0, nr, p0, p1, N, bias, has_bias, out,
-                    1 if planes == NULL else P, col_stride)
-        free(abuf)
+    for cb0 in range(0, n_pan, blk_pan):
+        cb1 = min(n_pan, cb0 + blk_pan)
+        nb_pan = cb1 - cb0
+        n_chunks = 1
+        if m_chunks < 8:          # few rows (a linear layer): split the columns too
+            n_chunks = min(nb_pan, (8 + m_chunks - 1) // m_chunks)
+        pan_per = (nb_pan + n_chunks - 1) // n_chunks
+        n_chunks = (nb_pan + pan_per - 1) // pan_per
+        with nogil:
+            for t in prange(cb0, cb1, schedule="static", num_threads=nthreads):
+                ag_pack_b(wt, N, K, nterms, m, c, &bpack[(t - cb0) * K * nterms * AG_NR], t, t + 1)
+        with nogil, parallel(num_threads=nthreads):
+            abuf = <double*>malloc(rows * K * nterms * sizeof(double))
+            if abuf == NULL:
+                abort()
+            for t in prange(m_chunks * n_chunks, schedule="dynamic"):
+                mi = t // n_chunks
+                ni = t % n_chunks
+                i0 = mi * rows
+                nr = min(rows, M - i0)
+                p0 = cb0 + ni * pan_per
+                p1 = min(cb1, p0 + pan_per)
+                if planes == NULL:
+                    ag_pack_a(x, K, i0, nr, nterms, m, abuf)
+                else:
+                    ag_pack_a_conv(planes, plane_size, koff, K, i0, nr, M, P, OW, stride, HP, WP,
+                                   C, nterms, abuf)
+                ag_task(kern, abuf, &bpack[0], cb0, K, nterms, i0, nr, p0, p1, N, bias, has_bias,
+                        out, 1 if planes == NULL else P, col_stride)
+            free(abuf)
     return 0
 
 
@@ -863,6 +1002,81 @@ def conv2d_bits(SigMul engine, tuple params, const uint32_t[:, :, :, ::1] x,
                  stride, HP, WP, C, &w[0, 0], &bias[0] if has_bias else NULL, has_bias,
                  &out[0, 0, 0, 0])
     return True
+
+
+cdef void _matmul_planes(SigMul engine, FmtParams f, const uint32_t[:, ::1] x,
+                         const uint32_t[:, ::1] wt, const uint32_t[::1] bias, bint has_bias,
+                         uint32_t[:, ::1] out) except *:
+    """FP32 hardware semantics, k-increasing, no ftz, for engines with a bit-plane entry (the
+    bit-sliced netlist evaluator): one task is one row of X against 64 columns of W. W's
+    significand bit-planes are built once (lane = column, word = k), the row's activation is
+    broadcast over the lanes (no transposes on the operand side); each block of 16 k gives
+    1024 products, finished (exactly, in double, as the closed forms; rows or weights with
+    inf/NaN take the general vectorised finish) and added to the 64 sums in increasing k,
+    from the first product (the sums start at -0.0, and -0.0 + p == p for every p)."""
+    cdef Py_ssize_t M = x.shape[0], K = x.shape[1], N = wt.shape[0]
+    cdef Py_ssize_t G = (N + 63) // 64, nkb = (K + 15) // 16, t, mi, g, kb, k0, j
+    cdef int kc
+    cdef bint row_fast
+    planes_arr = np.empty(G * nkb * 24 * 16, np.uint64)
+    wbits_arr = np.empty(G * nkb * 16 * 64, np.uint32)
+    cdef uint64_t[::1] planes = planes_arr
+    cdef uint32_t[::1] wbits = wbits_arr
+    cdef uint64_t* ap
+    cdef uint64_t* prod
+    cdef uint32_t* abits
+    cdef uint32_t* pr
+    cdef float* acc
+    cdef float fb
+    cdef int nthreads = _threads(M * N * K)
+    cdef int special_w
+    cdef bint fast = engine.out_bits <= 53      # products convert exactly to double
+    cdef bp_finish_fn fin = bp_finish(f.rounding == RND_TRUNCATE)
+    wscale_arr = np.empty(G * nkb * 16 * 64, np.float64)
+    cdef double[::1] wscale = wscale_arr
+    cdef double* xs
+    with nogil:
+        special_w = ag_any_special(&wt[0, 0], N * K)
+        for g in prange(G, schedule="static", num_threads=nthreads):
+            bp_pack_w(&wt[0, 0], N, K, nkb, g, &planes[g * nkb * 24 * 16],
+                      &wbits[g * nkb * 16 * 64])
+            bp_scales(&wbits[g * nkb * 16 * 64], nkb * 16 * 64, &wscale[g * nkb * 16 * 64])
+    with nogil, parallel(num_threads=nthreads):
+        ap = <uint64_t*>malloc(24 * 16 * sizeof(uint64_t) + 1024 * sizeof(uint64_t)
+                               + 2 * 1024 * sizeof(uint32_t) + 64 * sizeof(float))
+        xs = <double*>malloc(K * sizeof(double))
+        if ap == NULL or xs == NULL:
+            abort()
+        prod = ap + 24 * 16
+        abits = <uint32_t*>(prod + 1024)
+        pr = abits + 1024
+        acc = <float*>(pr + 1024)
+        for t in prange(M * G, schedule="dynamic", chunksize=2):
+            mi = t // G
+            g = t % G
+            for j in range(64):
+                acc[j] = -0.0
+            # the exact double finish unless an operand of this row or of W is inf/NaN
+            row_fast = fast and not special_w and not ag_any_special(&x[mi, 0], K)
+            if row_fast:
+                bp_scales(&x[mi, 0], K, xs)
+            for kb in range(nkb):
+                k0 = kb * 16
+                kc = <int>min(<Py_ssize_t>16, K - k0)
+                bp_pack_x(&x[mi, k0], kc, ap, abits)
+                engine.batch_planes(ap, &planes[(g * nkb + kb) * 24 * 16], prod, kc * 64)
+                if row_fast:
+                    fin(prod, kc, xs + k0, &wscale[(g * nkb + kb) * 16 * 64], acc)
+                else:
+                    _finish_fp32(&f, abits, &wbits[(g * nkb + kb) * 16 * 64], prod, pr, kc * 64)
+                    bp_accumulate64(acc, pr, kc)
+            for j in range(min(<Py_ssize_t>64, N - g * 64)):
+                if has_bias:
+                    memcpy(&fb, &bias[g * 64 + j], 4)
+                    acc[j] = acc[j] + fb
+                memcpy(&out[mi, g * 64 + j], &acc[j], 4)
+        free(ap)
+        free(xs)
 
 
 cdef uint64_t _dot(FmtParams f, const bits_t* x, const bits_t* w, const uint64_t* prod,

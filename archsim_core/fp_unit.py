@@ -263,11 +263,14 @@ class UnitBuilder:
             v = [self.MUX(big, v[0], self.any(v))] + [self.AND(x, self.NOT(big)) for x in v[1:]]
         return v
 
-    def normalise_left(self, v: Sequence[int], limit_mask: Sequence[int] | None = None):
+    def normalise_left(self, v: Sequence[int], limit_mask: Sequence[int] | None = None,
+                       keep_from: int = 0):
         """Shift v left until its top bit is 1 (log stages: a stage of 2^k shifts when the top
         2^k bits are zero). With `limit_mask` (a one-hot vector OR'd into the zero test), the
-        shift stops where the mask's bit reaches the top. Returns (shifted v, shift bits LSB
-        first)."""
+        shift stops where the mask's bit reaches the top. `keep_from`: the caller needs the
+        final bits below this position only as their OR (a sticky bit), so after each stage
+        the bits that can no longer reach it are ORed into one (fewer shifter cells). Returns
+        (shifted v, shift bits LSB first)."""
         v = list(v)
         n = len(v)
         t = list(v) if limit_mask is None else [self.OR(x, m) for x, m in zip(v, limit_mask)]
@@ -278,6 +281,9 @@ class UnitBuilder:
             zero = self.NOT(self.any(t[n - s:]))
             bits[s] = zero
             v = [self.MUX(zero, v[i], v[i - s] if i >= s else CONST0) for i in range(n)]
+            floor = keep_from - (s - 1)        # bits below it end below keep_from
+            if limit_mask is None and floor > 1:
+                v = [CONST0] * (floor - 1) + [self.any(v[:floor])] + v[floor:]
             if limit_mask is not None:
                 t = [self.MUX(zero, t[i], t[i - s] if i >= s else CONST0) for i in range(n)]
             else:
@@ -389,7 +395,7 @@ def fp_multiplier_netlist(spec, name: str | None = None) -> Netlist:
 
     # normalise: leading-zero count and left shift; p == 0 iff the top bit is still 0
     nb.role = "normalise"
-    v, lzc = nb.normalise_left(p)
+    v, lzc = nb.normalise_left(p, keep_from=W - M - 2)
     pz = nb.NOT(v[W - 1])
 
     # exponent: B = ea' + eb' + (W - 1 - bias - 2M) - lzc

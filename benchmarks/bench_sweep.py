@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import random
 import shutil
 import sys
@@ -49,28 +50,36 @@ max_points: 5000
 """
 
 
+def _cpu_s() -> float:
+    import time
+    return time.process_time()
+
+
 def run_sweep(spec, out: Path, workers: int):
-    """Plan, run and finish one sweep through the library (as the CLI does); seconds."""
+    """Plan, run and finish one sweep through the library (as the CLI does): wall seconds
+    and CPU seconds (this process, plus the workers' own)."""
     from archsim.sweep.execute import connect, run_dask, run_serial
     from archsim.sweep.point import plan_points
     from archsim.sweep.store import SweepStore
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     store = SweepStore(out, spec, plan_points(spec))
     store.check()
     store.start()
+    worker_cpu = 0.0
     if workers == 0:
         run_serial(store, spec, progress=sys.stderr.isatty())
     else:
         client = connect(None, workers)
         try:
             run_dask(store, spec, client, progress=sys.stderr.isatty())
+            worker_cpu = sum(client.run(_cpu_s).values())
         finally:
             cluster = client.cluster
             client.close()
             cluster.close()
     store.finish(plots=False)
-    return time.perf_counter() - start, store
+    return time.perf_counter() - start, time.process_time() - cpu + worker_cpu
 
 
 def naive_per_point_s(spec, points, n: int) -> float:
@@ -120,14 +129,16 @@ def main() -> int:
           f"for the sweep ({1 / naive:.2f} points/s, extrapolated)")
     for d in ("serial", "dask"):
         shutil.rmtree(work / d, ignore_errors=True)
-    serial_s, _ = run_sweep(spec, work / "serial", 0)
-    dask_s, _ = run_sweep(spec, work / "dask", args.workers)
+    serial_s, serial_cpu = run_sweep(spec, work / "serial", 0)
+    dask_s, dask_cpu = run_sweep(spec, work / "dask", args.workers)
     same = ((work / "serial" / "results.csv").read_bytes()
             == (work / "dask" / "results.csv").read_bytes())
     print(f"serial   in-process, shared simulations:       {serial_s:7.1f} s  "
-          f"{len(points) / serial_s:7.1f} points/s")
+          f"{len(points) / serial_s:7.1f} points/s  (CPU {serial_cpu:.1f} s)")
     print(f"dask     local cluster, {args.workers} workers (start-up incl.): {dask_s:7.1f} s  "
-          f"{len(points) / dask_s:7.1f} points/s")
+          f"{len(points) / dask_s:7.1f} points/s  (CPU {dask_cpu:.1f} s, client + workers)")
+    print(f"machine  load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs at the end "
+          f"(wall times on a busy machine stretch; CPU seconds do not)")
     print(f"ratio    dask / serial points/s: {serial_s / dask_s:.2f}x; "
           f"serial / naive: {naive * len(points) / serial_s:.1f}x")
     print(f"results.csv byte-identical serial vs dask: {same}")

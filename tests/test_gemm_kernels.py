@@ -94,25 +94,29 @@ def test_engine_classes(spec, engine):
 def test_matmul_odd_shapes_equal_netlist_oracle(spec):
     m = get_multiplier(spec)
     rng = np.random.default_rng(5)
-    for mm, k, n in SHAPES if spec not in ("lsb-AMA5-16",) else SHAPES[:6]:
+    for mm, k, n in SHAPES:
         x, w = operands(rng, (mm, k)), operands(rng, (k, n))
         bias = operands(rng, (n,))
         _assert_bits_equal(m.matmul(x, w, bias), oracle_matmul(m, x, w, bias))
         _assert_bits_equal(m.matmul(x, w), oracle_matmul(m, x, w, None))
 
 
-@pytest.mark.parametrize("spec", ["da", "exact", AMA5_C8_RNE])
+@pytest.mark.parametrize("spec", ["da", "exact", AMA5_C8_RNE, "lsb-AMA5-16"])
 def test_specials_take_the_general_path_and_stay_exact(spec):
-    """An inf/NaN anywhere sends the whole call to the general kernel: same oracle."""
+    """An inf/NaN anywhere sends a closed-form call to the general kernel (the bit-plane path
+    finishes such products with the scalar finish): same oracle."""
     m = get_multiplier(spec)
     rng = np.random.default_rng(9)
-    x, w = operands(rng, (17, 33)), operands(rng, (33, 19))
-    x[3, 4], w[7, 2], w[8, 11] = np.inf, np.nan, -np.inf
-    got = m.matmul(x, w)
-    want = oracle_matmul(m, x, w, None)
-    nan = np.isnan(want)
-    assert nan.any() and np.array_equal(np.isnan(got), nan)
-    _assert_bits_equal(got[~nan], want[~nan])
+    for w_special in (False, True):          # one row of X only; X and W
+        x, w = operands(rng, (17, 33)), operands(rng, (33, 19))
+        x[3, 4] = np.inf
+        if w_special:
+            w[7, 2], w[8, 11] = np.nan, -np.inf
+        got = m.matmul(x, w)
+        want = oracle_matmul(m, x, w, None)
+        nan = np.isnan(want)
+        assert nan.any() and np.array_equal(np.isnan(got), nan)
+        _assert_bits_equal(got[~nan], want[~nan])
 
 
 CONVS = [  # (n, c, h, w), (f, r, s), stride, padding
@@ -151,6 +155,9 @@ for spec in ("da", "exact", "exact-truncate", AMA5_C8_RNE, "da-flat"):
         h.update(m.matmul(x, w, b).tobytes())
     img, wc = operands(rng, (4, 8, 19, 17)), operands(rng, (17, 8, 3, 3))
     h.update(m.conv2d(img, wc, operands(rng, (17,)), stride=2, padding=1).tobytes())
+m = get_multiplier("lsb-AMA5-16")              # bit-plane path
+x, w, b = operands(rng, (60, 40)), operands(rng, (40, 70)), operands(rng, (70,))
+h.update(m.matmul(x, w, b).tobytes())
 print(_kernels.kernel_isa(), h.hexdigest())
 """
 
@@ -178,6 +185,26 @@ def test_large_shapes_equal_netlist_oracle():
     for mm, k, n in ((300, 288, 64), (7, 64, 1023)):
         x, w, b = operands(rng, (mm, k)), operands(rng, (k, n)), operands(rng, (n,))
         _assert_bits_equal(m.matmul(x, w, b), oracle_matmul(m, x, w, b))
+    m = get_multiplier("lsb-AMA5-16")
+    x, w, b = operands(rng, (60, 40)), operands(rng, (40, 70)), operands(rng, (70,))
+    _assert_bits_equal(m.matmul(x, w, b), oracle_matmul(m, x, w, b))
+
+
+def test_packed_weight_column_blocks():
+    """W packed in many small column blocks (budget of one 16-column panel) gives the same
+    bits as the oracle, for a matmul and for a conv."""
+    old = _kernels.set_pack_budget(1)
+    try:
+        rng = np.random.default_rng(4)
+        m = get_multiplier("da")
+        x, w, b = operands(rng, (40, 9)), operands(rng, (9, 70)), operands(rng, (70,))
+        _assert_bits_equal(m.matmul(x, w, b), oracle_matmul(m, x, w, b))
+        img, wc = operands(rng, (2, 3, 6, 5)), operands(rng, (37, 3, 2, 2))
+        bc = operands(rng, (37,))
+        _assert_bits_equal(m.conv2d(img, wc, bc, padding=1), oracle_conv2d(m, img, wc, bc, 1, 1))
+    finally:
+        _kernels.set_pack_budget(old)
+    assert _kernels.set_pack_budget(old) == old
 
 
 def test_digest_helper_is_sensitive():

@@ -145,8 +145,9 @@ def test_npz_operands_price_the_recorded_pairs(tmp_path):
     assert "pairs.npz" in pe["energy_source"]
 
 
-def test_dataset_operands_end_to_end(tmp_path, shared_data):
-    body = TINY.replace("input: [4, 1, 1]", "input: [1, 28, 28]") + (
+def test_dataset_operands_end_to_end(tmp_path, shared_data, repo_root):
+    workload = f"workload: {{path: {repo_root / 'workloads' / 'da_mnist.yaml'}}}\n"
+    body = workload + TINY[TINY.index("array:"):] + (
         "cost:\n  operands: {source: dataset, dataset: mnist, architecture: da-lenet, "
         f"weights: {shared_data / 'da_lenet_official.npz'}, images: 2, data_dir: {shared_data}}}\n"
         "  sample: 3\n  ops: 40\n  seed: 5\n")
@@ -169,15 +170,31 @@ def test_dataset_operands_end_to_end(tmp_path, shared_data):
     ("{operands: {source: dataset, dataset: mnist, architecture: da-lenet, weights: INTS, "
      "data_dir: nowhere}}", "cost.operands.data_dir"),
     ("{library: missing.yaml}", "cost.library"),
+    ("{operands: {source: dataset, dataset: mnist, architecture: da-lenet, weights: WEIGHTS, "
+     "data_dir: EMPTY}}", "t10k-images"),
     ("{sample: 1}", "cost.sample"),
 ])
-def test_bad_cost_section_one_line_exit_2_no_output(tmp_path, capsys, cost, fragment):
+def test_bad_cost_section_one_line_exit_2_no_output(tmp_path, capsys, shared_data, cost, fragment):
     np.savez(tmp_path / "ints.npz", x=np.arange(4), y=np.arange(4))
     np.savez(tmp_path / "two_d.npz", x=np.zeros((2, 2), np.float32), y=np.zeros((2, 2), np.float32))
+    (tmp_path / "empty").mkdir()
     cost = cost.replace("INTS", str(tmp_path / "ints.npz")).replace("TWO_D", str(tmp_path / "two_d.npz"))
+    cost = cost.replace("EMPTY", str(tmp_path / "empty")).replace(
+        "WEIGHTS", str(shared_data / "da_lenet_official.npz"))
     (tmp_path / "c.yaml").write_text(TINY + f"cost: {cost}\n")
     out = tmp_path / "out"
     assert cli.main(["run", str(tmp_path / "c.yaml"), "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and fragment in err and "c.yaml" in err
+    assert len(err.splitlines()) == 1 and fragment in err and "c.yaml" in err and "cost." in err
     assert not out.exists()
+
+
+def test_dataset_network_must_match_the_workload(tmp_path, capsys, shared_data):
+    body = TINY + (
+        "cost:\n  operands: {source: dataset, dataset: mnist, architecture: da-lenet, "
+        f"weights: {shared_data / 'da_lenet_official.npz'}, images: 1, data_dir: {shared_data}}}\n")
+    (tmp_path / "c.yaml").write_text(body)
+    assert cli.main(["run", str(tmp_path / "c.yaml"), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "cost.operands.architecture" in err
+    assert not (tmp_path / "o").exists()

@@ -113,6 +113,8 @@ def test_rows_equal_archsim_run(tmp_path):
             assert int(row["cycles"]) == want["cycles"]
             for key in ("clock_mhz", "latency_s", "energy_j", "edp_js"):
                 assert float(row[key]) == want[key], key
+            # summed layer by layer here, component by component in summary.json
+            assert float(row["pe_energy_j"]) == pytest.approx(want["pe_energy_j"], rel=1e-12)
             assert float(row["area_um2"]) == pytest.approx(
                 size * size * (pe_cost(variant).mult_area_um2 + pe_cost(variant).adder_area_um2
                                + pe_cost(variant).register_area_um2))

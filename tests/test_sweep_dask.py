@@ -34,11 +34,16 @@ def rows_in(path: Path) -> int:
         return 0
 
 
+def default_sigint():
+    """A shell's background job starts with SIGINT ignored, and children inherit that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def sweep(spec, out, *extra, plots=False, **kw):
     return subprocess.Popen([sys.executable, "-m", "archsim", "sweep", str(spec), "--out",
                              str(out), *map(str, extra), *([] if plots else ["--no-plots"])],
-                            env=ENV, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, **kw)
+                            env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=default_sigint, **kw)
 
 
 def wait_rows(proc, csv_path, at_least, timeout_s=120):

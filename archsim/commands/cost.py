@@ -97,9 +97,20 @@ def _print_blocks(blocks) -> None:
                   f"{b['delay_units']:9g} {b['energy_pj']:10.4f}")
 
 
-def _print_paper(rows) -> None:
+def _print_paper(rows, blocks=None) -> None:
     if not rows:
         return
+    for name, bl in (blocks or {}).items():
+        total = sum(b["mac_path_units"] for b in bl)
+        energy = sum(b["energy_pj"] for b in bl)
+        top = sorted(bl, key=lambda b: -b["mac_path_units"])[:3]
+        big = sorted(bl, key=lambda b: -b["energy_pj"])[:3]
+        print(f"\n{name}: MAC path {total:g} unit gates, largest shares "
+              + ", ".join(f"{b['block']} {b['mac_path_units']:g} ({b['mac_path_units'] / total:.0%})"
+                          for b in top)
+              + f"; MAC energy {energy:.3f} pJ, largest "
+              + ", ".join(f"{b['block']} {b['energy_pj']:.3f} ({b['energy_pj'] / energy:.0%})"
+                          for b in big))
     print(f"\n{'DA paper comparison':20} {'level':12} {'metric':7} {'ours':>6} {'paper':>6}")
     for r in rows:
         print(f"{r['variant']:20} {r['level']:12} {r['metric']:7} x{r['reduction']:5.2f} "
@@ -141,7 +152,7 @@ def run(args) -> int:
     else:
         _print_table(payload["rows"])
         _print_blocks(payload["blocks"])
-        _print_paper(payload["paper_comparison"])
+        _print_paper(payload["paper_comparison"], payload["blocks"])
         for name, d in payload["what_if_prefix_recombination"].items():
             if d["delay_units_prefix_recomb"] != d["delay_units_ripple"]:
                 print(f"what-if {name}: significand delay {d['delay_units_ripple']:g} -> "

@@ -17,7 +17,8 @@ def register(subparsers) -> None:
                               description=__doc__.split("\n\n")[0])
     p.add_argument("spec", help="sweep spec (YAML): base, axes, sampling, samples, seed, "
                    "constraints, objectives")
-    p.add_argument("--out", required=True, help="results directory (resumed if it exists)")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="results directory (resumed if it exists)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="a running Dask scheduler, e.g. tcp://127.0.0.1:8786")
     p.add_argument("--workers", type=int, default=None, metavar="N",
@@ -52,6 +53,11 @@ def handle(args) -> int:
         raise ConfigError(f"--workers: must be >= 0, got {args.workers}")
     if args.workers == 0 and args.scheduler:
         raise ConfigError("--workers 0 (serial) and --scheduler exclude each other")
+    try:
+        import pyarrow  # noqa: F401  (results.parquet; fail before computing anything)
+    except ImportError:
+        raise ConfigError("archsim sweep needs pyarrow for results.parquet: "
+                          "pip install 'archsim[sweep]'") from None
     spec = load_spec(args.spec)
     points = plan_points(spec)
     if not points:

@@ -5,8 +5,8 @@ Operand capture (`capture_gemms`): the network runs forward on real inputs with 
 own effect on activations) and every conv / fc layer yields its GEMM operands X[M, K] (im2col
 of its input, first operand = activation) and W[K, N].
 
-Per dataflow on an R x C array (`pe_windows`), one sample is a window of `ops` consecutive
-operations of one PE in one fold:
+Per dataflow on an R x C array (`archsim.sim.functional.pe_windows`), one sample is a window
+of `ops` consecutive operations of one PE in one fold:
   OS  PE (i, j) owns output (m, n) and streams (X[m, k], W[k, n]) over k, then its next
       output (m + R, n); the accumulator restarts at each output.
   WS  the PE holding W[k, n] (row k mod R of fold k // R) streams X[m, k] over m with that
@@ -25,9 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from archsim.cost.library import CellLibrary
-from archsim.cost.pe import accumulate
 from archsim.cost.power import netlist_toggles, signal_energies
-from archsim.errors import DataError
+from archsim.errors import ArchsimError, DataError
+from archsim.sim.functional import pe_windows  # noqa: F401  (re-exported: the PE streams)
 
 SOURCES = ("uniform", "dataset", "npz")
 DATAFLOWS = ("os", "ws", "is")
@@ -62,73 +62,6 @@ def capture_gemms(net, images: np.ndarray) -> list[Gemm]:
             out.append(Gemm(layer.name, np.ascontiguousarray(h.reshape(h.shape[0], -1)),
                             np.ascontiguousarray(layer.weight.T)))
         h = apply_layer(layer, h)
-    return out
-
-
-def random_gemms(workload, seed: int) -> list[Gemm]:
-    """Seeded random GEMM operands of a workload's layers (inputs U[0, 1), He-scaled normal
-    weights), for configs that give no data set: one image's worth per layer."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for layer in workload.layers:
-        m, k, n = layer.gemm_m, layer.gemm_k, layer.gemm_n
-        x = rng.random((m, k)).astype(np.float32)
-        w = (rng.standard_normal((k, n)) * np.sqrt(2.0 / k)).astype(np.float32)
-        out.append(Gemm(layer.name, x, w))
-    return out
-
-
-def _partial_sums(mul, xb_rows, wb_rows):
-    """Sequential sums (variant add) of products xb_rows[i] * wb_rows[i] over i, and the
-    running value before each: lists of word arrays (None before the first product)."""
-    acc = None
-    for xb, wb in zip(xb_rows, wb_rows):
-        prod, _ = mul.multiply_bits(xb, wb)
-        acc = prod if acc is None else mul.add_bits(acc, prod)
-    return acc
-
-
-def spec_of(mul):
-    """The VariantSpec of a Multiplier."""
-    return mul.spec
-
-
-def pe_windows(mul, gemm: Gemm, dataflow: str, rows: int, cols: int, n_samples: int, ops: int,
-               rng) -> list[tuple[np.ndarray, ...]]:
-    """`n_samples` windows of `ops` operations: (x words, y words, accumulator-in words,
-    product words, accumulator-out words) per window."""
-    xb, wb = mul.to_bits(gemm.x), mul.to_bits(gemm.w)
-    m_len, k_len = xb.shape
-    n_len = wb.shape[1]
-    zero = np.zeros(ops, mul.bits_dtype)
-    out = []
-    for _ in range(n_samples):
-        if dataflow == "os":
-            m0, n = int(rng.integers(m_len)), int(rng.integers(n_len))
-            t = np.arange(ops)
-            m = (m0 + rows * (t // k_len)) % m_len
-            k = t % k_len
-            x, y = xb[m, k], wb[k, n]
-            prod, _ = mul.multiply_bits(x, y)
-            before, after = accumulate(spec_of(mul), prod, k_len)   # restart at every output
-        else:
-            k = int(rng.integers(k_len))
-            base = (k // rows) * rows
-            if dataflow == "ws":
-                n, m0 = int(rng.integers(n_len)), int(rng.integers(m_len))
-                m = (m0 + np.arange(ops)) % m_len
-                x, y = xb[m, k], np.full(ops, wb[k, n], mul.bits_dtype)
-                above = [(xb[m, kk], np.full(ops, wb[kk, n], mul.bits_dtype)) for kk in range(base, k)]
-            else:
-                m, n0 = int(rng.integers(m_len)), int(rng.integers(n_len))
-                n = (n0 + np.arange(ops)) % n_len
-                x, y = np.full(ops, xb[m, k], mul.bits_dtype), wb[k, n]
-                above = [(np.full(ops, xb[m, kk], mul.bits_dtype), wb[kk, n]) for kk in range(base, k)]
-            prod, _ = mul.multiply_bits(x, y)
-            acc = _partial_sums(mul, [a for a, _ in above], [b for _, b in above])
-            before = zero.copy() if acc is None else acc
-            after = mul.add_bits(before, prod)
-        out.append((np.ascontiguousarray(x), np.ascontiguousarray(y), before, prod, after))
     return out
 
 
@@ -230,13 +163,35 @@ def _captured(architecture: str, weights: str, dataset: str, split: str, images:
 
 def pe_cost_for_config(config, spec):
     """The PECost of a variant under a run Config's `cost` section (default: the uniform
-    stream on the default library): the simulator's MAC energies and delays."""
-    from archsim.cost.library import resolve_library
-    from archsim.cost.pe import (mac_cost, mac_cost_from_words, pe_cost_from, pe_cost_workload,
-                                 variant_spec)
+    stream on the default library): the simulator's MAC energies and delays (cached)."""
+    from archsim.cost.pe import variant_spec
 
     cc = getattr(config, "cost", None)
-    spec = variant_spec(spec)
+    if cc is not None and cc.source == "dataset":
+        gemms = _gemms_for(config, cc)
+        have = [(g.x.shape[1], g.w.shape[1]) for g in gemms]
+        want = [(layer.gemm_k, layer.gemm_n) for layer in config.workload.layers]
+        if have != want:
+            from archsim.errors import ConfigError
+            raise ConfigError(f"{config.source}: cost.operands.architecture: {cc.architecture}'s "
+                              f"layers (K, N) {have} are not the workload's {want}")
+    return _pe_cost_cached(cc, config.array.dataflow.value, config.array.rows,
+                           config.array.cols, variant_spec(spec))
+
+
+def _gemms_for(config, cc) -> tuple[Gemm, ...]:
+    try:
+        return _captured(cc.architecture, cc.weights, cc.dataset, cc.split, cc.images,
+                         cc.data_dir)
+    except ArchsimError as exc:
+        raise type(exc)(f"{config.source}: cost.operands: {exc}") from None
+
+
+@functools.lru_cache(maxsize=64)
+def _pe_cost_cached(cc, dataflow: str, rows: int, cols: int, spec):
+    from archsim.cost.library import resolve_library
+    from archsim.cost.pe import mac_cost, mac_cost_from_words, pe_cost_from, pe_cost_workload
+
     lib = resolve_library(None if cc is None else cc.library)
     if cc is None or cc.source == "uniform":
         seed = 0 if cc is None else cc.seed
@@ -250,11 +205,9 @@ def pe_cost_for_config(config, spec):
                                   f"recorded pairs {cc.path} ({x.size} pairs, one accumulation)")
         return pe_cost_from(spec, lib, mac)
     gemms = _captured(cc.architecture, cc.weights, cc.dataset, cc.split, cc.images, cc.data_dir)
-    dataflow = config.array.dataflow.value
     source = (f"{cc.dataset} {cc.split} ({cc.images} images) through {cc.architecture} "
-              f"({cc.weights}), {dataflow.upper()} dataflow on {config.array.rows}x"
-              f"{config.array.cols}: {cc.sample} PE windows of {cc.ops} operations per layer, "
-              f"seed {cc.seed}")
-    energy = price_gemms(spec, lib, gemms, dataflow, config.array.rows, config.array.cols,
-                         cc.sample, cc.seed, cc.ops, source)
+              f"({cc.weights}), {dataflow.upper()} dataflow on {rows}x{cols}: {cc.sample} PE "
+              f"windows of {cc.ops} operations per layer, seed {cc.seed}")
+    energy = price_gemms(spec, lib, gemms, dataflow, rows, cols, cc.sample, cc.seed, cc.ops,
+                         source)
     return pe_cost_workload(spec, lib, energy)

@@ -109,12 +109,18 @@ def validation_rows(circuits, lib, progress: bool = False) -> list[dict]:
     return rows
 
 
-def _spearman(x, y) -> float | None:
-    from scipy.stats import spearmanr
+def _ranks(x: np.ndarray) -> np.ndarray:
+    """Ranks 1..n, ties given their average rank."""
+    _, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
+    return (np.cumsum(counts) - (counts - 1) / 2.0)[inverse]
 
-    if len(x) < 3 or np.all(x == x[0]) or np.all(y == y[0]):
+
+def spearman(x, y) -> float | None:
+    """Spearman rank correlation (Pearson correlation of average ranks); None if undefined."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if x.size < 3 or np.all(x == x[0]) or np.all(y == y[0]):
         return None
-    return float(spearmanr(x, y).statistic)
+    return float(np.corrcoef(_ranks(x), _ranks(y))[0, 1])
 
 
 def _loglog_r2(x, y) -> float | None:
@@ -137,7 +143,7 @@ def metric_stats(rows: list[dict], model: str, published: str, scale: float) -> 
     ok = (x > 0) & (y > 0)
     x, y = x[ok], y[ok]
     ape = np.abs(scale * x - y) / y * 100.0 if x.size else np.zeros(0)
-    return {"n": int(x.size), "spearman": _spearman(x, y), "r2_loglog": _loglog_r2(x, y),
+    return {"n": int(x.size), "spearman": spearman(x, y), "r2_loglog": _loglog_r2(x, y),
             "median_ape_pct": float(np.median(ape)) if ape.size else None}
 
 

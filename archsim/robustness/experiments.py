@@ -192,6 +192,12 @@ def run_experiments(runner: Runner) -> dict[str, dict]:
     table = {"clean": run_clean, "confidence": run_confidence, "noise": run_noise,
              "transfer": threats.run_transfer, "blackbox": threats.run_blackbox,
              "whitebox": threats.run_whitebox}
+    for exp in runner.config.experiments:   # sizes checked before any work or log line
+        runner.subset(exp)
+        if exp.kind == "blackbox" and exp.attacks:
+            threats.check_decision_images(runner, exp)
+        for name in exp.models:
+            runner.model(name)
     results = {}
     for exp in runner.config.experiments:
         runner.note(f"{exp.kind}: started ({exp.images} images)")

@@ -55,9 +55,12 @@ def write_results(out: Path, config, target, proxy, results: dict[str, dict],
                     results.items()},
     }
     written.append(write_json(out / "results.json", payload))
+    figures = plot_all(results, out)
     report = out / "report.md"
-    report.write_text(render(config.name, config.approximate, results, claim_rows),
-                      encoding="utf-8")
+    text = render(config.name, config.approximate, results, claim_rows)
+    if figures:
+        text += "\n## Figures\n\n" + "".join(f"![{p.stem}]({p.name})\n" for p in figures)
+    report.write_text(text, encoding="utf-8")
     written.append(report)
-    written.extend(plot_all(results, out))
+    written.extend(figures)
     return [p for p in written if p is not None]

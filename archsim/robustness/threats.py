@@ -85,7 +85,8 @@ def _models_of(runner: Runner, exp: ExperimentConfig) -> list[str]:
 
 def _attack_meta(spec_name: str, kwargs: dict) -> dict:
     norm = kwargs.get("norm", 2 if spec_name in ("cw", "deepfool", "ddn") else np.inf)
-    loss = kwargs.get("loss", "")
+    loss = {"cross_entropy": "ce", "difference_logits_ratio": "dlr"}.get(
+        kwargs.get("loss_type"), kwargs.get("loss", ""))   # APGD's own loss wins when set
     return {"attack": spec_name + (f"-{loss}" if loss else ""),
             "norm": "inf" if norm == np.inf else str(int(norm)),
             "eps": float(kwargs["eps"]) if "eps" in kwargs and spec_name not in
@@ -222,12 +223,9 @@ def _decision_attack(runner, exp, spec, label, kwargs, variant, sub, eligible) -
            "mean_queries": float(np.mean(used)) if used else float("nan")}
 
 
-def run_blackbox(runner: Runner, exp: ExperimentConfig) -> dict:
-    """Proxy-model transfer, and decision-based attacks on each target within a budget."""
-    require_art("the blackbox experiment")
+def check_decision_images(runner: Runner, exp: ExperimentConfig) -> np.ndarray:
+    """The eligible mask of the black-box subset; ConfigError if `decision_images` exceeds it."""
     sub = runner.subset(exp)
-    proxy = run_transfer(runner, exp, sources=("proxy",), attacks=exp.proxy_attacks) \
-        if exp.proxy_attacks else {"rows": [], "summary": {}}
     eligible = ((labels_of(runner.clean_logits(FLOAT32, exp)) == sub.y)
                 & (labels_of(runner.clean_logits(runner.config.approximate, exp)) == sub.y))
     if exp.attacks and exp.decision_images > int(eligible.sum()):
@@ -235,6 +233,16 @@ def run_blackbox(runner: Runner, exp: ExperimentConfig) -> dict:
         raise ConfigError(f"{runner.config.source}: experiments.blackbox.decision_images: "
                           f"{exp.decision_images} exceeds the {int(eligible.sum())} eligible "
                           "images of the subset")
+    return eligible
+
+
+def run_blackbox(runner: Runner, exp: ExperimentConfig) -> dict:
+    """Proxy-model transfer, and decision-based attacks on each target within a budget."""
+    require_art("the blackbox experiment")
+    sub = runner.subset(exp)
+    proxy = run_transfer(runner, exp, sources=("proxy",), attacks=exp.proxy_attacks) \
+        if exp.proxy_attacks else {"rows": [], "summary": {}}
+    eligible = check_decision_images(runner, exp)
     rows = [_decision_attack(runner, exp, spec, label, kwargs, variant, sub, eligible)
             for spec in exp.attacks for label, kwargs in spec.runs()
             for variant in (FLOAT32, runner.config.approximate)]

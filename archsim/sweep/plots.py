@@ -6,7 +6,8 @@ from pathlib import Path
 
 from archsim.sweep.pareto import pareto_rows
 
-LABELS = {"latency_s": "latency (s)", "energy_j": "energy (J)", "edp_js": "EDP (J s)",
+LABELS = {"latency_s": "latency (s)", "energy_j": "energy (J)", "pe_energy_j": "MAC energy (J)",
+          "edp_js": "EDP (J s)",
           "area_um2": "PE-array area (um^2)", "top1": "top-1 accuracy", "cycles": "cycles"}
 
 

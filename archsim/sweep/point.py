@@ -156,8 +156,10 @@ def evaluate(point: Point, group, top1: float | None, spec_columns: tuple,
     costs = {v.label: cost_variant(config, sim, v.label, v.spec) for v in config.variants}
     default = point.variants[0][0]
     by_layer = dict(point.layer_variant)
-    energy_pj = sum(costs[by_layer.get(r.plan.layer.name, default)].layer_total_pj(i)
-                    for i, r in enumerate(sim.layers))
+    layer_costs = [costs[by_layer.get(r.plan.layer.name, default)] for r in sim.layers]
+    energy_pj = sum(c.layer_total_pj(i) for i, c in enumerate(layer_costs))
+    pe_pj = sum(pj for i, c in enumerate(layer_costs)
+                for (component, _), pj in c.layer_energy_pj[i] if component == "pe")
     used = {by_layer.get(r.plan.layer.name, default) for r in sim.layers}
     clock_mhz = min(costs[label].clock_mhz for label in used)
     latency_s = sim.total_cycles / (clock_mhz * 1e6)
@@ -168,7 +170,7 @@ def evaluate(point: Point, group, top1: float | None, spec_columns: tuple,
                      for label in sorted(used)))
     row = {"point_id": point.point_id, **dict(point.cells), "cycles": sim.total_cycles,
            "clock_mhz": clock_mhz, "latency_s": latency_s, "energy_j": energy_j,
-           "edp_js": energy_j * latency_s,
+           "pe_energy_j": pe_pj * 1e-12, "edp_js": energy_j * latency_s,
            "area_um2": config.array.rows * config.array.cols * pe_area,
            "config_hash": point.config_hash}
     if top1 is not None:

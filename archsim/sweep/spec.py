@@ -13,7 +13,7 @@
     seed: 0                              # random / lhs
     max_points: 100000                   # explicit limit on the points a spec may expand to
     constraints: [{key: array.size, min: 16}, {key: area_um2, max: 2.0e+7}]
-    objectives: [energy, latency, top1]  # latency | energy | edp | area | top1 | cycles
+    objectives: [energy, latency, top1]  # latency energy pe_energy edp area top1 cycles
     accuracy: {dataset: mnist, architecture: da-lenet, images: 1000,
                weights: ../../shared/data/da_lenet_official.npz, data_dir: ../../shared/data}
 
@@ -37,9 +37,11 @@ from archsim.errors import ArchsimError, ConfigError
 SAMPLING = ("grid", "zip", "random", "lhs")
 DEFAULT_MAX_POINTS = 100_000
 # objective name -> (results column, sense: +1 minimise, -1 maximise)
-OBJECTIVES = {"latency": ("latency_s", 1), "energy": ("energy_j", 1), "edp": ("edp_js", 1),
+OBJECTIVES = {"latency": ("latency_s", 1), "energy": ("energy_j", 1),
+              "pe_energy": ("pe_energy_j", 1), "edp": ("edp_js", 1),
               "area": ("area_um2", 1), "top1": ("top1", -1), "cycles": ("cycles", 1)}
-RESULT_COLUMNS = ("cycles", "clock_mhz", "latency_s", "energy_j", "edp_js", "area_um2")
+RESULT_COLUMNS = ("cycles", "clock_mhz", "latency_s", "energy_j", "pe_energy_j", "edp_js",
+                  "area_um2")
 ALIASES = {"array.size": ("array.rows", "array.cols"),
            "memory.sram_kib": ("memory.ifmap_sram_kib", "memory.filter_sram_kib",
                                "memory.ofmap_sram_kib")}

@@ -23,7 +23,8 @@ from archsim.errors import ArchsimError, ConfigError
 from archsim.results import _cell, dumps_json, write_csv
 from archsim.sweep.spec import SweepSpec
 
-FLOAT_COLUMNS = ("clock_mhz", "latency_s", "energy_j", "edp_js", "area_um2", "top1")
+FLOAT_COLUMNS = ("clock_mhz", "latency_s", "energy_j", "pe_energy_j", "edp_js", "area_um2",
+                 "top1")
 SCHEMA = "archsim-sweep/1"
 
 
@@ -32,7 +33,8 @@ def spec_echo(spec: SweepSpec, n_points: int) -> dict:
     import json
 
     return {"kind": SCHEMA, "spec_hash": spec.spec_hash, "base_config": json.loads(spec.base_doc_json),
-            "axes": {a.key: list(a.values) for a in spec.axes}, "sampling": spec.sampling,
+            "axes": {a.key: [json.loads(v) if a.key == "pe.layers" else v for v in a.values]
+                     for a in spec.axes}, "sampling": spec.sampling,
             "samples": spec.samples, "seed": spec.seed, "max_points": spec.max_points,
             "constraints": [{"key": c.key, "min": c.minimum, "max": c.maximum,
                              "in": None if c.allowed is None else list(c.allowed),
