@@ -4,7 +4,6 @@ Plots embedded (base64), tables, the configuration echoed. Default FILE: DIR/rep
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 
@@ -23,8 +22,7 @@ def handle(args) -> int:
 
     text = render_report(args.directory)
     out = Path(args.out) if args.out else Path(args.directory) / "report.html"
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, out)
+    from archsim.outdir import write_file_atomic
+    write_file_atomic(out, text)
     print(f"wrote {out}")
     return 0

@@ -16,7 +16,8 @@ def register(subparsers) -> None:
     p.add_argument("dir", metavar="DIR", help="circuit library directory (with meta.json)")
     p.add_argument("--library", default=None,
                    help="cell library: a YAML path, 'default' or 'nangate45' (default: default)")
-    p.add_argument("--out", default="validate-cost-results", help="output directory")
+    p.add_argument("--out", default=None,
+                   help="output directory (default runs/validate-cost); new, empty or archsim's")
     p.set_defaults(handler=handle)
 
 
@@ -37,13 +38,16 @@ def handle(args) -> int:
 
     from archsim.cost.library import resolve_library
     from archsim.cost.validate import COLUMNS, METRICS, load_catalogue, plot_scatter, summarise, validation_rows
-    from archsim.results import output_dir, write_csv, write_json
+    from archsim.outdir import check_output_dir, default_out, output_dir
+    from archsim.results import write_csv, write_json
 
+    out = args.out if args.out else default_out("validate-cost")
+    check_output_dir(out)
     lib = resolve_library(resolve_library_name(args.library))
     circuits = load_catalogue(args.dir)
     rows = validation_rows(circuits, lib, progress=True)
     summary = summarise(rows, lib.name)
-    with output_dir(args.out) as tmp:
+    with output_dir(out) as tmp:
         write_csv(tmp / "validation.csv", rows, COLUMNS)
         write_json(tmp / "summary.json", summary)
         for model, published in METRICS:
@@ -53,6 +57,7 @@ def handle(args) -> int:
         print(f"{group:10s} " + "  ".join(
             f"{m}: rho={_fmt(s[m]['spearman'])} R2={_fmt(s[m]['r2_loglog'])} "
             f"MdAPE={_fmt(s[m]['median_ape_pct'])}%" for m, _ in METRICS))
+    print(f"wrote {out}")
     return 0
 
 

@@ -173,7 +173,7 @@ def summarise(rows: list[dict], library_name: str) -> dict:
 
 def plot_scatter(rows: list[dict], model: str, published: str, path: Path) -> Path:
     """Log-log scatter of archsim's figure vs the published one, coloured by family."""
-    import matplotlib.pyplot as plt
+    from archsim.plotting import pyplot as plt  # OO API on Agg: no pyplot global state
 
     fig, ax = plt.subplots(figsize=(6.5, 5))
     for fam in sorted({r["family"] for r in rows}):

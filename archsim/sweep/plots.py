@@ -12,12 +12,14 @@ LABELS = {"latency_s": "latency (s)", "energy_j": "energy (J)", "pe_energy_j": "
 
 
 def _save(fig, path: Path) -> Path:
-    import matplotlib.pyplot as plt
+    import matplotlib.ticker
+
+    from archsim.plotting import pyplot as plt  # OO API on Agg: no pyplot global state
 
     for ax in fig.axes:  # linear axes of tiny or huge numbers: one exponent, not long ticks
         for axis in (ax.xaxis, ax.yaxis):
             if axis.get_scale() == "linear" and isinstance(
-                    axis.get_major_formatter(), plt.matplotlib.ticker.ScalarFormatter):
+                    axis.get_major_formatter(), matplotlib.ticker.ScalarFormatter):
                 axis.get_major_formatter().set_powerlimits((-2, 3))
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -29,7 +31,7 @@ def _save(fig, path: Path) -> Path:
 def plot_front(rows: list[dict], x: str, y: str, path: Path, front_ids=frozenset()) -> Path:
     """All feasible points of (x, y), infeasible ones greyed, the 2-D front of (x, y), and
     (ringed) the points of `front_ids`: the front of all objectives when there are more."""
-    import matplotlib.pyplot as plt
+    from archsim.plotting import pyplot as plt  # OO API on Agg: no pyplot global state
 
     fig, ax = plt.subplots(figsize=(6, 4.2))
     bad = [r for r in rows if not r["feasible"]]
@@ -77,7 +79,7 @@ def plot_effects(rows: list[dict], axes: list[str], objective: str, path: Path) 
     """Per axis: the objective's geometric mean (and min, max) over points at each value."""
     import math
 
-    import matplotlib.pyplot as plt
+    from archsim.plotting import pyplot as plt  # OO API on Agg: no pyplot global state
 
     rows, axes = _split_assignments(rows, axes)
     swept = [a for a in axes if len({str(r[a]) for r in rows}) > 1]

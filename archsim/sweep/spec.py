@@ -374,14 +374,9 @@ def _accuracy(source: str, spec_dir: Path, raw, needed: bool) -> AccuracySpec | 
 
 
 def _read_yaml(path: Path, what: str):
-    import yaml
+    from archsim_core.yamlio import load_file  # strict: duplicate keys, 5e2, one line
 
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read {what}: {exc}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: malformed YAML: {' '.join(str(exc).split())}") from None
+    return load_file(path, ConfigError, what)
 
 
 def spec_from_dict(doc, source: str, spec_dir: Path) -> SweepSpec:
