@@ -50,6 +50,7 @@ setup(
         "test": ["pytest>=7", "hypothesis>=6", "scipy>=1.10"],
         "robust": ["torch>=2.1,<=2.14.1", "adversarial-robustness-toolbox>=1.17"],
         "cifar": ["Pillow>=9"],
+        "sweep": ["dask[distributed]>=2024.1", "pyarrow>=14"],
     },
     entry_points={"console_scripts": ["archsim = archsim.cli:main"]},
     zip_safe=False,

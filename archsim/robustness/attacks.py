@@ -12,6 +12,7 @@ one parameter per attack may be a list (the budget sweep, e.g. `eps: [0.05, 0.1,
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -177,6 +178,10 @@ def parse_attacks(raw: Any, path: str, role: str, add_error: Callable[[str, str]
             add_error(where, f"at most one swept (list) parameter, got {sorted(sweeps)}")
         if sweeps and not params[sweeps[0]]:
             add_error(f"{where}.{sweeps[0]}", "empty list")
+        for key, value in sorted(params.items()):
+            values = value if isinstance(value, list) else [value]
+            if any(isinstance(v, float) and not math.isfinite(v) for v in values):
+                add_error(f"{where}.{key}", f"must be finite, got {value!r}")
         fixed = tuple(sorted((k, v) for k, v in params.items() if k not in sweeps))
         sweep = sweeps[0] if len(sweeps) == 1 else None
         specs.append(AttackSpec(name, fixed, sweep, tuple(params[sweep]) if sweep else ()))

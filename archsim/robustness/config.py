@@ -140,9 +140,10 @@ def _experiment(errs, kind, raw, seed_budget) -> ExperimentConfig:
     offset = _int(errs, e.get("offset", 0), f"{path}.offset", 0)
     variants = _variants(errs, e.get("variants", []) or [], f"{path}.variants", images)
     sigmas = e.get("sigmas", []) or []
-    if not isinstance(sigmas, list) or not all(isinstance(s, (int, float)) and s >= 0
-                                               for s in sigmas):
-        errs.add(f"{path}.sigmas", "expected a list of numbers >= 0")
+    if not isinstance(sigmas, list) or not all(
+            isinstance(s, (int, float)) and not isinstance(s, bool) and 0 <= s < float("inf")
+            for s in sigmas):
+        errs.add(f"{path}.sigmas", "expected a list of finite numbers >= 0")
         sigmas = ()
     role = {"transfer": "exact", "whitebox": "whitebox", "blackbox": "decision"}.get(kind)
     attacks = parse_attacks(e.get("attacks", {}), f"{path}.attacks", role, errs.add) if role else ()
@@ -240,12 +241,7 @@ def parse_config(raw: Any, source: str, cli_data_dir: str | None = None,
 def load_config(path: str | os.PathLike, cli_data_dir: str | None = None,
                 only: tuple[str, ...] = ()) -> RobustnessConfig:
     """Read and validate a robustness YAML config."""
-    import yaml
+    from archsim_core.yamlio import load_file
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML ({str(exc).splitlines()[0]})") from None
+    raw = load_file(path, ConfigError, "config")
     return parse_config(raw, str(path), cli_data_dir, only)

@@ -1,4 +1,4 @@
-"""Plots of robustness results (matplotlib, Agg, imported lazily). Each function takes the
+"""Plots of robustness results (matplotlib's OO API on Agg, imported lazily). Each function takes the
 result of one experiment and a directory, saves one PNG, closes it and returns its path."""
 from __future__ import annotations
 
@@ -8,10 +8,8 @@ import numpy as np
 
 
 def _plt():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
+    from archsim.plotting import pyplot  # OO API on Agg: no global backend switch
+    return pyplot
 
 
 def _finish(plt, fig, ax, title: str, path: Path, legend_fontsize: int) -> Path:
