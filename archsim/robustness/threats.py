@@ -159,12 +159,15 @@ def pooled_reductions(rows: list[dict]) -> dict:
         ke, _ = st.pooled(exact, "fooled", "n")
         tk, tn = st.pooled(rs, "transferred", "fooled_source")
         lo, hi = st.wilson(tk, tn)
+        e_only, m_only = st.pooled(rs, "exact_only", "model_only")
         out[f"{key[0]}->{key[1]}"] = {
             "source": key[0], "model": key[1], "runs": len(rs), "attempts": n, "fooled": k,
             "fooled_exact": ke, "fooled_source": tn, "transferred": tk,
             "reduction_ratio": 1 - k / ke if ke else float("nan"),
             "reduction_transfer": 1 - st.ratio(tk, tn),
-            "reduction_transfer_ci": [1 - hi, 1 - lo]}
+            "reduction_transfer_ci": [1 - hi, 1 - lo],
+            "exact_only": e_only, "model_only": m_only,
+            "mcnemar_p": st.mcnemar_exact(e_only, m_only)}
     return out
 
 
