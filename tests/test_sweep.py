@@ -50,8 +50,9 @@ def test_grid_is_the_full_product_in_order(tmp_path):
     from archsim.sweep.point import plan_points
     from archsim.sweep.spec import load_spec
 
-    spec = load_spec(write(tmp_path, "axes:\n  array.size: [2, 4, 8]\n  array.dataflow: [os, ws]\n"
-                                     "  pe.variant: [exact, da, {family: lsb-AMA5-k, k: [8, 12]}]\n"))
+    spec = load_spec(write(tmp_path, "axes:\n  array.size: [2, 4, 8]\n"
+                                     "  array.dataflow: [os, ws]\n  pe.variant: [exact, da, "
+                                     "{family: lsb-AMA5-k, k: [8, 12]}]\n"))
     cells = [tuple(c for _, c in p.cells) for p in plan_points(spec)]
     assert cells == list(itertools.product([2, 4, 8], ["os", "ws"],
                                            ["exact", "da", "lsb-AMA5-8", "lsb-AMA5-12"]))
