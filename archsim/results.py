@@ -1,22 +1,20 @@
 """Result files: the schema of run and sweep results, deterministic JSON/CSV writers and
 all-or-nothing output directories.
 
-Every command that writes results uses `output_dir(path)`: files go to a hidden temporary
-sibling, which replaces `path` only when the block finishes without error, so bad input never
-leaves a half-written directory behind. JSON has sorted keys and a schema version; CSV headers
+Every command that writes results uses `output_dir(path)` (`archsim.outdir`): files go to a
+hidden temporary sibling, which replaces `path` only when the block finishes without error and
+only if archsim wrote `path` itself, so bad input never leaves a half-written directory behind
+and a user's files are never replaced. JSON has sorted keys and a schema version; CSV headers
 carry units in their names. Same input, same bytes.
 """
 from __future__ import annotations
 
-import contextlib
 import csv
 import dataclasses
 import json
 import math
 import os
-import shutil
-import tempfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 SCHEMA_VERSION = 1
@@ -176,17 +174,7 @@ def write_csv(path: str | os.PathLike, rows: Iterable[Mapping], columns: Sequenc
     return path
 
 
-@contextlib.contextmanager
-def output_dir(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary directory that atomically becomes `path` if the block succeeds."""
-    final = Path(path).resolve()
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
-    try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if final.exists():
-        shutil.rmtree(final)
-    os.replace(tmp, final)
+def output_dir(path: str | os.PathLike):
+    """All-or-nothing output directory; see `archsim.outdir.output_dir` (the one rule)."""
+    from archsim.outdir import output_dir as _output_dir
+    return _output_dir(path)

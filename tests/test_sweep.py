@@ -98,9 +98,7 @@ def test_rows_equal_archsim_run(tmp_path):
     assert run(["sweep", spec, "--out", tmp_path / "sw", "--workers", "0", "--no-plots"]) == 0
     rows = read_rows(tmp_path / "sw" / "results.csv")
     assert len(rows) == 2 * 2 * 2 * 2
-    from archsim.cost.library import resolve_library
-    from archsim.cost.pe import adder_unit, pe_cost
-    adder = adder_unit(resolve_library(None)).area_um2
+    from archsim.cost.pe import pe_cost
     for size, flow, kib in itertools.product((2, 4), ("os", "is"), (4, 16)):
         base = BASE.replace("rows: 4, cols: 4, dataflow: os", f"rows: {size}, cols: {size}, "
                             f"dataflow: {flow}").replace("_kib: 8", f"_kib: {kib}")
@@ -119,7 +117,8 @@ def test_rows_equal_archsim_run(tmp_path):
             # summed layer by layer here, component by component in summary.json
             assert float(row["pe_energy_j"]) == pytest.approx(want["pe_energy_j"], rel=1e-12)
             assert float(row["area_um2"]) == pytest.approx(
-                size * size * (pe_cost(variant).mult_area_um2 + adder))
+                size * size * (pe_cost(variant).mult_area_um2 + pe_cost(variant).adder_area_um2
+                               + pe_cost(variant).register_area_um2))
 
 
 def test_per_layer_mix_is_the_sum_of_layer_energies(tmp_path):

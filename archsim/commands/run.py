@@ -21,7 +21,8 @@ def register(subparsers) -> None:
                               description=__doc__.split("\n\n")[0])
     p.add_argument("config", help="run configuration (YAML)")
     p.add_argument("--out", default=None,
-                   help="output directory (default: runs/<config name>); replaced on success")
+                   help="output directory (default: runs/<config name>); written all or nothing, "
+                        "and only a new, empty or archsim-written directory is replaced")
     p.add_argument("--no-plots", action="store_true", help="write the data files only")
     p.set_defaults(handler=handle)
 
@@ -44,17 +45,34 @@ def write_run(result, directory: Path, plots: bool = True) -> None:
 def handle(args) -> int:
     """Load, simulate, cost, write (all or nothing)."""
     from archsim.config import load_config
-    from archsim.results import output_dir
+    from archsim.outdir import check_output_dir, default_out, output_dir
     from archsim.sim.run import run_config
 
     config = load_config(args.config)  # bad input fails here, before any directory exists
-    result = run_config(config, progress=sys.stderr.isatty())
-    out = Path(args.out) if args.out else Path("runs") / config.name
+    out = Path(args.out) if args.out else default_out(config.name)
+    check_output_dir(out)  # refuse a directory we may not replace before simulating
+    from archsim.sim.limits import check_simulation
+    from archsim.sim.plan import plan_layer
+    for layer in config.workload.layers:  # estimate every layer's work before simulating any
+        plan = plan_layer(layer, config.array.rows, config.array.cols, config.array.dataflow)
+        check_simulation(plan, config.memory, f"{config.source}: workload: ")
+    if config.functional is not None:
+        from archsim.sim.limits import check_functional
+        for layer in config.workload.layers:
+            check_functional(layer, config.functional.samples, f"{config.source}: ")
+    result = run_config(config, progress=True)
     with output_dir(out) as tmp:
         write_run(result, tmp, plots=not args.no_plots)
+    from archsim_core.variants import structure_notes
+    for variant in config.variants:
+        for note in structure_notes(variant.spec):
+            print(f"archsim run: note: {note}", file=sys.stderr)
     for label, v in summary(result)["variants"].items():
         print(f"{label:>14}: {v['cycles']} cycles @ {v['clock_mhz']:.1f} MHz = "
-              f"{v['latency_s'] * 1e3:.4g} ms, {v['energy_j'] * 1e6:.4g} uJ, "
+              f"{v['latency_s'] * 1e3:.4g} ms, {v['energy_j'] * 1e6:.4g} µJ, "
               f"EDP {v['edp_js']:.4g} J*s (x{v['normalised']['edp']:.3f})")
+    for cost in result.variants:
+        print(f"{cost.label:>14}: MAC energy {cost.pe.mult_energy_pj:.4g} + {cost.pe.add_energy_pj:.4g} pJ "
+              f"from netlist toggles on {cost.pe.energy_source}")
     print(f"wrote {out}")
     return 0

@@ -144,14 +144,6 @@ def top1_accuracy(acc: AccuracySpec, assignment: tuple, batch_size: int = 250) -
     return correct / len(y)
 
 
-@functools.lru_cache(maxsize=8)
-def _adder_area_um2() -> float:
-    from archsim.cost.library import resolve_library
-    from archsim.cost.pe import adder_unit
-
-    return adder_unit(resolve_library(None)).area_um2
-
-
 def evaluate(point: Point, group, top1: float | None, spec_columns: tuple,
              constraints: tuple) -> dict:
     """The results row of one point from its group's simulation (and accuracy)."""
@@ -172,7 +164,10 @@ def evaluate(point: Point, group, top1: float | None, spec_columns: tuple,
     clock_mhz = min(costs[label].clock_mhz for label in used)
     latency_s = sim.total_cycles / (clock_mhz * 1e6)
     energy_j = energy_pj * 1e-12
-    pe_area = sum(costs[label].pe.mult_area_um2 for label in sorted(used)) + _adder_area_um2()
+    # one multiplier unit per variant used, one accumulating adder and register (the largest)
+    pe_area = (sum(costs[label].pe.mult_area_um2 for label in sorted(used))
+               + max(costs[label].pe.adder_area_um2 + costs[label].pe.register_area_um2
+                     for label in sorted(used)))
     row = {"point_id": point.point_id, **dict(point.cells), "cycles": sim.total_cycles,
            "clock_mhz": clock_mhz, "latency_s": latency_s, "energy_j": energy_j,
            "pe_energy_j": pe_pj * 1e-12, "edp_js": energy_j * latency_s,
