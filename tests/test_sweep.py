@@ -335,3 +335,13 @@ accuracy: {{dataset: mnist, architecture: da-lenet, images: 40, weights: {weight
     front = read_rows(tmp_path / "sw" / "pareto.csv")
     best = max(float(r["top1"]) for r in rows)
     assert any(float(r["top1"]) == best for r in front)   # the most accurate point is on it
+
+
+def test_a_point_too_large_to_simulate_is_refused_before_running(tmp_path, capsys):
+    spec = write(tmp_path, "axes:\n  array.size: [4, 1]\n  batch: [1, 100000]\n")
+    assert run(["sweep", spec, "--out", tmp_path / "sw", "--workers", "0"]) == 2
+    err = capsys.readouterr().err
+    # the first point over the bound: 4x4 array, batch 100000 (6.4e6 x 27 x 4 GEMM, 1.6e6 folds)
+    assert err.count("\n") == 1 and "point 2 (array.size=4, batch=100000" in err
+    assert "1.6e+06 folds on a 4x4 array" in err, err
+    assert not (tmp_path / "sw").exists()

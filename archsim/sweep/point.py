@@ -9,7 +9,8 @@ their arguments, so they run in-process or on any Dask worker with the same resu
 
 Mixed per-layer assignments: every layer is priced with its own variant's MAC energies; the
 array runs at the slowest assigned variant's clock (critical-path mode) and every PE holds one
-multiplier of each assigned variant (area = R x C x (sum of those multipliers + the adder)).
+multiplier of each assigned variant (area = R x C x (sum of those multipliers + one adder
+and register)).
 """
 from __future__ import annotations
 
@@ -191,7 +192,34 @@ def plan_points(spec: SweepSpec) -> list[Point]:
         cells = {a.key: cell_of(a.values[i]) for a, i in zip(spec.axes, indices)}
         if all(c.holds(cells) for c in before):
             points.append(make_point(spec, point_id, indices))
+    check_groups(spec, points)
     return points
+
+
+def check_groups(spec: SweepSpec, points: list[Point]) -> None:
+    """Refuse, before anything runs, a group whose simulation would be too large (the bounds
+    `archsim run` applies: archsim.sim.limits), naming the spec and the first such point."""
+    from archsim.config import config_from_dict
+    from archsim.errors import ArchsimError, ConfigError
+    from archsim.sim.limits import check_simulation
+    from archsim.sim.plan import plan_layer
+
+    seen = set()
+    for p in points:
+        if p.group_key in seen:
+            continue
+        seen.add(p.group_key)
+        where = (f"{spec.source}: point {p.point_id} ("
+                 + ", ".join(f"{k}={c}" for k, c in p.cells) + "): ")
+        try:
+            config = config_from_dict(json.loads(p.group_doc_json), where.rstrip(": "),
+                                      Path(p.base_dir))
+            for layer in config.workload.layers:
+                plan = plan_layer(layer, config.array.rows, config.array.cols,
+                                  config.array.dataflow)
+                check_simulation(plan, config.memory, where)
+        except ArchsimError as exc:
+            raise ConfigError(str(exc)) from None
 
 
 def result_constraints(spec: SweepSpec) -> tuple:
