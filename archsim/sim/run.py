@@ -47,11 +47,12 @@ def clock_mhz(config: Config, pe) -> float:
     return 1000.0 / pe.mac_delay_ns
 
 
-def cost_variant(config: Config, sim: WorkloadResult, label: str, spec) -> VariantCost:
-    """Price every layer's action counts for one PE variant."""
+def cost_variant(config: Config, sim: WorkloadResult, label: str, spec, pe=None) -> VariantCost:
+    """Price every layer's action counts for one PE variant (`pe`: its PECost if already
+    known, e.g. computed once for a whole sweep)."""
     from archsim.cost.operands import pe_cost_for_config
 
-    pe = pe_cost_for_config(config, spec)
+    pe = pe_cost_for_config(config, spec) if pe is None else pe
     prices = action_energies_pj(config.energy, config.memory, pe)
     per_layer = tuple(tuple(sorted(energy_by_action_pj(layer.count_map(), prices).items()))
                       for layer in sim.layers)

@@ -145,16 +145,38 @@ def top1_accuracy(acc: AccuracySpec, assignment: tuple, batch_size: int = 250) -
     return correct / len(y)
 
 
+def pe_cost_key(point: Point) -> str:
+    """What a point's PE costs depend on besides the variant: the run config's `cost`
+    section, and for operands captured from a data set also the array and dataflow."""
+    cost = json.loads(point.group_doc_json).get("cost")
+    source = ((cost or {}).get("operands") or {}).get("source", "uniform")
+    return sha({"cost": cost, "dir": point.base_dir,
+                "group": point.group_key if source == "dataset" else None})
+
+
+def pe_cost(group_doc_json: str, base_dir: str, spec_json: str):
+    """The PECost of one variant under a group's config (once per sweep on Dask)."""
+    from archsim.config import config_from_dict
+    from archsim.cost.operands import pe_cost_for_config
+
+    config = config_from_dict(json.loads(group_doc_json), f"{base_dir}/<sweep group>",
+                              Path(base_dir))
+    return pe_cost_for_config(config, json.loads(spec_json))
+
+
 def evaluate(point: Point, group, top1: float | None, spec_columns: tuple,
-             constraints: tuple) -> dict:
-    """The results row of one point from its group's simulation (and accuracy)."""
+             constraints: tuple, pes: dict | None = None) -> dict:
+    """The results row of one point from its group's simulation (and accuracy; `pes`: the
+    PECost of each variant label if computed elsewhere)."""
     from archsim.config import PEVariant
     from archsim.sim.run import cost_variant
 
     config, sim = group
     config = dataclasses.replace(config, clock=point.clock,
                                  variants=tuple(PEVariant(l, s) for l, s in point.variants))
-    costs = {v.label: cost_variant(config, sim, v.label, v.spec) for v in config.variants}
+    pes = pes or {}
+    costs = {v.label: cost_variant(config, sim, v.label, v.spec, pes.get(v.label))
+             for v in config.variants}
     default = point.variants[0][0]
     by_layer = dict(point.layer_variant)
     layer_costs = [costs[by_layer.get(r.plan.layer.name, default)] for r in sim.layers]
