@@ -17,6 +17,8 @@ object pickles cheaply for sweeps. Relative paths are resolved against the confi
     functional: {weights: w.npz, samples: 1, seed: 0}  # optional; small workloads only
     cost: {library: lib.yaml, operands: {source: uniform | dataset | npz, ...},
            sample: 32, seed: 0, ops: 256}   # optional; see CostConfig
+    accuracy: {architecture: da-lenet, weights: w.npz, dataset: mnist, data_dir: DIR,
+               quant: q.json, images: 10000}  # optional: top-1 of every PE variant (int8: quant)
 """
 from __future__ import annotations
 
@@ -67,6 +69,12 @@ class MemoryConfig:
     word_bytes: int
     dram_bandwidth_bytes_per_cycle: float
     dram_latency_cycles: int
+    # per-tensor word sizes (archsim.sim.precision); None = word_bytes. Set per PE variant
+    # (int8 variants: 1-byte ifmap/filter/ofmap, 4-byte psums), not read from the YAML.
+    ifmap_word_bytes: int | None = None
+    filter_word_bytes: int | None = None
+    psum_word_bytes: int | None = None
+    ofmap_word_bytes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -125,6 +133,18 @@ class CostConfig:
 
 
 @dataclass(frozen=True)
+class AccuracyConfig:
+    """Top-1 of the network through every PE variant (integer ones via `quant`, a quant.json of
+    archsim.nn.quant). data_dir None: --data-dir / $ARCHSIM_DATA_DIR rules; images None: all."""
+    architecture: str
+    weights: str
+    dataset: str
+    data_dir: str | None
+    quant: str | None
+    images: int | None
+
+
+@dataclass(frozen=True)
 class Config:
     """A fully resolved run configuration."""
     name: str
@@ -137,15 +157,17 @@ class Config:
     energy: EnergyTable
     functional: FunctionalConfig | None = None
     cost: CostConfig | None = None
+    accuracy: AccuracyConfig | None = None
 
 
 _KEYS = {
     "": {"name", "workload", "batch", "array", "memory", "clock", "pe", "energy", "functional",
-         "cost"},
+         "cost", "accuracy"},
     "cost": {"library", "operands", "sample", "seed", "ops"},
     "cost.operands": {"source", "dataset", "architecture", "weights", "images", "split",
                       "data_dir", "path"},
     "functional": {"weights", "samples", "seed"},
+    "accuracy": {"architecture", "weights", "dataset", "data_dir", "quant", "images"},
     "workload": {"path", "inline"},
     "array": {"rows", "cols", "dataflow", "overlap_stationary_load"},
     "memory": {"ifmap_sram_kib", "filter_sram_kib", "ofmap_sram_kib", "word_bytes",
@@ -258,8 +280,13 @@ def _variants(chk: _Checker, doc: dict, base: Path) -> tuple[PEVariant, ...]:
     for i, spec in enumerate(specs):
         if isinstance(spec, str) and spec.endswith((".yaml", ".yml")):
             spec = str(base / spec)  # a variant spec file, relative to the config
+        int_spec = _int_variant_spec(spec, base)
         try:
-            label = resolve_variant(spec).name
+            if int_spec is not None:  # int8, int8:PATH.v, uint8:PATH.v, uint8-... (sim/precision.py)
+                from archsim_core.int8 import int_variant
+                spec, label = int_spec, int_variant(int_spec).name
+            else:
+                label = resolve_variant(spec).name
         except ArchsimError as exc:
             chk.fail(f"pe.variants[{i}]", str(exc))
             continue
@@ -268,6 +295,18 @@ def _variants(chk: _Checker, doc: dict, base: Path) -> tuple[PEVariant, ...]:
     for label in sorted({x for x in labels if labels.count(x) > 1}):
         chk.fail("pe.variants", f"duplicate variant {label!r}")
     return tuple(out)
+
+
+def _int_variant_spec(spec, base: Path) -> str | None:
+    """An integer variant name with a relative Verilog path made relative to the config."""
+    from archsim_core.int8 import INT8_PREFIXES, is_int_variant
+
+    if not is_int_variant(spec):
+        return None
+    for prefix in INT8_PREFIXES:
+        if spec.startswith(prefix) and not Path(spec[len(prefix):]).is_absolute():
+            return prefix + str(base / spec[len(prefix):])
+    return spec
 
 
 def _workload(chk: _Checker, doc: dict, base: Path) -> Workload | None:
@@ -323,6 +362,27 @@ def _functional(chk: _Checker, doc: dict, base: Path) -> FunctionalConfig | None
     if None in (samples, seed) or not (weights is None or isinstance(weights, str)):
         return None
     return FunctionalConfig(None if weights is None else str(base / weights), samples, seed)
+
+
+def _accuracy(chk: _Checker, doc: dict, base: Path) -> AccuracyConfig | None:
+    sec = chk.section(doc["accuracy"], "accuracy")
+    values = {}
+    for key in ("architecture", "weights", "dataset", "data_dir", "quant"):
+        value = sec.get(key)
+        if value is None and key in ("architecture", "weights", "dataset"):
+            chk.fail(f"accuracy.{key}", "missing")
+        elif value is not None and not (isinstance(value, str) and value):
+            chk.fail(f"accuracy.{key}", "must be a non-empty string")
+        else:
+            values[key] = str(base / value) if value and key in ("weights", "data_dir", "quant") \
+                else value
+    images = None
+    if "images" in sec:
+        images = chk.number(sec, "accuracy.images", integer=True, minimum=1)
+    if len(values) < 5 or ("images" in sec and images is None):
+        return None
+    return AccuracyConfig(values["architecture"], values["weights"], values["dataset"],
+                          values["data_dir"], values["quant"], images)
 
 
 def _cost(chk: _Checker, doc: dict, base: Path) -> CostConfig | None:
@@ -416,7 +476,8 @@ def config_from_dict(doc, source: str, base: Path) -> Config:
              _variants(chk, top, base) if "pe" in top else None,
              _energy(chk, top, base),
              _functional(chk, top, base) if "functional" in top else None,
-             _cost(chk, top, base) if "cost" in top else None)
+             _cost(chk, top, base) if "cost" in top else None,
+             _accuracy(chk, top, base) if "accuracy" in top else None)
     if chk.problems:
         raise ConfigError(f"{source}: " + "; ".join(chk.problems))
     return Config(name, source, *parts)

@@ -18,6 +18,7 @@ from importlib import resources
 from pathlib import Path
 
 from archsim.errors import ArchsimError, ConfigError
+from archsim.sim.precision import SRAM_TENSOR, word_bytes_of
 
 Action = tuple[str, str]  # (component, action)
 SRAMS = ("ifmap_sram", "filter_sram", "ofmap_sram")
@@ -114,7 +115,7 @@ def action_energies_pj(table: EnergyTable, memory, pe) -> dict[Action, float]:
                                    ("pe", "add"): float(pe.add_energy_pj)}
     for sram in SRAMS:
         bank_kib = getattr(memory, f"{sram}_kib") / 2  # one half of the double buffer
-        read = sram_read_pj_per_32bit(table, bank_kib) * memory.word_bytes / 4
+        read = sram_read_pj_per_32bit(table, bank_kib) * word_bytes_of(memory, SRAM_TENSOR[sram]) / 4
         prices[(sram, "read")] = read
         prices[(sram, "write")] = read * table.sram_write_over_read
     prices[("dram", "read")] = table.dram_read_pj_per_byte

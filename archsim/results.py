@@ -57,21 +57,30 @@ def _network(sim) -> dict:
         "oversize_tiles": sum(r.oversize_tiles for r in layers)}
 
 
+def _sim(result, cost):
+    """The simulation a variant was costed on (int8 PEs have their own word sizes)."""
+    return cost.sim if getattr(cost, "sim", None) is not None else result.sim
+
+
 def summary(result) -> dict:
-    """summary.json's payload."""
+    """summary.json's payload. `network` is the baseline variant's simulation; every variant
+    also carries its own cycles, stalls and DRAM bytes (they differ for int8 PEs)."""
     network = _network(result.sim)
     variants = {}
     for cost in result.variants:
+        own = _network(_sim(result, cost))
         energy_j = sum(cost.layer_total_pj(i) for i in range(len(result.sim.layers))) * 1e-12
-        latency_s = network["cycles"] / (cost.clock_mhz * 1e6)
+        latency_s = own["cycles"] / (cost.clock_mhz * 1e6)
         by_component: dict[str, float] = {}
         for layer_energy in cost.layer_energy_pj:
             for (component, _), pj in layer_energy:
                 by_component[component] = by_component.get(component, 0.0) + pj * 1e-12
         variants[cost.label] = {
-            "cycles": network["cycles"], "clock_mhz": cost.clock_mhz, "latency_s": latency_s,
+            "cycles": own["cycles"], "clock_mhz": cost.clock_mhz, "latency_s": latency_s,
+            "stall_cycles": own["stall_cycles"], "dram_read_bytes": own["dram_read_bytes"],
+            "dram_write_bytes": own["dram_write_bytes"], "oversize_tiles": own["oversize_tiles"],
             "energy_j": energy_j, "edp_js": energy_j * latency_s,
-            "utilisation": network["utilisation"],
+            "utilisation": own["utilisation"],
             "mapping_efficiency": network["mapping_efficiency"],
             "energy_by_component_j": by_component, "pe_energy_j": by_component["pe"],
             "pe": dataclasses.asdict(cost.pe)}
@@ -89,7 +98,7 @@ def layer_rows(result) -> list[dict]:
     """layers.csv rows: one per variant and layer."""
     rows = []
     for cost in result.variants:
-        for i, r in enumerate(result.sim.layers):
+        for i, r in enumerate(_sim(result, cost).layers):
             p, counts = r.plan, r.count_map()
             energy_pj, latency_s = cost.layer_total_pj(i), cost.layer_latency_s(r)
             rows.append({
@@ -113,7 +122,7 @@ def breakdown_rows(result) -> list[dict]:
     rows = []
     for cost in result.variants:
         prices = dict(cost.prices_pj)
-        for r, energies in zip(result.sim.layers, cost.layer_energy_pj):
+        for r, energies in zip(_sim(result, cost).layers, cost.layer_energy_pj):
             counts = r.count_map()
             for (component, action), pj in energies:
                 rows.append({"variant": cost.label, "layer": r.plan.layer.name,

@@ -27,8 +27,8 @@ def register(subparsers) -> None:
     p.set_defaults(handler=handle)
 
 
-def write_run(result, directory: Path, plots: bool = True) -> None:
-    """Write every result file of a run into `directory`."""
+def write_run(result, directory: Path, plots: bool = True, accuracy=None) -> None:
+    """Write every result file of a run into `directory` (`accuracy`: accuracy.csv rows)."""
     from archsim.results import write_csv, write_json
 
     write_json(directory / "summary.json", summary(result))
@@ -37,6 +37,9 @@ def write_run(result, directory: Path, plots: bool = True) -> None:
     if result.config.functional is not None:
         from archsim.sim.functional import run_functional
         write_csv(directory / "functional.csv", run_functional(result.config), FUNCTIONAL_COLUMNS)
+    if accuracy is not None:
+        from archsim.nn.quant import ACCURACY_COLUMNS
+        write_csv(directory / "accuracy.csv", accuracy, ACCURACY_COLUMNS)
     if plots:
         from archsim.plots import plot_run_dir
         plot_run_dir(directory)
@@ -60,11 +63,28 @@ def handle(args) -> int:
         from archsim.sim.limits import check_functional
         for layer in config.workload.layers:
             check_functional(layer, config.functional.samples, f"{config.source}: ")
+    if config.functional is not None and any(_is_int(v.spec) for v in config.variants):
+        from archsim.errors import ConfigError
+        raise ConfigError(f"{config.source}: functional: integer PE variants have no functional "
+                          "mode (their network-level results come from the accuracy section)")
+    accuracy = None
+    if config.accuracy is not None:  # int8 variants beside FP ones (archsim.nn.quant)
+        from archsim.nn.quant import accuracy_rows, prepare_accuracy
+        net, qnet, test = prepare_accuracy(config.accuracy)  # bad files fail before any work
+        if qnet is None and any(_is_int(v.spec) for v in config.variants):
+            from archsim.errors import ConfigError
+            raise ConfigError(f"{config.source}: accuracy.quant: integer PE variants need a "
+                              "quantization file (archsim quantize)")
     result = run_config(config, progress=True)
+    if config.accuracy is not None:
+        accuracy = accuracy_rows(net, qnet, test, [(v.label, v.spec) for v in config.variants],
+                                 progress=True)
     with output_dir(out) as tmp:
-        write_run(result, tmp, plots=not args.no_plots)
+        write_run(result, tmp, plots=not args.no_plots, accuracy=accuracy)
     from archsim_core.variants import structure_notes
     for variant in config.variants:
+        if _is_int(variant.spec):
+            continue  # integer PEs: no FP significand structure to describe
         for note in structure_notes(variant.spec):
             print(f"archsim run: note: {note}", file=sys.stderr)
     for label, v in summary(result)["variants"].items():
@@ -72,7 +92,16 @@ def handle(args) -> int:
               f"{v['latency_s'] * 1e3:.4g} ms, {v['energy_j'] * 1e6:.4g} µJ, "
               f"EDP {v['edp_js']:.4g} J*s (x{v['normalised']['edp']:.3f})")
     for cost in result.variants:
-        print(f"{cost.label:>14}: MAC energy {cost.pe.mult_energy_pj:.4g} + {cost.pe.add_energy_pj:.4g} pJ "
-              f"from netlist toggles on {cost.pe.energy_source}")
+        se = (f" (sampling s.e. {cost.pe.mult_energy_se_pj:.2g} / {cost.pe.add_energy_se_pj:.2g})"
+              if cost.pe.mult_energy_se_pj else "")
+        print(f"{cost.label:>14}: MAC energy {cost.pe.mult_energy_pj:.4g} + {cost.pe.add_energy_pj:.4g} pJ"
+              f"{se} from netlist toggles on {cost.pe.energy_source}")
+    for row in accuracy or ():
+        print(f"{row['variant']:>14}: top-1 {row['top1']:.4f} ({row['correct']}/{row['images']})")
     print(f"wrote {out}")
     return 0
+
+
+def _is_int(spec) -> bool:
+    from archsim_core.int8 import is_int_variant
+    return is_int_variant(spec)

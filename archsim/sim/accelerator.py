@@ -89,14 +89,13 @@ class Accelerator:
     def _prefetch(self):
         for index, fold in enumerate(self.traffic):
             yield self.inputs.free.get(1)
-            words = fold.ifmap_words + fold.filter_words
-            if words:  # one DRAM transaction for the fold's input tiles
-                yield from self.dram.read(words * self.memory.word_bytes)
+            if fold.input_bytes:  # one DRAM transaction for the fold's input tiles
+                yield from self.dram.read(fold.input_bytes)
             if fold.psum_in_words:
                 # read-after-write: the previous row fold's partial sums (fold index - 1,
                 # row folds are the inner loop) must be in DRAM before they are read back
                 yield self._drained[index - 1]
-                yield from self.dram.read(fold.psum_in_words * self.memory.word_bytes)
+                yield from self.dram.read(fold.psum_in_bytes)
             yield self._ready.put(self.env.now)  # when the fold's inputs are on chip
 
     def _compute(self):
@@ -115,7 +114,7 @@ class Accelerator:
             yield from self.array.run_fold(fold, exposed)
             yield self.inputs.free.put(1)
             if moved.ofmap_words:
-                yield self._to_drain.put((fold.index, moved.ofmap_words * self.memory.word_bytes))
+                yield self._to_drain.put((fold.index, moved.write_bytes))
         self.compute_end = env.now
         yield self._to_drain.put(None)
 

@@ -21,6 +21,7 @@ transfer) and reported as `oversize_tiles`.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ import numpy as np
 import simpy
 
 from archsim.sim.plan import Dataflow, LayerPlan
+from archsim.sim.precision import SRAM_TENSOR, TENSORS, word_bytes_of
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,9 @@ class FoldTraffic:
     ofmap_words: int      # written to DRAM after the fold (0 while a tile keeps accumulating)
     opens_ofmap_tile: bool  # the fold starts a new ofmap tile (needs a free ofmap half)
     oversize_tiles: int   # input tiles of this fold larger than their half-SRAM
+    input_bytes: int = 0  # DRAM bytes of the ifmap + filter tiles (per-tensor word sizes,
+    psum_in_bytes: int = 0  # and of the partial sums read back;     archsim/sim/precision.py)
+    write_bytes: int = 0  # DRAM bytes of the drain (psum words if spilled, else ofmap words)
 
 
 def unique_ifmap_words(plan: LayerPlan, m_range: range, k_range: range) -> int:
@@ -84,7 +89,8 @@ def _tile_ranges(plan: LayerPlan, fold) -> tuple[tuple, tuple, int]:
 
 def fold_traffic(plan: LayerPlan, memory) -> Iterator[FoldTraffic]:
     """DRAM traffic of every fold in issue order under the reuse model above."""
-    half_words = {name: getattr(memory, f"{name}_sram_kib") * 1024 / 2 / memory.word_bytes
+    half_words = {name: getattr(memory, f"{name}_sram_kib") * 1024 / 2
+                  / word_bytes_of(memory, SRAM_TENSOR[f"{name}_sram"])
                   for name in ("ifmap", "filter", "ofmap")}
     layer = plan.layer
     whole_ifmap = layer.batch * layer.channels * layer.ifmap_h * layer.ifmap_w
@@ -110,7 +116,19 @@ def fold_traffic(plan: LayerPlan, memory) -> Iterator[FoldTraffic]:
             moved["ifmap"] = int(np.count_nonzero(~on_chip[tile]))
             on_chip[tile] = True
         oversize = sum(words[n] > half_words[n] for n in ("ifmap", "filter"))
-        yield _with_outputs(plan, fold, moved, of_words, half_words["ofmap"], oversize)
+        yield _with_bytes(_with_outputs(plan, fold, moved, of_words, half_words["ofmap"],
+                                        oversize), plan, fold, memory)
+
+
+def _with_bytes(t: FoldTraffic, plan, fold, memory) -> FoldTraffic:
+    """Fill in the DRAM bytes: a write before the last row fold of a WS/IS column fold is a
+    partial-sum spill (psum words), any other write is finished outputs (ofmap words)."""
+    wb = {name: word_bytes_of(memory, name) for name in TENSORS}
+    spill = plan.dataflow is not Dataflow.OS and fold.row_fold < plan.row_folds - 1
+    return dataclasses.replace(
+        t, input_bytes=t.ifmap_words * wb["ifmap"] + t.filter_words * wb["filter"],
+        psum_in_bytes=t.psum_in_words * wb["psum"],
+        write_bytes=t.ofmap_words * wb["psum" if spill else "ofmap"])
 
 
 def _with_outputs(plan, fold, moved, of_words, ofmap_half_words, oversize) -> FoldTraffic:

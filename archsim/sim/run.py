@@ -1,9 +1,11 @@
 """A run: simulate a resolved Config once, then cost it for every PE variant.
 
-Timing in cycles does not depend on the multiplier (every variant is one PE of the same
-array), so the SimPy model runs once; each variant then sets the clock (fixed, or
-1 / its MAC delay) and the MAC energies (its `pe_cost`). `run_config` is a pure function of
-the Config, so runs can be distributed and their results merged.
+Timing in cycles does not depend on the multiplier function, only on the PE's word sizes:
+the SimPy model runs once per distinct set of word sizes (FP variants share one, int8
+variants another: 1-byte operands, 4-byte partial sums, archsim.sim.precision); each variant
+then sets the clock (fixed, or 1 / its MAC delay) and the MAC energies (its `pe_cost`, or the
+int8 PE's netlists for integer variants, archsim.int8_mac). `run_config` is a pure function
+of the Config, so runs can be distributed and their results merged.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ class VariantCost:
     clock_mhz: float
     prices_pj: tuple                # sorted ((component, action), pJ per action)
     layer_energy_pj: tuple          # per layer: sorted ((component, action), pJ)
+    sim: WorkloadResult | None = None  # this variant's simulation (None: RunResult.sim)
 
     def layer_latency_s(self, layer: LayerResult) -> float:
         """Latency of one layer at this variant's clock."""
@@ -47,26 +50,47 @@ def clock_mhz(config: Config, pe) -> float:
     return 1000.0 / pe.mac_delay_ns
 
 
-def cost_variant(config: Config, sim: WorkloadResult, label: str, spec, pe=None) -> VariantCost:
-    """Price every layer's action counts for one PE variant (`pe`: its PECost if already
-    known, e.g. computed once for a whole sweep)."""
-    from archsim.cost.operands import pe_cost_for_config
+def variant_pe_cost(config: Config, spec):
+    """The PECost of a variant: FP variants under the config's `cost` section
+    (archsim.cost.operands), integer ones (int8, ...) from their 8x8 multiplier and int32 adder
+    netlists on the int8 operand stream (archsim.int8_mac; the `cost` section does not apply)."""
+    from archsim_core.int8 import is_int_variant
 
-    pe = pe_cost_for_config(config, spec) if pe is None else pe
-    prices = action_energies_pj(config.energy, config.memory, pe)
+    if is_int_variant(spec):
+        from archsim.int8_mac import int8_pe_cost
+        return int8_pe_cost(spec)
+    from archsim.cost.operands import pe_cost_for_config
+    return pe_cost_for_config(config, spec)
+
+
+def cost_variant(config: Config, sim: WorkloadResult, label: str, spec,
+                 memory=None, pe=None) -> VariantCost:
+    """Price every layer's action counts for one PE variant. `memory` is the MemoryConfig
+    `sim` was simulated with (default config.memory); run_config passes the variant's own
+    (archsim.sim.precision.memory_for_variant: int8 word sizes for integer variants). `pe`:
+    the variant's PECost if already known (a sweep computes it once for all its points)."""
+    pe = variant_pe_cost(config, spec) if pe is None else pe
+    prices = action_energies_pj(config.energy, config.memory if memory is None else memory, pe)
     per_layer = tuple(tuple(sorted(energy_by_action_pj(layer.count_map(), prices).items()))
                       for layer in sim.layers)
     return VariantCost(label, pe, clock_mhz(config, pe), tuple(sorted(prices.items())),
-                       per_layer)
+                       per_layer, sim)
 
 
 def run_config(config: Config, progress: bool = False) -> RunResult:
-    """Simulate the workload once and cost it for every configured PE variant (the PE costs
-    first: a bad `cost` section fails before the simulation prints anything)."""
-    from archsim.cost.operands import pe_cost_for_config
+    """Simulate the workload once per distinct PE word-size set and cost every variant (the
+    PE costs first: a bad `cost` section fails before the simulation prints anything).
+    RunResult.sim is the first (baseline) variant's simulation."""
+    from archsim.sim.precision import memory_for_variant
 
     for v in config.variants:
-        pe_cost_for_config(config, v.spec)
-    sim = simulate_workload(config.workload, config.array, config.memory, progress=progress)
-    costs = tuple(cost_variant(config, sim, v.label, v.spec) for v in config.variants)
-    return RunResult(config, sim, costs)
+        variant_pe_cost(config, v.spec)
+    sims: dict = {}
+    costs = []
+    for v in config.variants:
+        memory = memory_for_variant(config.memory, v.spec)
+        if memory not in sims:
+            sims[memory] = simulate_workload(config.workload, config.array, memory,
+                                             progress=progress)
+        costs.append(cost_variant(config, sims[memory], v.label, v.spec, memory))
+    return RunResult(config, costs[0].sim, tuple(costs))

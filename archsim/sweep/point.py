@@ -157,11 +157,11 @@ def pe_cost_key(point: Point) -> str:
 def pe_cost(group_doc_json: str, base_dir: str, spec_json: str):
     """The PECost of one variant under a group's config (once per sweep on Dask)."""
     from archsim.config import config_from_dict
-    from archsim.cost.operands import pe_cost_for_config
+    from archsim.sim.run import variant_pe_cost
 
     config = config_from_dict(json.loads(group_doc_json), f"{base_dir}/<sweep group>",
                               Path(base_dir))
-    return pe_cost_for_config(config, json.loads(spec_json))
+    return variant_pe_cost(config, json.loads(spec_json))
 
 
 def evaluate(point: Point, group, top1: float | None, spec_columns: tuple,
@@ -175,7 +175,7 @@ def evaluate(point: Point, group, top1: float | None, spec_columns: tuple,
     config = dataclasses.replace(config, clock=point.clock,
                                  variants=tuple(PEVariant(l, s) for l, s in point.variants))
     pes = pes or {}
-    costs = {v.label: cost_variant(config, sim, v.label, v.spec, pes.get(v.label))
+    costs = {v.label: cost_variant(config, sim, v.label, v.spec, pe=pes.get(v.label))
              for v in config.variants}
     default = point.variants[0][0]
     by_layer = dict(point.layer_variant)
