@@ -50,8 +50,9 @@ def test_grid_is_the_full_product_in_order(tmp_path):
     from archsim.sweep.point import plan_points
     from archsim.sweep.spec import load_spec
 
-    spec = load_spec(write(tmp_path, "axes:\n  array.size: [2, 4, 8]\n  array.dataflow: [os, ws]\n"
-                                     "  pe.variant: [exact, da, {family: lsb-AMA5-k, k: [8, 12]}]\n"))
+    spec = load_spec(write(tmp_path, "axes:\n  array.size: [2, 4, 8]\n"
+                                     "  array.dataflow: [os, ws]\n  pe.variant: [exact, da, "
+                                     "{family: lsb-AMA5-k, k: [8, 12]}]\n"))
     cells = [tuple(c for _, c in p.cells) for p in plan_points(spec)]
     assert cells == list(itertools.product([2, 4, 8], ["os", "ws"],
                                            ["exact", "da", "lsb-AMA5-8", "lsb-AMA5-12"]))
@@ -208,6 +209,7 @@ BAD = [
     ("axes:\n  array.rows: []\n", "axes.array.rows: empty"),
     ("axes:\n  pe.variant: [exact, nonsense]\n", "axes.pe.variant[1]"),
     ("axes:\n  pe.layers: [{c1: da, c9: da}]\n", "axes.pe.layers[0]: no layer 'c9'"),
+    ("axes:\n  pe.variant: [exact, int8]\n", "axes.pe.variant[1]: integer PE variant"),
     # 1000 x 1000 x 1000 x 2 variants = 2e9 points, refused before any value is validated
     ("axes:\n  array.rows: {r}\n  array.cols: {r}\n  memory.sram_kib: {r}\n"
      .format(r=list(range(1, 1001))), "max_points: the grid has 2000000000 points"),
@@ -334,3 +336,13 @@ accuracy: {{dataset: mnist, architecture: da-lenet, images: 40, weights: {weight
     front = read_rows(tmp_path / "sw" / "pareto.csv")
     best = max(float(r["top1"]) for r in rows)
     assert any(float(r["top1"]) == best for r in front)   # the most accurate point is on it
+
+
+def test_a_point_too_large_to_simulate_is_refused_before_running(tmp_path, capsys):
+    spec = write(tmp_path, "axes:\n  array.size: [4, 1]\n  batch: [1, 100000]\n")
+    assert run(["sweep", spec, "--out", tmp_path / "sw", "--workers", "0"]) == 2
+    err = capsys.readouterr().err
+    # the first point over the bound: 4x4 array, batch 100000 (6.4e6 x 27 x 4 GEMM, 1.6e6 folds)
+    assert err.count("\n") == 1 and "point 2 (array.size=4, batch=100000" in err
+    assert "1.6e+06 folds on a 4x4 array" in err, err
+    assert not (tmp_path / "sw").exists()

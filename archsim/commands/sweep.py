@@ -39,6 +39,8 @@ def _quiet_dask() -> None:
     for name in list(logging.root.manager.loggerDict):
         if name == "distributed" or name.startswith("distributed."):
             logging.getLogger(name).setLevel(logging.WARNING)
+    # a slow worker killed by its nanny at cluster shutdown is routine, not a warning
+    logging.getLogger("distributed.nanny").setLevel(logging.ERROR)
 
 
 def handle(args) -> int:

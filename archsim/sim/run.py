@@ -64,11 +64,12 @@ def variant_pe_cost(config: Config, spec):
 
 
 def cost_variant(config: Config, sim: WorkloadResult, label: str, spec,
-                 memory=None) -> VariantCost:
+                 memory=None, pe=None) -> VariantCost:
     """Price every layer's action counts for one PE variant. `memory` is the MemoryConfig
     `sim` was simulated with (default config.memory); run_config passes the variant's own
-    (archsim.sim.precision.memory_for_variant: int8 word sizes for integer variants)."""
-    pe = variant_pe_cost(config, spec)
+    (archsim.sim.precision.memory_for_variant: int8 word sizes for integer variants). `pe`:
+    the variant's PECost if already known (a sweep computes it once for all its points)."""
+    pe = variant_pe_cost(config, spec) if pe is None else pe
     prices = action_energies_pj(config.energy, config.memory if memory is None else memory, pe)
     per_layer = tuple(tuple(sorted(energy_by_action_pj(layer.count_map(), prices).items()))
                       for layer in sim.layers)

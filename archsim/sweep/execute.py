@@ -5,7 +5,9 @@ once and shared by the points that need them; rows go to the store as points fin
 from __future__ import annotations
 
 from archsim.errors import ArchsimError
-from archsim.sweep.point import evaluate, result_constraints, simulate_group, top1_accuracy
+from archsim.sweep.point import (evaluate, pe_cost, pe_cost_key, result_constraints,
+                                 simulate_group, top1_accuracy)
+from archsim.sweep.spec import sha
 
 
 class SchedulerError(ArchsimError):
@@ -73,12 +75,13 @@ def connect(scheduler: str | None, workers: int | None):
     return Client(cluster)
 
 
-def evaluate_group(points: list, top1: list, columns: tuple, constraints: tuple) -> list:
+def evaluate_group(points: list, top1: list, pes: dict, columns: tuple,
+                   constraints: tuple) -> list:
     """Rows of points sharing one group: its simulation once, then each point priced. One
     Dask task per group: thousands of tiny per-point tasks would cost more in scheduling
     than the pricing itself."""
     group = simulate_group(points[0].group_doc_json, points[0].base_dir)
-    return [evaluate(p, group, t, columns, constraints) for p, t in zip(points, top1)]
+    return [evaluate(p, group, t, columns, constraints, pes) for p, t in zip(points, top1)]
 
 
 def run_dask(store, spec, client, progress: bool = False) -> None:
@@ -97,10 +100,22 @@ def run_dask(store, spec, client, progress: bool = False) -> None:
             accuracy[p.accuracy_key] = client.submit(
                 top1_accuracy, spec.accuracy, p.accuracy_assignment,
                 key=f"top1-{p.accuracy_key}")
-    futures = [client.submit(evaluate_group, points,
-                             [accuracy.get(p.accuracy_key) for p in points],
-                             columns, constraints, key=f"group-{key}-{points[0].point_id}")
-               for key, points in groups.items()]
+    pe_costs: dict = {}   # one task per (cost context, variant): not once per worker
+    for points in groups.values():
+        for p in points:
+            for label, spec_json in p.variants:
+                k = f"pe-{pe_cost_key(p)}-{sha(spec_json)}"
+                if k not in pe_costs:
+                    pe_costs[k] = client.submit(pe_cost, p.group_doc_json, p.base_dir,
+                                                spec_json, key=k)
+    futures = []
+    for key, points in groups.items():
+        pes = {label: pe_costs[f"pe-{pe_cost_key(p)}-{sha(s)}"]
+               for p in points for label, s in p.variants}
+        futures.append(client.submit(evaluate_group, points,
+                                     [accuracy.get(p.accuracy_key) for p in points], pes,
+                                     columns, constraints,
+                                     key=f"group-{key}-{points[0].point_id}"))
     with _bar(store, progress) as bar:
         for future in as_completed(futures):
             rows = future.result()

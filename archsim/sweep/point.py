@@ -9,7 +9,8 @@ their arguments, so they run in-process or on any Dask worker with the same resu
 
 Mixed per-layer assignments: every layer is priced with its own variant's MAC energies; the
 array runs at the slowest assigned variant's clock (critical-path mode) and every PE holds one
-multiplier of each assigned variant (area = R x C x (sum of those multipliers + the adder)).
+multiplier of each assigned variant (area = R x C x (sum of those multipliers + one adder
+and register)).
 """
 from __future__ import annotations
 
@@ -144,16 +145,38 @@ def top1_accuracy(acc: AccuracySpec, assignment: tuple, batch_size: int = 250) -
     return correct / len(y)
 
 
+def pe_cost_key(point: Point) -> str:
+    """What a point's PE costs depend on besides the variant: the run config's `cost`
+    section, and for operands captured from a data set also the array and dataflow."""
+    cost = json.loads(point.group_doc_json).get("cost")
+    source = ((cost or {}).get("operands") or {}).get("source", "uniform")
+    return sha({"cost": cost, "dir": point.base_dir,
+                "group": point.group_key if source == "dataset" else None})
+
+
+def pe_cost(group_doc_json: str, base_dir: str, spec_json: str):
+    """The PECost of one variant under a group's config (once per sweep on Dask)."""
+    from archsim.config import config_from_dict
+    from archsim.sim.run import variant_pe_cost
+
+    config = config_from_dict(json.loads(group_doc_json), f"{base_dir}/<sweep group>",
+                              Path(base_dir))
+    return variant_pe_cost(config, json.loads(spec_json))
+
+
 def evaluate(point: Point, group, top1: float | None, spec_columns: tuple,
-             constraints: tuple) -> dict:
-    """The results row of one point from its group's simulation (and accuracy)."""
+             constraints: tuple, pes: dict | None = None) -> dict:
+    """The results row of one point from its group's simulation (and accuracy; `pes`: the
+    PECost of each variant label if computed elsewhere)."""
     from archsim.config import PEVariant
     from archsim.sim.run import cost_variant
 
     config, sim = group
     config = dataclasses.replace(config, clock=point.clock,
                                  variants=tuple(PEVariant(l, s) for l, s in point.variants))
-    costs = {v.label: cost_variant(config, sim, v.label, v.spec) for v in config.variants}
+    pes = pes or {}
+    costs = {v.label: cost_variant(config, sim, v.label, v.spec, pe=pes.get(v.label))
+             for v in config.variants}
     default = point.variants[0][0]
     by_layer = dict(point.layer_variant)
     layer_costs = [costs[by_layer.get(r.plan.layer.name, default)] for r in sim.layers]
@@ -191,7 +214,34 @@ def plan_points(spec: SweepSpec) -> list[Point]:
         cells = {a.key: cell_of(a.values[i]) for a, i in zip(spec.axes, indices)}
         if all(c.holds(cells) for c in before):
             points.append(make_point(spec, point_id, indices))
+    check_groups(spec, points)
     return points
+
+
+def check_groups(spec: SweepSpec, points: list[Point]) -> None:
+    """Refuse, before anything runs, a group whose simulation would be too large (the bounds
+    `archsim run` applies: archsim.sim.limits), naming the spec and the first such point."""
+    from archsim.config import config_from_dict
+    from archsim.errors import ArchsimError, ConfigError
+    from archsim.sim.limits import check_simulation
+    from archsim.sim.plan import plan_layer
+
+    seen = set()
+    for p in points:
+        if p.group_key in seen:
+            continue
+        seen.add(p.group_key)
+        where = (f"{spec.source}: point {p.point_id} ("
+                 + ", ".join(f"{k}={c}" for k, c in p.cells) + "): ")
+        try:
+            config = config_from_dict(json.loads(p.group_doc_json), where.rstrip(": "),
+                                      Path(p.base_dir))
+            for layer in config.workload.layers:
+                plan = plan_layer(layer, config.array.rows, config.array.cols,
+                                  config.array.dataflow)
+                check_simulation(plan, config.memory, where)
+        except ArchsimError as exc:
+            raise ConfigError(str(exc)) from None
 
 
 def result_constraints(spec: SweepSpec) -> tuple:

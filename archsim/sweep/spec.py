@@ -257,6 +257,17 @@ def _workload_yaml(path: str):
         return None   # left as a path: the run-config validator reports it
 
 
+def _no_int_variants(source: str, field: str, config) -> None:
+    """Integer PEs change the simulated word size (archsim.sim.precision), which a sweep's
+    one-simulation-per-group sharing does not model yet: refuse them by name."""
+    from archsim_core.int8 import is_int_variant
+
+    for v in config.variants:
+        if is_int_variant(v.spec):
+            _fail(source, field, f"integer PE variant {v.label!r}: not supported by sweeps "
+                  f"yet (its word size changes the simulation); use archsim run")
+
+
 def _axis(source: str, spec_dir: Path, base_doc: dict, base_dir: Path, key: str,
           values: list) -> Axis:
     """Resolve every value into the base config and validate it there."""
@@ -277,6 +288,8 @@ def _axis(source: str, spec_dir: Path, base_doc: dict, base_dir: Path, key: str,
         else:
             set_dotted(doc, key, setting)
         config = _check_doc(doc, base_dir, f"{source}: {field}[{i}] = {cells[i]!r}")
+        if key in ("pe.variant", "pe.layers"):
+            _no_int_variants(source, f"{field}[{i}]", config)
         if key == "pe.layers":
             names = {l.name for l in config.workload.layers}
             for layer in sorted(set(value) - names):

@@ -32,7 +32,8 @@ def spec_echo(spec: SweepSpec, n_points: int) -> dict:
     """sweep.json's payload (no machine-specific paths)."""
     import json
 
-    return {"kind": SCHEMA, "spec_hash": spec.spec_hash, "base_config": json.loads(spec.base_doc_json),
+    return {"kind": SCHEMA, "spec_hash": spec.spec_hash,
+            "base_config": json.loads(spec.base_doc_json),
             "axes": {a.key: [json.loads(v) if a.key == "pe.layers" else v for v in a.values]
                      for a in spec.axes}, "sampling": spec.sampling,
             "samples": spec.samples, "seed": spec.seed, "max_points": spec.max_points,
