@@ -22,8 +22,12 @@ def catalogue(shared_data):
 
 
 def _subset(catalogue, per_family):
+    """The first circuits of every family; the 12-bit adders (2^24 pairs each, exhaustive) only
+    in the slow run."""
     seen, out = {}, []
     for c in catalogue:
+        if c.family.startswith("add_12"):
+            continue
         if seen.get(c.family, 0) < per_family:
             seen[c.family] = seen.get(c.family, 0) + 1
             out.append(c)
@@ -92,7 +96,7 @@ def test_metrics_equal_published_subset(catalogue):
         assert r.exhaustive
         assert not problems, (c.name, problems)
         checked += 1
-    assert checked == 15
+    assert checked == 13
 
 
 def test_outputs_equal_c_model_subset(catalogue, tmp_path):
@@ -104,7 +108,8 @@ def test_outputs_equal_c_model_subset(catalogue, tmp_path):
 def test_pdk45_netlist_equals_generic_netlist(catalogue):
     """The standard-cell (_pdk45.v: FAX1/HAX1/...) and generic-gate versions of a circuit
     compute the same function, exhaustively."""
-    pairs = [c for c in catalogue if c.verilog.with_name(c.name + "_pdk45.v").exists()][:6]
+    pairs = [c for c in catalogue if c.verilog.with_name(c.name + "_pdk45.v").exists()
+             and not c.family.startswith(("add_12", "add_16"))][:6]
     assert len(pairs) == 6
     for c in pairs:
         generic = import_verilog(c.verilog)

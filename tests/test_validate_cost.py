@@ -36,13 +36,13 @@ def small_library(shared_data, tmp_path):
     meta = json.loads((src / "meta.json").read_text())
     keep = []
     for group in meta:
-        fams = [f for f in group["datasets"] if f["folder"] in ("adders/8_unsigned", "multiplers/8x4_unsigned")]
+        fams = [f for f in group["datasets"] if f["folder"] in ("adders/8_unsigned", "multiplers/8x2_unsigned")]
         if fams:
             keep.append({**group, "datasets": fams})
     root = tmp_path / "lib"
     root.mkdir()
     (root / "meta.json").write_text(json.dumps(keep))
-    for folder in ("adders/8_unsigned", "multiplers/8x4_unsigned"):
+    for folder in ("adders/8_unsigned", "multiplers/8x2_unsigned"):
         (root / folder).parent.mkdir(parents=True, exist_ok=True)
         (root / folder).symlink_to(src / folder)
     return root
@@ -58,9 +58,9 @@ def test_validate_cost_command(small_library, tmp_path, monkeypatch):
     for col in ("area_um2", "delay_ns", "energy_pj", "published_area_um2", "published_delay_ns",
                 "published_power_mw"):
         assert col in rows[0]
-    assert {r["family"] for r in rows} == {"add_8_unsigned", "mul_8x4_unsigned"}
+    assert {r["family"] for r in rows} == {"add_8_unsigned", "mul_8x2_unsigned"}
     summary = json.loads((out / "summary.json").read_text())
-    for group in ("overall", "add_8_unsigned", "mul_8x4_unsigned"):
+    for group in ("overall", "add_8_unsigned", "mul_8x2_unsigned"):
         for metric in ("area_um2", "delay_ns", "energy_pj"):
             s = summary["groups"][group][metric]
             assert -1 <= s["spearman"] <= 1 and s["n"] >= 5
