@@ -210,7 +210,7 @@ def read_scalesim_topology(path: str | Path) -> Workload:
     and without the extra field, which SCALE-Sim cannot read, is accepted as written. A
     `Sparsity` column is accepted and ignored (SCALE-Sim uses it only with sparsity support).
     Rows have no padding; E = ceil((H - R + s)/s) (`partial_window`). "DP" layers are not
-    split here (`archsim.scalesim_compat.expand_depthwise`, applied by both CSV users).
+    split here (`archsim.sim.scalesim.compat.expand_depthwise`, applied by both CSV users).
     Errors name the file, the 1-based line and the field.
     """
     path = Path(path)
@@ -301,13 +301,10 @@ def read_yaml_workload(path: str | Path) -> Workload:
     """Read our YAML network format (see workloads/*.yaml): name, input [C, H, W], batch,
     layers of type conv (filters, kernel, stride, padding), pool (kernel, stride, padding;
     changes the shape, not simulated) and fc (out_features; flattens C, H, W)."""
-    import yaml
+    from archsim_core.yamlio import load_file
 
     path = Path(path)
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise WorkloadError(f"{path}: cannot read workload: {' '.join(str(exc).split())}") from None
+    doc = load_file(path, WorkloadError, "workload")
     return workload_from_dict(doc, str(path))
 
 

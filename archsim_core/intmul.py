@@ -33,8 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
-from archsim.errors import SpecError
 from archsim_core import _intlut
+from archsim_core.errors import SpecError
 from archsim_core.netlist import Netlist
 
 TABLE_MAX_PAIRS = 1 << 16
@@ -138,14 +138,14 @@ def resolve_int_spec(spec) -> IntSpec:
 
 def _yaml_body(path: Path, quiet: bool = False):
     """The mapping in a spec YAML file (None when `quiet` and it cannot be read as one)."""
-    import yaml
+    from archsim_core.yamlio import load_file
 
     try:
-        body = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+        body = load_file(path, what="spec")
+    except SpecError:
         if quiet:
             return None
-        raise SpecError(f"{path}: cannot read spec ({exc.__class__.__name__})") from None
+        raise
     if not isinstance(body, Mapping):
         if quiet:
             return None

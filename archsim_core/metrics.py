@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from archsim.errors import DataError, SpecError
+from archsim_core.errors import DataError, SpecError
 
 
 class Distribution(enum.Enum):
@@ -101,14 +101,13 @@ def sample_operands(dist: Distribution, n: int, seed: int, path: Path | None = N
 
 def load_pairs(path: Path):
     """Operand pairs from an .npz file with float arrays `x` and `y` of equal size."""
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            missing = {"x", "y"} - set(data.files)
-            if missing:
-                raise DataError(f"{path}: missing arrays {sorted(missing)} (need x and y)")
-            x, y = data["x"], data["y"]
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{path}: cannot read operand pairs ({exc})") from None
+    from archsim_core.npzio import read_npz
+
+    data = read_npz(path, "operand pairs")
+    missing = {"x", "y"} - set(data)
+    if missing:
+        raise DataError(f"{path}: missing arrays {sorted(missing)} (need x and y)")
+    x, y = data["x"], data["y"]
     for name, arr in (("x", x), ("y", y)):
         if arr.dtype.kind != "f" or arr.size == 0:
             raise DataError(f"{path}: array {name} must be a non-empty float array, got {arr.dtype} "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 COLUMNS = ["variant", "distribution", "n", "n_out_of_domain", "er", "med", "mred", "nmed", "wce",
            "bias", "rmse", "p_higher"]
+MAX_N = 20_000_000  # operand pairs: a few GB of working memory at the bound
 HEADERS = {"n_out_of_domain": "out_of_domain", "p_higher": "P(|a|>|e|)"}
 
 
@@ -24,7 +25,8 @@ def register(subparsers) -> None:
                    help="uniform | small | gaussian | pairs:FILE.npz (default uniform)")
     p.add_argument("--n", type=int, default=1_000_000, help="number of operand pairs (default 1e6)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--out", default="characterize-results", help="output directory")
+    p.add_argument("--out", default=None,
+                   help="output directory (default runs/characterize); new, empty or archsim's")
     p.set_defaults(handler=handle)
 
 
@@ -73,10 +75,15 @@ def compute_rows(variants: list[str], dist_text: str, n: int, seed: int) -> list
 def handle(args) -> int:
     """Compute, print, write."""
     from archsim.errors import SpecError
-    from archsim.results import output_dir, write_csv, write_json
+    from archsim.outdir import check_output_dir, default_out, output_dir
+    from archsim.results import write_csv, write_json
 
     if args.n < 1:
         raise SpecError(f"--n must be a positive integer, got {args.n}")
+    if args.n > MAX_N:
+        raise SpecError(f"--n must be at most {MAX_N} (memory grows with n), got {args.n}")
+    out = args.out if args.out else default_out("characterize")
+    check_output_dir(out)
     from archsim_core.intmul import is_int_spec
 
     kinds = {is_int_spec(v) for v in args.variants}
@@ -88,10 +95,18 @@ def handle(args) -> int:
     else:
         rows, columns = compute_rows(args.variants, args.dist, args.n, args.seed), COLUMNS
     print_table(rows, columns)
-    with output_dir(args.out) as tmp:
+    if kinds == {False}:
+        import sys
+
+        from archsim_core.variants import structure_notes
+        for variant in args.variants:
+            for note in structure_notes(variant):
+                print(f"archsim characterize: note: {note}", file=sys.stderr)
+    with output_dir(out) as tmp:
         write_csv(tmp / "metrics.csv", rows, columns)
         write_json(tmp / "metrics.json", {
             "config": {"variants": args.variants, "distribution": args.dist, "n": args.n,
                        "seed": args.seed},
             "results": rows})
+    print(f"wrote {out}")
     return 0

@@ -7,7 +7,6 @@ file fails with the key and the file named instead of deep inside a matmul.
 from __future__ import annotations
 
 import os
-import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -29,7 +28,7 @@ _PLANS: dict[str, tuple[tuple[int, int, int], tuple]] = {
         ("conv", "conv2", 16, 6, 5, 0), "relu", "pool", "flat",
         ("fc", "fc1", 120, 400), "relu", ("fc", "fc2", 84, 120), "relu",
         ("fc", "fc3", 10, 84))),
-    # the CIFAR-10 AlexNet fixed in INTERFACES.md (weights trained by the CIFAR-10 issue)
+    # the CIFAR-10 AlexNet (weights and training script in workloads/alexnet_cifar10/)
     "alexnet-cifar10": ((3, 32, 32), (
         ("conv", "conv1", 32, 3, 5, 2), "relu", "pool",
         ("conv", "conv2", 64, 32, 5, 2), "relu", "pool",
@@ -96,13 +95,14 @@ def build_network(architecture: str, params: Mapping[str, np.ndarray], source: s
 def read_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """All arrays of an npz file as float32 (DataError naming the file if unreadable)."""
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: weights file not found")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            out = {k: np.asarray(data[k], dtype=np.float32) for k in data.files}
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise DataError(f"{path}: not a readable npz weights file ({exc})") from None
+    from archsim_core.npzio import read_npz as read_arrays
+
+    out = {}
+    for key, arr in read_arrays(path, "weights file").items():
+        try:
+            out[key] = np.asarray(arr, dtype=np.float32)
+        except (TypeError, ValueError):
+            raise DataError(f"{path}: array {key!r} is not numeric ({arr.dtype})") from None
     for key, arr in out.items():
         if not np.all(np.isfinite(arr)):
             raise DataError(f"{path}: key {key!r} contains non-finite values")
