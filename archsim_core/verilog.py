@@ -60,7 +60,8 @@ from archsim_core.errors import SpecError
 from archsim_core.cells import CellType
 from archsim_core.netlist import CONST0, CONST1, AndGate, CellInst, Netlist
 
-IMPORTER_VERSION = 1
+IMPORTER_VERSION = 2
+CELL_MODULE_PREFIX = "archsim_"
 _ZERO8 = (0,) * 8
 
 
@@ -170,16 +171,23 @@ def _error_line(path: Path, text: str) -> str:
 def run_yosys(path: Path, module: str | None) -> dict:
     """Yosys's JSON netlist of `path` (flattened, single-bit gates), as a dict."""
     with tempfile.TemporaryDirectory(prefix="archsim-yosys-") as tmp:
-        stub, out = Path(tmp) / "cells.v", Path(tmp) / "out.json"
+        stub, pre, out = Path(tmp) / "cells.v", Path(tmp) / "pre.json", Path(tmp) / "out.json"
         stub.write_text(_stub_verilog())
         top = f"-top {module}" if module else "-auto-top"
+        # archsim_<CELL> modules (written by export_verilog) stay cells: their gate-level bodies
+        # are saved first (pre.json) to check they compute the cell, then they become blackboxes
         script = (f"read_verilog -sv {_quote(path)}; read_verilog -lib -nooverwrite {_quote(stub)}; "
-                  f"hierarchy -check {top}; proc; flatten; simplemap; write_json {_quote(out)}")
+                  f"hierarchy -check {top}; proc; simplemap; write_json {_quote(pre)}; "
+                  f"blackbox {CELL_MODULE_PREFIX}*; flatten; write_json {_quote(out)}")
         proc = subprocess.run([_yosys(), "-q", "-p", script], capture_output=True, text=True,
                               cwd=tmp, check=False)
         if proc.returncode != 0 or not out.exists():
             raise VerilogError(_error_line(path, proc.stderr + proc.stdout))
-        return json.loads(out.read_text())
+        design = json.loads(out.read_text())
+        design["archsim_cell_modules"] = {
+            name: mod for name, mod in json.loads(pre.read_text())["modules"].items()
+            if name.startswith(CELL_MODULE_PREFIX)}
+        return design
 
 
 def _quote(path: Path) -> str:
@@ -227,7 +235,7 @@ def _param(cell: dict, name: str) -> int:
     return int(text, 2) if set(text) <= {"0", "1"} else int(text)
 
 
-def _elementary(cell: dict, cname: str, path: Path, line: str):
+def _elementary(cell: dict, cname: str, path: Path, line: str, extra: dict):
     """The archsim gates/cells of one Yosys cell: (kind, input bits for A, B, Cin, output bits
     for Sum, Cout with None for an unused Cout). `$add` becomes a ripple-carry adder of FA
     cells (FA with Cin = 0 is costed as a half adder), the textbook expansion of `+`."""
@@ -238,7 +246,7 @@ def _elementary(cell: dict, cname: str, path: Path, line: str):
     conns = cell["connections"]
     if ctype == "$add":
         return _ripple_add(cell, cname, conns)
-    mapping = CELL_MAP.get(ctype)
+    mapping = CELL_MAP.get(ctype) or extra.get(ctype)
     if mapping is None:
         what = "unsupported operator" if ctype.startswith("$") else "unknown cell type"
         raise VerilogError(f"{path}{line}: {what} {ctype} (instance {cname}); known cells: "
@@ -270,10 +278,74 @@ def _ripple_add(cell: dict, cname: str, conns: dict):
     return out
 
 
+_EVAL = {"$_AND_": lambda v: v["A"] & v["B"], "$_OR_": lambda v: v["A"] | v["B"],
+         "$_XOR_": lambda v: v["A"] ^ v["B"], "$_XNOR_": lambda v: 1 - (v["A"] ^ v["B"]),
+         "$_NAND_": lambda v: 1 - (v["A"] & v["B"]), "$_NOR_": lambda v: 1 - (v["A"] | v["B"]),
+         "$_ANDNOT_": lambda v: v["A"] & (1 - v["B"]), "$_ORNOT_": lambda v: v["A"] | (1 - v["B"]),
+         "$_NOT_": lambda v: 1 - v["A"], "$_BUF_": lambda v: v["A"],
+         "$_MUX_": lambda v: v["B"] if v["S"] else v["A"]}
+
+
+def _module_tables(mod: dict, name: str, path: Path) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(Sum table, Cout table) of a cell module with ports A, B, Cin -> Sum, Cout, evaluated on
+    its 8 input combinations."""
+    ports = mod["ports"]
+    if set(ports) != {"A", "B", "Cin", "Sum", "Cout"} or any(len(p["bits"]) != 1 for p in ports.values()):
+        raise VerilogError(f"{path}: module {name} must have the one-bit ports A, B, Cin, Sum, Cout")
+    tables: dict[str, list[int]] = {"Sum": [], "Cout": []}
+    for i in range(8):
+        val = {"0": 0, "1": 1}
+        for k, pin in enumerate(("A", "B", "Cin")):
+            val[ports[pin]["bits"][0]] = (i >> (2 - k)) & 1
+        pending = list(mod["cells"].values())
+        while pending:
+            left = []
+            for cell in pending:
+                fn = _EVAL.get(cell["type"])
+                if fn is None:
+                    raise VerilogError(f"{path}: module {name}: unsupported cell {cell['type']}")
+                ins = {p: b[0] for p, b in cell["connections"].items()
+                       if cell["port_directions"][p] == "input"}
+                if all(b in val for b in ins.values()):
+                    val[cell["connections"]["Y"][0]] = fn({p: val[b] for p, b in ins.items()})
+                else:
+                    left.append(cell)
+            if len(left) == len(pending):
+                raise VerilogError(f"{path}: module {name}: undriven net or combinational loop")
+            pending = left
+        for out in ("Sum", "Cout"):
+            bit = ports[out]["bits"][0]
+            if bit not in val:
+                raise VerilogError(f"{path}: module {name}: output {out} is not driven")
+            tables[out].append(val[bit])
+    return tuple(tables["Sum"]), tuple(tables["Cout"])
+
+
+def _cell_modules(design: dict, path: Path) -> tuple[dict[str, CellMapping], dict[str, list]]:
+    """Cell mappings of the design's archsim_<CELL> modules, each checked against archsim's cell
+    of that name (built-in or gate); other names define new cells from their truth tables."""
+    from archsim_core.cells import BUILTIN_CELLS
+
+    mapping, custom = {}, {}
+    for name, mod in sorted(design.get("archsim_cell_modules", {}).items()):
+        cell = name[len(CELL_MODULE_PREFIX):]
+        tables = _module_tables(mod, name, path)
+        known = BUILTIN_CELLS.get(cell) or GATE_CELLS.get(cell)
+        if known is not None and (known.sum_table, known.cout_table) != tables:
+            raise VerilogError(f"{path}: module {name} does not compute archsim's cell {cell} "
+                               f"(Sum {list(tables[0])}, Cout {list(tables[1])})")
+        if known is None:
+            CellType(cell, *tables)   # validates the name
+            custom[cell] = [list(tables[0]), list(tables[1])]
+        mapping[name] = CellMapping(cell, ("A", "B", "Cin"), "Sum", "Cout")
+    return mapping, custom
+
+
 def netlist_from_json(design: dict, path: Path) -> dict:
     """The compact description {n_a, n_b, gates, cells, outputs, ports, module} of the top module
     of a Yosys JSON design; VerilogError on anything that is not a combinational netlist."""
     module, mod = _top(design, path)
+    cell_map, custom = _cell_modules(design, path)
     ports = list(mod["ports"].items())
     ins = [(n, p["bits"]) for n, p in ports if p["direction"] == "input"]
     outs = [(n, p["bits"]) for n, p in ports if p["direction"] == "output"]
@@ -292,7 +364,7 @@ def netlist_from_json(design: dict, path: Path) -> dict:
     gates, cells, where = [], [], {}
     for cname, cell in mod["cells"].items():
         line = _src(cell)
-        for kind, ins_bits, out_bits in _elementary(cell, cname, path, line):
+        for kind, ins_bits, out_bits in _elementary(cell, cname, path, line, cell_map):
             new = []
             for bit in out_bits:
                 if bit is None:     # a gate's unused Cout: a signal of its own
@@ -320,7 +392,7 @@ def netlist_from_json(design: dict, path: Path) -> dict:
 
     for bit in used:
         resolve(bit)
-    return {"module": module, "ports": [na_name, nb_name, outs[0][0]],
+    return {"module": module, "ports": [na_name, nb_name, outs[0][0]], "cell_types": custom,
             "n_a": len(a_bits), "n_b": len(b_bits),
             "gates": [[resolve(x) for x in ins] + [out] for ins, out in gates],
             "cells": [[c, *[resolve(x) for x in ins] + [CONST0] * (3 - len(ins)), *new]
@@ -332,8 +404,10 @@ def netlist_from_compact(desc: dict, name: str, path: Path | str = "") -> Netlis
     """Build (and validate) the Netlist of a compact description."""
     gates = [AndGate(a, b, out) for a, b, out in desc["gates"]]
     cells = [CellInst(c, a, b, cin, s, co, col=0) for c, a, b, cin, s, co in desc["cells"]]
+    types = dict(GATE_CELLS)
+    types.update({n: CellType(n, tuple(t[0]), tuple(t[1])) for n, t in desc.get("cell_types", {}).items()})
     try:
-        return Netlist(desc["n_a"], desc["n_b"], gates, cells, desc["outputs"], GATE_CELLS, name)
+        return Netlist(desc["n_a"], desc["n_b"], gates, cells, desc["outputs"], types, name)
     except SpecError as exc:
         raise VerilogError(f"{path}: {exc}") from None
 
@@ -429,7 +503,10 @@ def _table_expr(table) -> str:
 
 
 def _cell_module(name: str, ct: CellType) -> str:
-    s, c = _KNOWN_CELL_EXPR.get(name) or (_table_expr(ct.sum_table), _table_expr(ct.cout_table))
+    if name in _GATE_EXPR:
+        s, c = _GATE_EXPR[name].format(A="A", B="B", Cin="Cin"), "1'b0"
+    else:
+        s, c = _KNOWN_CELL_EXPR.get(name) or (_table_expr(ct.sum_table), _table_expr(ct.cout_table))
     return (f"// archsim cell {name}: Sum table {list(ct.sum_table)}, Cout table "
             f"{list(ct.cout_table)} (index A,B,Cin = 000..111)\n"
             f"module archsim_{name}(input A, input B, input Cin, output Sum, output Cout);\n"
@@ -449,14 +526,16 @@ _LOGIC_EXPR = {"AND2": "{0} & {1}", "OR2": "{0} | {1}", "XOR2": "{0} ^ {1}", "IN
 
 def export_verilog(netlist: Netlist, module: str | None = None, comment: str = "") -> str:
     """Readable structural Verilog of a netlist: ports `a`, `b` (operands, bit 0 = LSB) and `y`;
-    one `assign` per AND gate and imported gate, one instance per adder cell of a module
-    `archsim_<CELL>` defined (from its truth tables) in the same file. The text is
-    deterministic and re-imports (`import_verilog`) to a netlist computing the same function."""
+    one `assign` per AND gate, one instance per cell (imported gates included) of a module
+    `archsim_<CELL>` defined (from its truth tables) in the same file. The text is deterministic
+    and re-imports (`import_verilog`) to the same netlist: the same AND gates and cells (the
+    importer keeps `archsim_<CELL>` modules as cells once it has checked that they compute
+    them), hence the same function and costs."""
     module = module or re.sub(r"\W", "_", netlist.name or "archsim_netlist")
     if not re.match(r"^[A-Za-z_]", module):
         module = "m_" + module
     names = _signal_names(netlist)
-    used_cells = sorted({c.cell for c in netlist.cells if c.cell not in _GATE_EXPR})
+    used_cells = sorted({c.cell for c in netlist.cells})
     lines = [f"// Generated by archsim: {comment or netlist.name}",
              f"// {netlist.n_a}x{netlist.n_b} -> {netlist.n_outputs} bits; "
              f"{len(netlist.gates)} AND gates, {len(netlist.cells)} cells {netlist.cell_counts()}",
@@ -481,14 +560,9 @@ def export_verilog(netlist: Netlist, module: str | None = None, comment: str = "
             lines.append(f"  assign {names[g.out]} = {_LOGIC_EXPR[g.kind].format(*ins)};")
             continue
         c = netlist.cells[i]
-        pins = {"A": names[c.a], "B": names[c.b], "Cin": names[c.cin]}
-        if c.cell in _GATE_EXPR:
-            lines.append(f"  assign {names[c.sum]} = {_GATE_EXPR[c.cell].format(**pins)};")
-            lines.append(f"  assign {names[c.cout]} = 1'b0;")
-        else:
-            where = f"  // col {c.col}, row {c.row}, {c.role}" if c.row >= 0 else ""
-            lines.append(f"  archsim_{c.cell} u{i}(.A({pins['A']}), .B({pins['B']}), "
-                         f".Cin({pins['Cin']}), .Sum({names[c.sum]}), .Cout({names[c.cout]}));{where}")
+        where = f"  // col {c.col}, row {c.row}, {c.role}" if c.row >= 0 else ""
+        lines.append(f"  {CELL_MODULE_PREFIX}{c.cell} u{i}(.A({names[c.a]}), .B({names[c.b]}), "
+                     f".Cin({names[c.cin]}), .Sum({names[c.sum]}), .Cout({names[c.cout]}));{where}")
     for k, sig in enumerate(netlist.outputs):
         lines.append(f"  assign y[{k}] = {names[sig]};")
     lines.append("endmodule\n")

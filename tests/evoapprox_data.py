@@ -33,11 +33,12 @@ def printed_tolerance(text: str) -> float:
     return 0.5 * 10.0 ** (-decimals + (int(exp) if exp else 0))
 
 
-def c_model_outputs(cfile: Path, a_raw: np.ndarray, b_raw: np.ndarray, out_bits: int,
-                    workdir: Path) -> np.ndarray:
+def c_model_outputs(cfile: Path, a_raw, b_raw, out_bits: int, workdir: Path,
+                    exhaustive: tuple[int, int] | None = None) -> np.ndarray:
     """Outputs (raw bit patterns masked to out_bits, uint64) of the circuit's C model on the given
-    raw operand pairs; parameters are matched to the Verilog ports by name (A/a first operand),
-    signed C parameter types get the sign-extended operand."""
+    raw operand pairs, or, with `exhaustive=(n_a, n_b)`, on every pair (a-major order) enumerated
+    by the program itself; parameters are matched to the Verilog ports by name (A/a first
+    operand), signed C parameter types get the sign-extended operand."""
     text = cfile.read_text()
     m = _SIG.search(text)
     assert m, f"no function signature in {cfile}"
@@ -55,18 +56,29 @@ def c_model_outputs(cfile: Path, a_raw: np.ndarray, b_raw: np.ndarray, out_bits:
 #include <stdint.h>
 #include <stdlib.h>
 #include "{cfile}"
-int main(void) {{
-  size_t n; if (fread(&n, sizeof n, 1, stdin) != 1) return 1;
-  int64_t *a_in = malloc(n * 8), *b_in = malloc(n * 8); uint64_t *out = malloc(n * 8);
-  if (fread(a_in, 8, n, stdin) != n || fread(b_in, 8, n, stdin) != n) return 1;
+int main(int argc, char **argv) {{
+  size_t n; int64_t *a_in, *b_in;
+  if (argc == 3) {{   /* every pair: a-major, b-minor */
+    int na = atoi(argv[1]), nb = atoi(argv[2]); n = (size_t)1 << (na + nb);
+    a_in = malloc(n * 8); b_in = malloc(n * 8);
+    for (size_t i = 0; i < n; i++) {{ a_in[i] = (int64_t)(i >> nb); b_in[i] = (int64_t)(i & (((size_t)1 << nb) - 1)); }}
+  }} else {{
+    if (fread(&n, sizeof n, 1, stdin) != 1) return 1;
+    a_in = malloc(n * 8); b_in = malloc(n * 8);
+    if (fread(a_in, 8, n, stdin) != n || fread(b_in, 8, n, stdin) != n) return 1;
+  }}
+  uint64_t *out = malloc(n * 8);
   for (size_t i = 0; i < n; i++) out[i] = (uint64_t)({ret})({fname}({", ".join(args)}));
   fwrite(out, 8, n, stdout); return 0;
 }}
 ''')
     exe = workdir / f"{fname}_main"
     subprocess.run(["gcc", "-O1", "-w", "-o", str(exe), str(prog)], check=True)
-    payload = np.array([a_raw.size], np.uint64).tobytes() + a_raw.astype(np.int64).tobytes() \
-        + b_raw.astype(np.int64).tobytes()
-    res = subprocess.run([str(exe)], input=payload, capture_output=True, check=True)
+    if exhaustive is not None:       # the program enumerates every pair itself
+        res = subprocess.run([str(exe), *map(str, exhaustive)], capture_output=True, check=True)
+    else:
+        payload = np.array([a_raw.size], np.uint64).tobytes() + a_raw.astype(np.int64).tobytes() \
+            + b_raw.astype(np.int64).tobytes()
+        res = subprocess.run([str(exe)], input=payload, capture_output=True, check=True)
     out = np.frombuffer(res.stdout, dtype=np.uint64)
     return out & np.uint64((1 << out_bits) - 1)

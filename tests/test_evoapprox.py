@@ -22,8 +22,12 @@ def catalogue(shared_data):
 
 
 def _subset(catalogue, per_family):
+    """The first circuits of every family; the 12-bit adders (2^24 pairs each, exhaustive) only
+    in the slow run."""
     seen, out = {}, []
     for c in catalogue:
+        if c.family.startswith("add_12"):
+            continue
         if seen.get(c.family, 0) < per_family:
             seen[c.family] = seen.get(c.family, 0) + 1
             out.append(c)
@@ -75,7 +79,8 @@ def _check_c_model(circuit, tmp_path):
         ra = rng.integers(0, 1 << m.n_a, C_SAMPLE_PAIRS, dtype=np.uint64)
         rb = rng.integers(0, 1 << m.n_b, C_SAMPLE_PAIRS, dtype=np.uint64)
     ours = m.evaluate_raw(ra, rb).astype(np.uint64) & np.uint64((1 << m.out_bits) - 1)
-    theirs = c_model_outputs(circuit.verilog.with_suffix(".c"), ra, rb, m.out_bits, tmp_path)
+    every = (m.n_a, m.n_b) if total <= 1 << 24 else None
+    theirs = c_model_outputs(circuit.verilog.with_suffix(".c"), ra, rb, m.out_bits, tmp_path, every)
     return int(np.count_nonzero(ours != theirs)), ours.size
 
 
@@ -92,7 +97,7 @@ def test_metrics_equal_published_subset(catalogue):
         assert r.exhaustive
         assert not problems, (c.name, problems)
         checked += 1
-    assert checked == 15
+    assert checked == 13
 
 
 def test_outputs_equal_c_model_subset(catalogue, tmp_path):
@@ -104,7 +109,8 @@ def test_outputs_equal_c_model_subset(catalogue, tmp_path):
 def test_pdk45_netlist_equals_generic_netlist(catalogue):
     """The standard-cell (_pdk45.v: FAX1/HAX1/...) and generic-gate versions of a circuit
     compute the same function, exhaustively."""
-    pairs = [c for c in catalogue if c.verilog.with_name(c.name + "_pdk45.v").exists()][:6]
+    pairs = [c for c in catalogue if c.verilog.with_name(c.name + "_pdk45.v").exists()
+             and not c.family.startswith(("add_12", "add_16"))][:6]
     assert len(pairs) == 6
     for c in pairs:
         generic = import_verilog(c.verilog)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from archsim.cli import main
+from archsim.cost.timing import analyse_timing, netlist_area
 from archsim_core import get_multiplier
 from archsim_core.evaluate import evaluate
 from archsim_core.variants import build_netlist
@@ -73,6 +74,10 @@ def _check(netlist, a, b, tmp_path):
     back = import_verilog(path)
     assert (back.n_a, back.n_b, back.n_outputs) == (netlist.n_a, netlist.n_b, netlist.n_outputs)
     assert np.array_equal(evaluate(back, a, b), ours)
+    # the same gates and cells, so the same costs
+    assert back.cell_counts() == netlist.cell_counts()
+    assert netlist_area(back)[1] == pytest.approx(netlist_area(netlist)[1], rel=1e-12)
+    assert analyse_timing(back).delay_units == analyse_timing(netlist).delay_units
 
 
 @pytest.mark.parametrize("variant", ["da", "lsb-AMA5-16"])
@@ -117,3 +122,15 @@ def test_cli_export_refuses_foreign_file_and_fp_unit(tmp_path, capsys):
     rc = main(["verilog", "da", "--unit", "fp", "--out", str(tmp_path / "fp.v")])
     assert rc == (0 if has_unit else 2)
     assert (tmp_path / "fp.v").exists() == has_unit
+
+
+def test_cell_module_must_compute_its_cell(tmp_path):
+    """An archsim_<CELL> module is taken as archsim's cell only if it computes it."""
+    from archsim_core.verilog import VerilogError
+
+    text = export_verilog(get_multiplier({"format": "uint8", "structure": {"kind": "ripple-row"}}).netlist, "m")
+    bad = text.replace("assign Cout = (A & B) | (A & Cin) | (B & Cin);", "assign Cout = A & B;")
+    assert bad != text
+    (tmp_path / "bad.v").write_text(bad)
+    with pytest.raises(VerilogError, match="does not compute archsim's cell FA"):
+        import_verilog(tmp_path / "bad.v")

@@ -15,21 +15,23 @@ def register(subparsers) -> None:
                               description=__doc__)
     p.add_argument("dir", metavar="DIR", help="circuit library directory (with meta.json)")
     p.add_argument("--library", default=None,
-                   help="cell library: a YAML path, 'default' or 'nangate45' (default: default)")
+                   help="cell library: 'default' (unit-gate, 90 nm areas), 'gscl45nm' (FreePDK45 OSU "
+                        "cells, the ones EvoApproxLib was synthesised with) or a YAML path")
     p.add_argument("--out", default=None,
                    help="output directory (default runs/validate-cost); new, empty or archsim's")
     p.set_defaults(handler=handle)
 
 
 def resolve_library_name(name):
-    """A library path from a name ('default', 'nangate45') or a path; None for the default."""
+    """A library path from a name ('default', 'gscl45nm'/'freepdk45') or a path; None for the
+    default."""
     from pathlib import Path
 
     if name in (None, "default"):
         return None
     data = Path(__file__).resolve().parent.parent / "data"
-    named = {"nangate45": data / "cell_library_nangate45.yaml",
-             "freepdk45": data / "cell_library_nangate45.yaml"}
+    named = {"gscl45nm": data / "cell_library_gscl45nm.yaml",
+             "freepdk45": data / "cell_library_gscl45nm.yaml"}
     return named.get(name, Path(name))
 
 

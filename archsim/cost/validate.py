@@ -26,9 +26,9 @@ from archsim.errors import DataError
 
 METRICS = (("area_um2", "published_area_um2"), ("delay_ns", "published_delay_ns"),
            ("energy_pj", "published_power_mw"))
-COLUMNS = ["circuit", "family", "kind", "signed", "n_a", "n_b", "gates", "transistors",
-           "area_um2", "delay_ns", "energy_pj", "published_area_um2", "published_delay_ns",
-           "published_power_mw"]
+COLUMNS = ["circuit", "family", "area_um2", "delay_ns", "energy_pj", "published_area_um2",
+           "published_delay_ns", "published_power_mw", "kind", "signed", "n_a", "n_b", "gates",
+           "transistors"]
 
 
 @dataclass(frozen=True)
