@@ -3,7 +3,9 @@
 Writes summary.json (per variant: cycles, latency_s, energy_j, pe_energy_j (MACs only),
 edp_js, utilisation, mapping_efficiency, normalised figures; the resolved config echoed),
 layers.csv (per variant and layer), energy_breakdown.csv (per variant, layer, component and
-action), functional.csv (if the config has a `functional` section) and plots/.
+action), functional.csv (if the config has a `functional` section), ops.csv (a workload from
+a network graph: every operator, the unit it ran on and, with a `vector` section, its vector-unit
+cycles and traffic) and plots/.
 """
 from __future__ import annotations
 
@@ -19,6 +21,9 @@ LAYER_COLUMNS = [
 FUNCTIONAL_COLUMNS = ["variant", "layer", "samples", "domain_errors", "max_abs_diff_vs_baseline",
                       "mean_abs_diff_vs_baseline", "mismatch_fraction_vs_baseline",
                       "max_abs_err_vs_float64"]
+OPS_COLUMNS = ["operator", "op", "unit", "macs", "vector_ops", "input_elements",
+               "output_elements", "cycles", "sram_read_words", "sram_write_words",
+               "dram_read_bytes", "dram_write_bytes"]
 BREAKDOWN_COLUMNS = ["variant", "layer", "component", "action", "count", "energy_per_action_pj",
                      "energy_pj"]
 
@@ -59,8 +64,12 @@ def _network(sim) -> dict:
 
 
 def summary(result) -> dict:
-    """summary.json's payload."""
+    """summary.json's payload (with a vector unit: its cycles are part of `cycles`)."""
     network = _network(result.sim)
+    if result.vector:
+        network["array_cycles"] = network["cycles"]
+        network["vector_cycles"] = result.vector_cycles
+        network["cycles"] += result.vector_cycles
     variants = {}
     for cost in result.variants:
         energy_j = sum(cost.layer_total_pj(i) for i in range(len(result.sim.layers))) * 1e-12
@@ -109,6 +118,24 @@ def layer_rows(result) -> list[dict]:
     return rows
 
 
+def ops_rows(result) -> list[dict]:
+    """ops.csv rows: every operator of the workload in graph order and where it ran; array
+    operators' cycles are in layers.csv, vector cycles blank without a vector unit."""
+    timed = {v.operator.name: v for v in result.vector}
+    rows = []
+    for op in result.config.workload.operators:
+        v = timed.get(op.name)
+        rows.append({"operator": op.name, "op": op.op, "unit": op.unit, "macs": op.macs,
+                     "vector_ops": op.vector_ops, "input_elements": op.input_elements,
+                     "output_elements": op.output_elements,
+                     **{key: "" if v is None else getattr(v, attr) for key, attr in (
+                         ("cycles", "total_cycles"), ("sram_read_words", "sram_read_words"),
+                         ("sram_write_words", "sram_write_words"),
+                         ("dram_read_bytes", "dram_read_bytes"),
+                         ("dram_write_bytes", "dram_write_bytes"))}})
+    return rows
+
+
 def breakdown_rows(result) -> list[dict]:
     """energy_breakdown.csv rows: one per variant, layer and (component, action)."""
     rows = []
@@ -132,6 +159,8 @@ def write_run(result, directory: Path, plots: bool = True) -> None:
     write_json(directory / "summary.json", summary(result))
     write_csv(directory / "layers.csv", layer_rows(result), LAYER_COLUMNS)
     write_csv(directory / "energy_breakdown.csv", breakdown_rows(result), BREAKDOWN_COLUMNS)
+    if result.config.workload.operators:
+        write_csv(directory / "ops.csv", ops_rows(result), OPS_COLUMNS)
     if result.config.functional is not None:
         from archsim.sim.functional import run_functional
         write_csv(directory / "functional.csv", run_functional(result.config), FUNCTIONAL_COLUMNS)
