@@ -134,3 +134,22 @@ def encoder_layer(d: int = 16, heads: int = 2, ff: int = 32):
             return self.n2(x + self.f2(nn.functional.gelu(self.f1(x))))
 
     return Encoder()
+
+
+def torchvision_models():
+    """torchvision.models, importable on CPU-only torch: torchvision's compiled ops link CUDA
+    libraries and fail to load, and its import registers fakes for two of their schemas;
+    defining those schemas first (never called) lets the model definitions import."""
+    import torch
+
+    try:
+        import torchvision.models as models
+        return models
+    except (RuntimeError, OSError):
+        pass
+    lib = torch.library.Library("torchvision", "DEF")
+    lib.define("nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
+    lib.define("qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
+    torchvision_models._keep = lib  # the schemas live as long as the library object
+    import torchvision.models as models
+    return models
