@@ -68,6 +68,9 @@ def layer_outputs(m, layer: Layer, x: np.ndarray, weight: np.ndarray, bias=None,
     if layer.partial_window:
         raise WorkloadError(f"layer {layer.name!r}: functional mode needs real windows "
                             "(SCALE-Sim partial windows have no values)")
+    if layer.groups != 1 or layer.kind is LayerKind.MATMUL:
+        raise WorkloadError(f"layer {layer.name!r}: functional mode maps ungrouped conv and fc "
+                            "layers (use `archsim accuracy` for whole networks)")
     if layer.kind is LayerKind.FC:
         out = gemm(m, x.reshape(x.shape[0], -1), weight.T, dataflow, rows)
     else:
