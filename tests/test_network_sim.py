@@ -66,7 +66,7 @@ def test_vector_operator_timing_by_hand():
 
 @pytest.fixture(scope="module")
 def onnx_models(tmp_path_factory):
-    torch = pytest.importorskip("torch")
+    import torch
     from onnx_models import encoder_layer, export, residual_block
 
     torch.manual_seed(0)

@@ -5,17 +5,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch  # extra "onnx" (installed in CI): no skip guard
 
-torch = pytest.importorskip("torch")  # installed in CI (extra 'onnx'): this never skips there
-
-from archsim.errors import WorkloadError  # noqa: E402
-from archsim.network.builtin import graph_from_network  # noqa: E402
-from archsim.network.execute import forward_graph  # noqa: E402
-from archsim.network.onnx import load_onnx  # noqa: E402
-from archsim.nn.architectures import load_network  # noqa: E402
-from archsim.nn.network import forward  # noqa: E402
-from onnx_models import (depthwise_separable, encoder_layer, export,  # noqa: E402
-                         onnxruntime_outputs, residual_block, torch_sequential)
+from archsim.errors import WorkloadError
+from archsim.network.builtin import graph_from_network
+from archsim.network.execute import forward_graph
+from archsim.network.onnx import load_onnx
+from archsim.nn.architectures import load_network
+from archsim.nn.network import forward
+from onnx_models import (depthwise_separable, encoder_layer, export, onnxruntime_outputs,
+                         residual_block, torch_sequential)
 
 REPO = Path(__file__).resolve().parents[1]
 WEIGHTS = {"lenet5": REPO / "workloads" / "lenet5_mnist" / "lenet5_mnist.npz",

@@ -7,11 +7,9 @@ counts as multiply-accumulates of one 224x224 image, in units of 1e9 rounded to 
 """
 import pytest
 
-pytest.importorskip("torch")
-
-from archsim.network.lower import graph_workload  # noqa: E402
-from archsim.network.onnx import load_onnx  # noqa: E402
-from onnx_models import export, torchvision_models  # noqa: E402
+from archsim.network.lower import graph_workload
+from archsim.network.onnx import load_onnx
+from onnx_models import export, torchvision_models
 
 CASES = [("resnet18", "ResNet18_Weights"), ("mobilenet_v2", "MobileNet_V2_Weights"),
          pytest.param("resnet50", "ResNet50_Weights", marks=pytest.mark.slow),
