@@ -179,7 +179,8 @@ def test_symbolic_shape_needs_input_shape(tmp_path):
     onnx.save(_onnx_model(nodes, {}, ["N", 3, "H", "W"], ["N", 3, 1, 1]), str(tmp_path / "s.onnx"))
     with pytest.raises(WorkloadError, match=r"s.onnx: input 'x': dimension 2 is symbolic \(H\)"):
         load_onnx(tmp_path / "s.onnx")
-    assert load_onnx(tmp_path / "s.onnx", batch=3, input_shape=(3, 7, 5)).input_shape == (3, 3, 7, 5)
+    graph = load_onnx(tmp_path / "s.onnx", batch=3, input_shape=(3, 7, 5))
+    assert graph.input_shape == (3, 3, 7, 5) and graph.output_shape == (3, 3, 1, 1)
 
 
 def test_weights_of_the_wrong_shape_name_the_node(tmp_path):
