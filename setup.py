@@ -47,9 +47,10 @@ setup(
     ext_modules=extensions(),
     install_requires=["numpy>=1.24", "simpy>=4", "PyYAML>=6", "matplotlib>=3.6", "tqdm>=4.60"],
     extras_require={
-        "test": ["pytest>=7", "hypothesis>=6"],
+        "test": ["pytest>=7", "hypothesis>=6", "scipy>=1.10"],
         "robust": ["torch>=2.1,<=2.14.1", "adversarial-robustness-toolbox>=1.17"],
         "cifar": ["Pillow>=9"],
+        "sweep": ["dask[distributed]>=2024.1", "pyarrow>=14"],
         # ONNX import (archsim.network.onnx); onnxruntime is the tests' oracle, scipy computes
         # Erf/Gelu, torch + torchvision export the test and benchmark models
         "onnx": ["onnx>=1.14", "onnxruntime>=1.16", "scipy>=1.9", "torchvision==0.28.0"],

@@ -47,6 +47,14 @@ def main(argv: list[str] | None = None) -> int:
     except ArchsimError as exc:
         print(f"archsim {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as exc:  # safety net: an OS error no command turned into an ArchsimError
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"archsim {args.command}: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except MemoryError:
+        print(f"archsim {args.command}: error: out of memory (the work is too large for this "
+              f"machine)", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print("archsim: interrupted", file=sys.stderr)
         return 130

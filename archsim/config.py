@@ -15,6 +15,8 @@ object pickles cheaply for sweeps. Relative paths are resolved against the confi
     pe: {variants: [exact, da]}                      # names, spec mappings or spec .yaml files
     energy: {ert: path.yaml}                 # optional; default archsim/data/ert_default.yaml
     functional: {weights: w.npz, samples: 1, seed: 0}  # optional; small workloads only
+    cost: {library: lib.yaml, operands: {source: uniform | dataset | npz, ...},
+           sample: 32, seed: 0, ops: 256}   # optional; see CostConfig
     vector: {lanes: 16, ops_per_cycle: 1}  # optional: time non-GEMM operators (archsim.sim.vector)
 
 The workload may also be `{onnx: model.onnx, batch: 1, input_shape: [3, 224, 224]}` (batch
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import enum
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +35,17 @@ from archsim.errors import ArchsimError, ConfigError
 from archsim.sim.plan import Dataflow
 from archsim.sim.vector import VectorConfig
 from archsim.workloads import Workload, load_workload, workload_from_dict
+
+
+# Documented bounds (README "Bounds"): beyond them a value is a typo, not a design point.
+MAX_ARRAY_DIM = 16384            # PEs per array row / column
+MAX_SRAM_KIB = 1024 * 1024       # 1 GiB per SRAM
+MAX_WORD_BYTES = 16
+MIN_BANDWIDTH, MAX_BANDWIDTH = 1 / 1024, 1 << 20   # DRAM bytes per cycle
+MAX_LATENCY_CYCLES = 1_000_000
+MIN_CLOCK_MHZ, MAX_CLOCK_MHZ = 1e-3, 1e6           # 1 kHz .. 1 THz
+MAX_BATCH = 1_000_000
+MAX_FUNCTIONAL_SAMPLES = 10_000
 
 
 class ClockMode(enum.Enum):
@@ -92,6 +106,30 @@ class FunctionalConfig:
 
 
 @dataclass(frozen=True)
+class CostConfig:
+    """Where the PE's MAC energy comes from (archsim.cost.operands).
+
+    `library`: cell library YAML (None: the default). `source`: `uniform` (U[-1, 1] operand
+    pairs, one accumulation: `archsim cost`'s default stream), `dataset` (the data set through
+    the network `architecture` with its `weights`: `images` images of `split`, from
+    `data_dir`, priced on PE windows of the run's dataflow) or `npz` (recorded pairs: arrays
+    x, y in `path`). `sample` PE windows per layer of `ops` operations each, drawn with `seed`.
+    """
+    library: str | None
+    source: str
+    sample: int
+    seed: int
+    ops: int
+    dataset: str | None = None
+    architecture: str | None = None
+    weights: str | None = None
+    images: int = 100
+    split: str = "test"
+    data_dir: str | None = None
+    path: str | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     """A fully resolved run configuration."""
     name: str
@@ -103,12 +141,16 @@ class Config:
     variants: tuple[PEVariant, ...]
     energy: EnergyTable
     functional: FunctionalConfig | None = None
+    cost: CostConfig | None = None
     vector: VectorConfig | None = None
 
 
 _KEYS = {
     "": {"name", "workload", "batch", "array", "memory", "clock", "pe", "energy", "functional",
-         "vector"},
+         "cost", "vector"},
+    "cost": {"library", "operands", "sample", "seed", "ops"},
+    "cost.operands": {"source", "dataset", "architecture", "weights", "images", "split",
+                      "data_dir", "path"},
     "functional": {"weights", "samples", "seed"},
     "workload": {"path", "inline", "onnx", "batch", "input_shape"},
     "vector": {"lanes", "ops_per_cycle"},
@@ -144,14 +186,22 @@ class _Checker:
         return value
 
     def number(self, section: dict, path: str, *, integer: bool, minimum: float,
-               strict: bool = False, default=None):
-        value = section.get(path.rsplit(".", 1)[-1], default)
-        kind = "an integer" if integer else "a number"
-        ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
-        bound_ok = ok_type and (value > minimum if strict else value >= minimum)
-        if isinstance(value, bool) or not ok_type or not bound_ok:
-            relation = ">" if strict else ">="
-            self.fail(path, f"must be {kind} {relation} {minimum}, got {value!r}")
+               strict: bool = False, default=None, maximum: float | None = None):
+        key = path.rsplit(".", 1)[-1]
+        if key not in section and default is None:
+            self.fail(path, "missing")
+            return None
+        value = section.get(key, default)
+        kind = "an integer" if integer else "a finite number"
+        ok_type = (isinstance(value, int) if integer else isinstance(value, (int, float))
+                   ) and not isinstance(value, bool)
+        bound = f"{'>' if strict else '>='} {minimum:g}"
+        if maximum is not None:
+            bound += f" and <= {maximum:g}"
+        if (not ok_type or not math.isfinite(value)
+                or not (value > minimum if strict else value >= minimum)
+                or (maximum is not None and value > maximum)):
+            self.fail(path, f"must be {kind} {bound}, got {value!r}")
             return None
         return value
 
@@ -167,8 +217,8 @@ class _Checker:
 
 def _array(chk: _Checker, doc: dict) -> ArrayConfig | None:
     sec = chk.section(doc["array"], "array")
-    values = (chk.number(sec, "array.rows", integer=True, minimum=1),
-              chk.number(sec, "array.cols", integer=True, minimum=1),
+    values = (chk.number(sec, "array.rows", integer=True, minimum=1, maximum=MAX_ARRAY_DIM),
+              chk.number(sec, "array.cols", integer=True, minimum=1, maximum=MAX_ARRAY_DIM),
               chk.choice(sec, "array.dataflow", Dataflow))
     overlap = sec.get("overlap_stationary_load", False)
     if not isinstance(overlap, bool):
@@ -180,12 +230,15 @@ def _array(chk: _Checker, doc: dict) -> ArrayConfig | None:
 def _memory(chk: _Checker, doc: dict) -> MemoryConfig | None:
     sec = chk.section(doc["memory"], "memory")
     values = tuple(
-        chk.number(sec, f"memory.{key}", integer=integer, minimum=minimum, strict=strict)
-        for key, integer, minimum, strict in (
-            ("ifmap_sram_kib", False, 0, True), ("filter_sram_kib", False, 0, True),
-            ("ofmap_sram_kib", False, 0, True), ("word_bytes", True, 1, False),
-            ("dram_bandwidth_bytes_per_cycle", False, 0, True),
-            ("dram_latency_cycles", True, 0, False)))
+        chk.number(sec, f"memory.{key}", integer=integer, minimum=minimum, strict=strict,
+                   maximum=maximum)
+        for key, integer, minimum, strict, maximum in (
+            ("ifmap_sram_kib", False, 0, True, MAX_SRAM_KIB),
+            ("filter_sram_kib", False, 0, True, MAX_SRAM_KIB),
+            ("ofmap_sram_kib", False, 0, True, MAX_SRAM_KIB),
+            ("word_bytes", True, 1, False, MAX_WORD_BYTES),
+            ("dram_bandwidth_bytes_per_cycle", False, MIN_BANDWIDTH, False, MAX_BANDWIDTH),
+            ("dram_latency_cycles", True, 0, False, MAX_LATENCY_CYCLES)))
     return None if None in values else MemoryConfig(*values)
 
 
@@ -193,7 +246,8 @@ def _clock(chk: _Checker, doc: dict) -> ClockConfig | None:
     sec = chk.section(doc["clock"], "clock")
     mode = chk.choice(sec, "clock.mode", ClockMode)
     if mode is ClockMode.FIXED:
-        mhz = chk.number(sec, "clock.clock_mhz", integer=False, minimum=0, strict=True)
+        mhz = chk.number(sec, "clock.clock_mhz", integer=False, minimum=MIN_CLOCK_MHZ,
+                         maximum=MAX_CLOCK_MHZ)
         return None if mhz is None else ClockConfig(mode, float(mhz))
     if mode is ClockMode.CRITICAL_PATH and "clock_mhz" in sec:
         chk.fail("clock.clock_mhz", "not allowed with mode critical_path")
@@ -269,7 +323,7 @@ def _workload(chk: _Checker, doc: dict, base: Path) -> Workload | None:
                 return None
             workload = load_workload(base / sec["path"])
             if sec["path"].lower().endswith(".csv"):
-                from archsim.scalesim_compat import expand_depthwise
+                from archsim.sim.scalesim.compat import expand_depthwise
                 workload = expand_depthwise(workload)  # SCALE-Sim's "DP" layer rule
         else:
             workload = workload_from_dict(sec["inline"], "workload.inline")
@@ -280,7 +334,7 @@ def _workload(chk: _Checker, doc: dict, base: Path) -> Workload | None:
             chk.problems.append(str(exc))  # already "workload.inline: <dotted path>: ..."
         return None
     if "batch" in doc:
-        batch = chk.number(doc, "batch", integer=True, minimum=1)
+        batch = chk.number(doc, "batch", integer=True, minimum=1, maximum=MAX_BATCH)
         return None if batch is None else workload.with_batch(batch)
     return workload
 
@@ -303,11 +357,90 @@ def _functional(chk: _Checker, doc: dict, base: Path) -> FunctionalConfig | None
     weights = sec.get("weights")
     if weights is not None and not isinstance(weights, str):
         chk.fail("functional.weights", "must be a path string")
-    samples = chk.number(sec, "functional.samples", integer=True, minimum=1, default=1)
-    seed = chk.number(sec, "functional.seed", integer=True, minimum=0, default=0)
+    samples = chk.number(sec, "functional.samples", integer=True, minimum=1, default=1,
+                         maximum=MAX_FUNCTIONAL_SAMPLES)
+    seed = chk.number(sec, "functional.seed", integer=True, minimum=0, default=0,
+                      maximum=2**32 - 1)
     if None in (samples, seed) or not (weights is None or isinstance(weights, str)):
         return None
     return FunctionalConfig(None if weights is None else str(base / weights), samples, seed)
+
+
+def _cost(chk: _Checker, doc: dict, base: Path) -> CostConfig | None:
+    sec = chk.section(doc["cost"], "cost")
+    n_problems = len(chk.problems)
+    library = sec.get("library")
+    if library is not None:
+        if not isinstance(library, str):
+            chk.fail("cost.library", "must be a path string")
+        else:
+            from archsim.cost.library import load_library
+            try:
+                load_library(base / library)
+            except ArchsimError as exc:
+                chk.fail("cost.library", str(exc))
+    sample = chk.number(sec, "cost.sample", integer=True, minimum=2, default=32)
+    seed = chk.number(sec, "cost.seed", integer=True, minimum=0, default=0)
+    ops = chk.number(sec, "cost.ops", integer=True, minimum=2, default=256)
+    ops_sec = chk.section(sec.get("operands", {"source": "uniform"}), "cost.operands")
+    source = ops_sec.get("source", "uniform")
+    extra: dict = {}
+    if source not in ("uniform", "dataset", "npz"):
+        chk.fail("cost.operands.source", f"must be one of uniform, dataset, npz, got {source!r}")
+    elif source == "npz":
+        path = ops_sec.get("path")
+        if not isinstance(path, str):
+            chk.fail("cost.operands.path", "missing (the .npz of operand pairs x, y)")
+        else:
+            from archsim.cost.operands import load_pairs
+            try:
+                load_pairs(base / path)
+            except ArchsimError as exc:
+                chk.fail("cost.operands.path", str(exc))
+            extra["path"] = str(base / path)
+    elif source == "dataset":
+        extra = _cost_dataset(chk, ops_sec, base)
+    if len(chk.problems) > n_problems or None in (sample, seed, ops):
+        return None
+    return CostConfig(None if library is None else str(base / library), source, sample, seed,
+                      ops, **extra)
+
+
+def _cost_dataset(chk: _Checker, sec: dict, base: Path) -> dict:
+    from archsim.nn.architectures import list_architectures
+
+    out = {}
+    for key in ("dataset", "architecture", "weights"):
+        if not isinstance(sec.get(key), str):
+            chk.fail(f"cost.operands.{key}", "missing (source dataset needs dataset, "
+                     "architecture and weights)")
+    if isinstance(sec.get("architecture"), str) and sec["architecture"] not in list_architectures():
+        chk.fail("cost.operands.architecture", f"unknown {sec['architecture']!r} "
+                 f"(known: {', '.join(list_architectures())})")
+    if isinstance(sec.get("weights"), str):
+        out["weights"] = str(base / sec["weights"])
+        if not Path(out["weights"]).is_file():
+            chk.fail("cost.operands.weights", f"no such file {out['weights']}")
+    images = chk.number(sec, "cost.operands.images", integer=True, minimum=1, default=100)
+    split = sec.get("split", "test")
+    if split not in ("train", "test"):
+        chk.fail("cost.operands.split", f"must be train or test, got {split!r}")
+    data_dir = sec.get("data_dir")
+    if data_dir is not None and not isinstance(data_dir, str):
+        chk.fail("cost.operands.data_dir", "must be a path string")
+    else:
+        from archsim.nn.datasets import resolve_data_dir
+        try:
+            resolved = resolve_data_dir(None, None if data_dir is None else str(base / data_dir))
+        except ArchsimError as exc:
+            chk.fail("cost.operands.data_dir", str(exc))
+        else:
+            if not resolved.is_dir():
+                chk.fail("cost.operands.data_dir", f"no such directory {resolved}")
+            out["data_dir"] = str(resolved)
+    out.update(dataset=sec.get("dataset"), architecture=sec.get("architecture"),
+               images=images, split=split)
+    return out
 
 
 def _vector(chk: _Checker, doc: dict) -> VectorConfig | None:
@@ -331,6 +464,7 @@ def config_from_dict(doc, source: str, base: Path) -> Config:
              _variants(chk, top, base) if "pe" in top else None,
              _energy(chk, top, base),
              _functional(chk, top, base) if "functional" in top else None,
+             _cost(chk, top, base) if "cost" in top else None,
              _vector(chk, top) if "vector" in top else None)
     if chk.problems:
         raise ConfigError(f"{source}: " + "; ".join(chk.problems))
@@ -339,13 +473,8 @@ def config_from_dict(doc, source: str, base: Path) -> Config:
 
 def load_config(path: str | Path) -> Config:
     """Read, validate and resolve a YAML run configuration."""
-    import yaml
+    from archsim_core.yamlio import load_file
 
     path = Path(path)
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read config: {exc}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: malformed YAML: {' '.join(str(exc).split())}") from None
+    doc = load_file(path, ConfigError, "config")
     return config_from_dict(doc, str(path), path.parent)

@@ -46,8 +46,12 @@ def _positive(doc, path: str, problems: list[str]) -> float:
     value = doc
     for key in keys:
         value = value.get(key) if isinstance(value, dict) else None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        problems.append(f"{path}: must be a positive number, got {value!r}")
+    if value is None:
+        problems.append(f"{path}: missing")
+        return math.nan
+    if (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0
+            or not math.isfinite(value)):
+        problems.append(f"{path}: must be a positive finite number, got {value!r}")
         return math.nan
     return float(value)
 
@@ -71,21 +75,15 @@ def _anchors(doc, problems: list[str]) -> tuple[tuple[float, float], ...]:
 
 def load_ert(path: str | Path | None = None) -> EnergyTable:
     """Read an ERT YAML file (default: the packaged Horowitz 45 nm table)."""
-    import yaml
+    from archsim_core.yamlio import load_file, loads
 
     if path is None:
         source = "archsim/data/ert_default.yaml"
         text = resources.files("archsim").joinpath("data/ert_default.yaml").read_text("utf-8")
+        doc = loads(text, source, ConfigError)
     else:
         source = str(path)
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{source}: cannot read energy table: {exc}") from None
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{source}: malformed YAML: {' '.join(str(exc).split())}") from None
+        doc = load_file(path, ConfigError, "energy table")
     problems: list[str] = []
     if not isinstance(doc, dict):
         raise ConfigError(f"{source}: top level: must be a mapping")

@@ -1,8 +1,14 @@
-"""Exception hierarchy. The library raises these; only the CLI turns them into exit codes."""
+"""Exception hierarchy. The library raises these; only the CLI turns them into exit codes.
 
+The root is the compiled core's own base class (`archsim_core.errors.ArchsimCoreError`, which
+`ArchsimError` names here), and `SpecError` / `DataError` are the core's classes, so errors
+raised inside `archsim_core` (which imports nothing from `archsim`) are archsim errors too.
+"""
+from archsim_core.errors import ArchsimCoreError as ArchsimError
+from archsim_core.errors import DataError, SpecError
 
-class ArchsimError(Exception):
-    """Base class of every error archsim reports to a user (one clear line, exit code 2)."""
+__all__ = ["ArchsimError", "ConfigError", "WorkloadError", "DataError", "SpecError",
+           "OutputError", "ResourceError"]
 
 
 class ConfigError(ArchsimError, ValueError):
@@ -13,9 +19,9 @@ class WorkloadError(ArchsimError, ValueError):
     """A workload/topology definition is invalid (the message names the file, row and field)."""
 
 
-class DataError(ArchsimError, ValueError):
-    """A data or weights file is missing, corrupt or of the wrong shape (names the file)."""
+class OutputError(ArchsimError):
+    """An output location cannot be used or written (names the path)."""
 
 
-class SpecError(ArchsimError, ValueError):
-    """A multiplier, netlist, cell or FP-format specification is invalid (names the field)."""
+class ResourceError(ArchsimError, ValueError):
+    """The requested work is too large to run (memory or time estimate over a stated bound)."""

@@ -270,7 +270,7 @@ def read_scalesim_topology(path: str | Path) -> Workload:
     and without the extra field, which SCALE-Sim cannot read, is accepted as written. A
     `Sparsity` column is accepted and ignored (SCALE-Sim uses it only with sparsity support).
     Rows have no padding; E = ceil((H - R + s)/s) (`partial_window`). "DP" layers are not
-    split here (`archsim.scalesim_compat.expand_depthwise`, applied by both CSV users).
+    split here (`archsim.sim.scalesim.compat.expand_depthwise`, applied by both CSV users).
     Errors name the file, the 1-based line and the field.
     """
     path = Path(path)

@@ -17,6 +17,7 @@ cimport openmp
 from cython.parallel cimport prange, threadid
 from libc.stdint cimport int32_t, int64_t, uint64_t
 from libc.stdlib cimport abort, calloc, free, malloc
+from libc.string cimport memcpy
 
 from archsim_core._sigmul cimport SigMul
 
@@ -44,42 +45,48 @@ cdef extern from *:
     #include <stdint.h>
     #include <string.h>
     #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-    #define ARCHSIM_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+    #define ARCHSIM_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
     #else
     #define ARCHSIM_CLONES
     #endif
     #define ARCHSIM_W 16
     /* In place: afterwards bit j of x[i] is what bit i of x[j] was. Six block-swap stages
-       (32, 16, 8, 4, 2, 1) on 4-word vectors: the first four swap whole vectors, the last
-       two swap lanes inside each vector. */
-    typedef uint64_t archsim_v4u __attribute__((vector_size(32)));
-    typedef int64_t archsim_v4i __attribute__((vector_size(32)));
+       (32, 16, 8, 4, 2, 1) on 8-word vectors (one AVX-512 register, two AVX2 ones): the first
+       three swap whole vectors, the last three swap lanes inside each vector. */
+    typedef uint64_t archsim_v8t __attribute__((vector_size(64)));
+    typedef int64_t archsim_v8i __attribute__((vector_size(64)));
     #if defined(__clang__)
-    #define ARCHSIM_SWAP2(v) __builtin_shufflevector(v, v, 2, 3, 0, 1)
-    #define ARCHSIM_SWAP1(v) __builtin_shufflevector(v, v, 1, 0, 3, 2)
+    #define ARCHSIM_SWAP4(v) __builtin_shufflevector(v, v, 4, 5, 6, 7, 0, 1, 2, 3)
+    #define ARCHSIM_SWAP2(v) __builtin_shufflevector(v, v, 2, 3, 0, 1, 6, 7, 4, 5)
+    #define ARCHSIM_SWAP1(v) __builtin_shufflevector(v, v, 1, 0, 3, 2, 5, 4, 7, 6)
     #else
-    #define ARCHSIM_SWAP2(v) __builtin_shuffle(v, (archsim_v4i){2, 3, 0, 1})
-    #define ARCHSIM_SWAP1(v) __builtin_shuffle(v, (archsim_v4i){1, 0, 3, 2})
+    #define ARCHSIM_SWAP4(v) __builtin_shuffle(v, (archsim_v8i){4, 5, 6, 7, 0, 1, 2, 3})
+    #define ARCHSIM_SWAP2(v) __builtin_shuffle(v, (archsim_v8i){2, 3, 0, 1, 6, 7, 4, 5})
+    #define ARCHSIM_SWAP1(v) __builtin_shuffle(v, (archsim_v8i){1, 0, 3, 2, 5, 4, 7, 6})
     #endif
     static ARCHSIM_CLONES void archsim_transpose64(uint64_t *x) {
         static const uint64_t ms[6] = {
             0x00000000FFFFFFFFULL, 0x0000FFFF0000FFFFULL, 0x00FF00FF00FF00FFULL,
             0x0F0F0F0F0F0F0F0FULL, 0x3333333333333333ULL, 0x5555555555555555ULL};
-        archsim_v4u V[16];
+        archsim_v8t V[8];
         memcpy(V, x, sizeof V);
-        for (int s = 0; s < 4; s++) {
-            const int j = 32 >> s, d = 8 >> s;
-            const archsim_v4u m = {ms[s], ms[s], ms[s], ms[s]};
-            for (int q = 0; q < 16; q++) {
+        for (int s = 0; s < 3; s++) {
+            const int j = 32 >> s, d = 4 >> s;
+            const archsim_v8t m = {ms[s], ms[s], ms[s], ms[s], ms[s], ms[s], ms[s], ms[s]};
+            for (int q = 0; q < 8; q++) {
                 if (q & d) continue;
-                archsim_v4u t = ((V[q] >> j) ^ V[q + d]) & m;
+                archsim_v8t t = ((V[q] >> j) ^ V[q + d]) & m;
                 V[q + d] ^= t;
                 V[q] ^= t << j;
             }
         }
-        const archsim_v4u m2 = {ms[4], ms[4], 0, 0}, m1 = {ms[5], 0, ms[5], 0};
-        for (int q = 0; q < 16; q++) {
-            archsim_v4u t = ((V[q] >> 2) ^ ARCHSIM_SWAP2(V[q])) & m2;
+        const archsim_v8t m4 = {ms[3], ms[3], ms[3], ms[3], 0, 0, 0, 0};
+        const archsim_v8t m2 = {ms[4], ms[4], 0, 0, ms[4], ms[4], 0, 0};
+        const archsim_v8t m1 = {ms[5], 0, ms[5], 0, ms[5], 0, ms[5], 0};
+        for (int q = 0; q < 8; q++) {
+            archsim_v8t t = ((V[q] >> 4) ^ ARCHSIM_SWAP4(V[q])) & m4;
+            V[q] ^= (t << 4) ^ ARCHSIM_SWAP4(t);
+            t = ((V[q] >> 2) ^ ARCHSIM_SWAP2(V[q])) & m2;
             V[q] ^= (t << 2) ^ ARCHSIM_SWAP2(t);
             t = ((V[q] >> 1) ^ ARCHSIM_SWAP1(V[q])) & m1;
             V[q] ^= (t << 1) ^ ARCHSIM_SWAP1(t);
@@ -146,6 +153,9 @@ cdef extern from *:
                 break;
             case 6: for (w = 0; w < nw; w++) out[w] = (x[w] | (y[w] & z[w])) ^ neg; break;
             case 8: for (w = 0; w < nw; w++) out[w] = x[w] ^ neg; break;
+            case 13:  /* MUX: x ? y : z */
+                for (w = 0; w < nw; w++) out[w] = ((x[w] & y[w]) | (~x[w] & z[w])) ^ neg;
+                break;
             default:  /* 7: any 3-input function, from its table (aux) as a sum of minterms */
                 for (w = 0; w < nw; w++) {
                     uint64_t r = 0;
@@ -158,12 +168,102 @@ cdef extern from *:
             }
         }
     }
-    static ARCHSIM_CLONES void archsim_run_ops(const int32_t *ops, Py_ssize_t n_ops, uint64_t *v) {
-        archsim_ops_body(ops, n_ops, v, ARCHSIM_W);
+    /* Full blocks: adders (FA, HA and their partial-product forms) keep the previous op's two
+       outputs in registers and read an input from there when it is one of them, instead of
+       reloading the value just stored: a ripple carry then never waits on a store-to-load
+       round trip. The stores still happen, so memory holds every value as before; other ops
+       go through the generic body. Same results bit for bit. */
+    typedef uint64_t archsim_v8u __attribute__((vector_size(64)));
+    #define ARCHSIM_NV (ARCHSIM_W / 8)
+    static inline __attribute__((always_inline)) archsim_v8u archsim_ld(const uint64_t *p) {
+        archsim_v8u r;
+        memcpy(&r, p, sizeof r);
+        return r;
     }
+    static inline __attribute__((always_inline)) void archsim_st(uint64_t *p, archsim_v8u r) {
+        memcpy(p, &r, sizeof r);
+    }
+    static inline __attribute__((always_inline)) void archsim_fast_body(
+            const int32_t *ops, Py_ssize_t n_ops, uint64_t *v, const int nv) {
+        archsim_v8u r1[ARCHSIM_NV], r2[ARCHSIM_NV];
+        int32_t s1 = -1, s2 = -1;
+        for (Py_ssize_t o = 0; o < n_ops; o++) {
+            const int32_t *op = ops + 8 * o;
+            const int32_t code = op[0];
+            if (code < 9 || code > 12) {
+                archsim_ops_body(op, 1, v, 8 * nv);
+                s1 = s2 = -1;
+                continue;
+            }
+            uint64_t *out = v + (Py_ssize_t)op[1] * ARCHSIM_W;
+            uint64_t *out2 = v + (Py_ssize_t)op[6] * ARCHSIM_W;
+            const int32_t sy = op[3], sz = op[4];
+            for (int h = 0; h < nv; h++) {
+                archsim_v8u x = archsim_ld(v + (Py_ssize_t)op[2] * ARCHSIM_W + 8 * h), y, z, s;
+                if (code >= 11)
+                    x &= archsim_ld(v + (Py_ssize_t)op[7] * ARCHSIM_W + 8 * h);
+                if (sy == s1) y = r1[h];
+                else if (sy == s2) y = r2[h];
+                else y = archsim_ld(v + (Py_ssize_t)sy * ARCHSIM_W + 8 * h);
+                s = x ^ y;
+                if (code == 9 || code == 11) {           /* full adder */
+                    if (sz == s1) z = r1[h];
+                    else if (sz == s2) z = r2[h];
+                    else z = archsim_ld(v + (Py_ssize_t)sz * ARCHSIM_W + 8 * h);
+                    r2[h] = (x & y) | (z & s);
+                    r1[h] = s ^ z;
+                } else {                                 /* half adder */
+                    r2[h] = x & y;
+                    r1[h] = s;
+                }
+                archsim_st(out + 8 * h, r1[h]);
+                archsim_st(out2 + 8 * h, r2[h]);
+            }
+            s1 = op[1];
+            s2 = op[6];
+        }
+    }
+    static ARCHSIM_CLONES void archsim_run_ops(const int32_t *ops, Py_ssize_t n_ops, uint64_t *v) {
+        archsim_fast_body(ops, n_ops, v, ARCHSIM_NV);
+    }
+    /* nw < ARCHSIM_W words hold operations: whole 8-word vectors are computed (the words past
+       nw hold stale values that nothing reads back) */
     static ARCHSIM_CLONES void archsim_run_ops_n(const int32_t *ops, Py_ssize_t n_ops, uint64_t *v,
                                                  int nw) {
-        archsim_ops_body(ops, n_ops, v, nw);
+        if (nw <= 8)
+            archsim_fast_body(ops, n_ops, v, 1);
+        else
+            archsim_fast_body(ops, n_ops, v, ARCHSIM_NV);
+    }
+    /* Products of a block back from the output bit-planes: out[64 w + i] for the first
+       `count` operations (word w, bit i). */
+    static ARCHSIM_CLONES void archsim_unplane(const uint64_t *v, const int32_t *out_slots,
+                                               int n_out, int64_t count, uint64_t *out) {
+        uint64_t tmp[64];
+        for (int w = 0; 64 * (int64_t)w < count; w++) {
+            for (int j = 0; j < n_out; j++)
+                tmp[j] = v[(int64_t)out_slots[j] * ARCHSIM_W + w];
+            for (int j = n_out; j < 64; j++)
+                tmp[j] = 0;
+            archsim_transpose64(tmp);
+            int64_t rows = count - 64 * (int64_t)w < 64 ? count - 64 * (int64_t)w : 64;
+            memcpy(out + 64 * (int64_t)w, tmp, (size_t)rows * 8);
+        }
+    }
+    /* one slot array per thread for planes_products, kept between calls (no allocation and
+       zero-fill per block); the constant slots 0 and 1 are the same for every program */
+    static __thread uint64_t *archsim_tl_v = NULL;
+    static __thread int64_t archsim_tl_slots = 0;
+    static uint64_t *archsim_thread_planes(int64_t n_slots) {
+        if (n_slots > archsim_tl_slots) {
+            free(archsim_tl_v);
+            archsim_tl_v = (uint64_t *)calloc((size_t)n_slots * ARCHSIM_W, sizeof(uint64_t));
+            archsim_tl_slots = archsim_tl_v ? n_slots : 0;
+            if (archsim_tl_v)
+                for (int w = 0; w < ARCHSIM_W; w++)
+                    archsim_tl_v[ARCHSIM_W + w] = ~(uint64_t)0;
+        }
+        return archsim_tl_v;
     }
     /* cnt[slot] += value changes between consecutive operations of one block (slots 2..);
        valid[w] masks the operations counted in word w; prev holds the previous block. */
@@ -187,6 +287,9 @@ cdef extern from *:
     void archsim_count(const uint64_t* v, uint64_t* prev, int64_t* cnt, int n_slots,
                        const uint64_t* valid, int nw) nogil
     void transpose64 "archsim_transpose64"(uint64_t* x) nogil
+    void archsim_unplane(const uint64_t* v, const int32_t* out_slots, int n_out, int64_t count,
+                         uint64_t* out) nogil
+    uint64_t* archsim_thread_planes(int64_t n_slots) nogil
 
 
 cdef int lanes(Py_ssize_t count) noexcept nogil:
@@ -222,9 +325,10 @@ cdef inline void run_ops(const Prog* p, uint64_t* v, Py_ssize_t count) noexcept 
 
 
 cdef uint64_t* new_planes(const Prog* p) noexcept nogil:
-    """Slot storage with the constant slots set (NULL if out of memory). Other slots need no
-    initialisation: the program writes every slot before reading it."""
-    cdef uint64_t* v = <uint64_t*>malloc(p.n_slots * W * sizeof(uint64_t))
+    """Slot storage with the constant slots set (NULL if out of memory). The program writes
+    every slot before reading it; zero-filled all the same, because partial blocks compute
+    whole 8-word vectors, past the words that hold operations."""
+    cdef uint64_t* v = <uint64_t*>calloc(p.n_slots * W, sizeof(uint64_t))
     cdef int w
     if v != NULL:
         for w in range(W):
@@ -260,6 +364,20 @@ cdef int products(const Prog* p, const uint64_t* a, const uint64_t* b, uint64_t*
                 tmp[j] = 0
         s += BLOCK
     free(v)
+    return 0
+
+
+cdef int planes_products(const Prog* p, const uint64_t* ap, const uint64_t* bp, uint64_t* out,
+                         Py_ssize_t count) noexcept nogil:
+    """out[i] = netlist product of operation i < count <= BLOCK whose operand bit-planes are
+    given (n_a then n_b planes of W words); -1 if out of memory. Uses the thread's slot array."""
+    cdef uint64_t* v = archsim_thread_planes(p.n_slots)
+    if v == NULL:
+        return -1
+    memcpy(&v[2 * W], ap, p.n_a * W * sizeof(uint64_t))
+    memcpy(&v[(2 + p.n_a) * W], bp, p.n_b * W * sizeof(uint64_t))
+    run_ops(p, v, count)
+    archsim_unplane(v, p.out_slots, p.n_out, count, out)
     return 0
 
 
@@ -364,3 +482,11 @@ cdef class BitslicedSigMul(SigMul):
         # silently unwritten, so it stops the process like any C library out of memory
         if products(&self.prog, a, b, out, n) != 0:
             abort()
+
+    cdef int batch_planes(self, const uint64_t* a_planes, const uint64_t* b_planes,
+                          uint64_t* out, Py_ssize_t count) noexcept nogil:
+        if count > BLOCK:
+            abort()
+        if count > 0 and planes_products(&self.prog, a_planes, b_planes, out, count) != 0:
+            abort()
+        return 0

@@ -227,7 +227,14 @@ cdef inline uint64_t fp_add(const FmtParams* f, uint64_t a, uint64_t b) noexcept
     """Correctly rounded (RNE) IEEE addition in the format. The double sum followed by one
     rounding is correct: for results in the format's subnormal range the double sum is exact
     (both operands are multiples of the format's smallest ulp and the sum has <= M+1 bits);
-    otherwise 53 >= 2(M+1)+2 makes double rounding innocuous (Figueroa 1995)."""
+    otherwise 53 >= 2(M+1)+2 makes double rounding innocuous (Figueroa 1995). NaN operands are
+    handled before the double addition: which NaN a hardware add returns when both are NaN
+    depends on the operand order the C compiler picks, so the first NaN operand propagates,
+    quietened (the module's convention, and what numpy float32 addition gives)."""
+    if fp_is_nan(f, a):
+        return a | f.quiet_bit
+    if fp_is_nan(f, b):
+        return b | f.quiet_bit
     return fp_from_double(f, fp_to_double(f, a) + fp_to_double(f, b))
 
 

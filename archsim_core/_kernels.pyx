@@ -12,10 +12,10 @@ import numpy as np
 from cython.parallel cimport parallel, prange
 from openmp cimport omp_get_max_threads
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
-from libc.stdlib cimport free, malloc
+from libc.stdlib cimport abort, free, malloc
 from libc.string cimport memcpy
 
-from archsim_core._fp cimport (FmtParams, fp_params, fp_sig, fp_mul_fast, fp_mul_general,
+from archsim_core._fp cimport (FmtParams, fp_params, fp_sig, fp_mul_fast, fp_mul_general, fp_is_nan,
                                fp_daref_finish, fp_add, fp_from_double, fp_to_double, fp_field, SEM_DA_REFERENCE,
                                SEM_HARDWARE, RND_TRUNCATE)
 from archsim_core._sigmul cimport Ama5ChunkSigMul, ExactSigMul, SigMul
@@ -96,6 +96,446 @@ cdef extern from *:
                             uint32_t* out, int64_t n, int trunc, int ftz) noexcept nogil
 
 
+cdef extern from *:
+    """
+    /* Blocked FP32 GEMM for significand engines with a closed form of at most two integer
+       products, P(A, B) = A1*B1 + A2*B2 (exact: A*B; AMA5 hierarchies of c-bit leaves:
+       A1 = A & m, B1 = B, A2 = A & ~m, B2 = 2**c * ((B >> (c-1)) & m)).
+
+       Each operand is split once, when packing, into two doubles t = Ai * s with the scale
+       s = +-2**(e - 150) (e the biased exponent, 1 for subnormals; the sign in s). Then
+       a1*b1 = A1*B1 * 2**(ea + eb - 300) is exact in double (A1*B1 < 2**49), and so is the
+       sum of both terms (an integer < 2**50 times the same power of two): the double
+       v = a1*b1 + a2*b2 is the exact value sign * P * 2**(ea - 127 - 23 + eb - 127 - 23)
+       that fp_mul_finish rounds once. Its IEEE conversion to float with round-toward-zero
+       (truncate) or to nearest even (rne) is therefore the hardware-semantics product, with
+       overflow and gradual underflow as IEEE specifies; zero operands give the signed zero.
+       Operands with inf/NaN are not packed: the caller takes the general path.
+
+       Outputs of an MR x NR tile stay in float accumulators for the whole k loop; every
+       output is summed in increasing k with IEEE float adds, from -0.0 (-0 + x == x for
+       every x, so this equals starting from the first product). */
+    #include <stdint.h>
+    #include <string.h>
+    #include <stdlib.h>
+    #include <math.h>
+    #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+    #include <immintrin.h>
+    #define AG_X86 1
+    #define AG_CLONES __attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
+    #else
+    #define AG_X86 0
+    #define AG_CLONES
+    #endif
+    #define AG_MR 8
+    #define AG_NR 16
+
+    typedef void (*ag_kernel_fn)(int64_t K, const double *a, const double *b, float *c);
+
+    /* sign * 2**(e - 150) for a biased FP32 exponent e (subnormals: e = 1) */
+    static inline double ag_scale(uint32_t x) {
+        uint32_t e = (x >> 23) & 0xFFu;
+        uint64_t ee = (uint64_t)e + (uint64_t)(e == 0);
+        uint64_t sb = ((uint64_t)(x >> 31) << 63) | ((ee - 150u + 1023u) << 52);
+        double s;
+        memcpy(&s, &sb, 8);
+        return s;
+    }
+    static inline uint32_t ag_sig(uint32_t x) {
+        uint32_t e = (x >> 23) & 0xFFu;
+        return (x & 0x7FFFFFu) | ((uint32_t)(e != 0) << 23);
+    }
+    /* first operand (activation) terms */
+    /* (significand parts are < 2**25: converted through int32, one instruction) */
+    static inline void ag_split_a(uint32_t x, int nterms, uint64_t m, double *t1, double *t2) {
+        uint32_t sig = ag_sig(x);
+        double s = ag_scale(x);
+        if (nterms == 2) {
+            *t1 = (double)(int32_t)(sig & (uint32_t)m) * s;
+            *t2 = (double)(int32_t)(sig & ~(uint32_t)m) * s;
+        } else {
+            *t1 = (double)(int32_t)sig * s;
+            *t2 = 0.0;
+        }
+    }
+    /* second operand (weight) terms */
+    static inline void ag_split_b(uint32_t x, int nterms, uint64_t m, int c, double *t1, double *t2) {
+        uint32_t sig = ag_sig(x);
+        double s = ag_scale(x);
+        *t1 = (double)(int32_t)sig * s;
+        *t2 = nterms == 2 ? (double)(int32_t)(((sig >> (c - 1)) & (uint32_t)m) << c) * s : 0.0;
+    }
+    /* 1 if any element has an all-ones exponent (inf/NaN) */
+    static AG_CLONES int ag_any_special(const uint32_t *x, int64_t n) {
+        uint32_t r = 0;
+        for (int64_t i = 0; i < n; i++)
+            r |= (uint32_t)((x[i] & 0x7F800000u) == 0x7F800000u);
+        return r != 0;
+    }
+    /* W^T [N, K] -> panels p0..p1-1 as [p1-p0][K][nterms][NR] (columns beyond N padded with +0) */
+    static AG_CLONES void ag_pack_b(const uint32_t *wt, int64_t N, int64_t K, int nterms, uint64_t m,
+                          int c, double *out, int64_t p0, int64_t p1) {
+        for (int64_t p = p0; p < p1; p++) {
+            double *dst = out + (p - p0) * K * nterms * AG_NR;
+            for (int j = 0; j < AG_NR; j++) {
+                int64_t col = p * AG_NR + j;
+                for (int64_t k = 0; k < K; k++) {
+                    double t1, t2;
+                    ag_split_b(col < N ? wt[col * K + k] : 0u, nterms, m, c, &t1, &t2);
+                    dst[(k * nterms) * AG_NR + j] = t1;
+                    if (nterms == 2)
+                        dst[(k * nterms + 1) * AG_NR + j] = t2;
+                }
+            }
+        }
+    }
+    /* rows [i0, i0 + rows) of X [M, K] -> tiles [rows/MR][K][nterms][MR] (+0 padding) */
+    static AG_CLONES void ag_pack_a(const uint32_t *x, int64_t K, int64_t i0, int64_t rows, int nterms,
+                          uint64_t m, double *out) {
+        int64_t tiles = (rows + AG_MR - 1) / AG_MR;
+        for (int64_t t = 0; t < tiles; t++) {
+            double *dst = out + t * K * nterms * AG_MR;
+            int64_t nr = rows - t * AG_MR < AG_MR ? rows - t * AG_MR : AG_MR;
+            const uint32_t *src = x + (i0 + t * AG_MR) * K;
+            for (int64_t k = 0; k < K; k++) {
+                uint32_t v[AG_MR];
+                for (int r = 0; r < AG_MR; r++)
+                    v[r] = r < nr ? src[r * K + k] : 0u;
+                for (int r = 0; r < AG_MR; r++) {   /* vectorises over the tile's rows */
+                    double t1, t2;
+                    ag_split_a(v[r], nterms, m, &t1, &t2);
+                    dst[(k * nterms) * AG_MR + r] = t1;
+                    if (nterms == 2)
+                        dst[(k * nterms + 1) * AG_MR + r] = t2;
+                }
+            }
+        }
+    }
+    /* conv2d, implicit im2col: the input [Nimg, C, H, W] is split once into nterms planes of
+       doubles with the padding built in ([Nimg][C][H+2p][W+2p]); row i of the virtual
+       im2col matrix is output pixel (n, oy, ox), column k = (c*R + r)*S + s; koff[k] is the
+       offset of (c, r, s) in one padded image. */
+    static AG_CLONES void ag_pack_a_conv(const double *planes, int64_t plane_size, const int64_t *koff,
+                               int64_t K, int64_t i0, int64_t rows, int64_t M, int64_t P,
+                               int64_t OW, int64_t stride, int64_t HP, int64_t WP, int64_t C,
+                               int nterms, double *out) {
+        int64_t tiles = (rows + AG_MR - 1) / AG_MR;
+        for (int64_t t = 0; t < tiles; t++) {
+            double *dst = out + t * K * nterms * AG_MR;
+            for (int r = 0; r < AG_MR; r++) {
+                int64_t row = i0 + t * AG_MR + r;
+                if (t * AG_MR + r >= rows || row >= M) {
+                    for (int64_t k = 0; k < K; k++) {
+                        dst[(k * nterms) * AG_MR + r] = 0.0;
+                        if (nterms == 2)
+                            dst[(k * nterms + 1) * AG_MR + r] = 0.0;
+                    }
+                    continue;
+                }
+                int64_t n = row / P, pix = row % P, oy = pix / OW, ox = pix % OW;
+                int64_t base = n * C * HP * WP + oy * stride * WP + ox * stride;
+                const double *p1 = planes + base, *p2 = planes + plane_size + base;
+                for (int64_t k = 0; k < K; k++) {
+                    dst[(k * nterms) * AG_MR + r] = p1[koff[k]];
+                    if (nterms == 2)
+                        dst[(k * nterms + 1) * AG_MR + r] = p2[koff[k]];
+                }
+            }
+        }
+    }
+    static AG_CLONES void ag_split_planes(const uint32_t *x, int64_t n, int nterms, uint64_t m,
+                                double *t1, double *t2) {
+        for (int64_t i = 0; i < n; i++) {
+            double a, b;
+            ag_split_a(x[i], nterms, m, &a, &b);
+            t1[i] = a;
+            if (nterms == 2)
+                t2[i] = b;
+        }
+    }
+
+    /* ---- portable micro-kernel (any x86-64; also the reference for the vector one) ---- */
+    static inline __attribute__((always_inline)) void ag_body_portable(
+            int64_t K, const double *restrict a, const double *restrict b, float *restrict c,
+            const int nterms, const int rz) {
+        float acc[AG_MR][AG_NR];
+        for (int r = 0; r < AG_MR; r++)
+            for (int j = 0; j < AG_NR; j++)
+                acc[r][j] = -0.0f;
+        for (int64_t k = 0; k < K; k++) {
+            const double *ak = a + k * nterms * AG_MR, *bk = b + k * nterms * AG_NR;
+            for (int r = 0; r < AG_MR; r++) {
+                double a1 = ak[r], a2 = nterms == 2 ? ak[AG_MR + r] : 0.0;
+                for (int j = 0; j < AG_NR; j++) {
+                    double v = a1 * bk[j];
+                    if (nterms == 2)
+                        v = v + a2 * bk[AG_NR + j];
+                    float f = (float)v;
+                    if (rz) {   /* round toward zero: step back one ulp if RNE went up */
+                        uint32_t u;
+                        memcpy(&u, &f, 4);
+                        u -= (uint32_t)(fabs((double)f) > fabs(v));
+                        memcpy(&f, &u, 4);
+                    }
+                    acc[r][j] = acc[r][j] + f;
+                }
+            }
+        }
+        memcpy(c, acc, sizeof acc);
+    }
+    static AG_CLONES void ag_kernel_p1n(int64_t K, const double *a, const double *b, float *c) { ag_body_portable(K, a, b, c, 1, 0); }
+    static AG_CLONES void ag_kernel_p1z(int64_t K, const double *a, const double *b, float *c) { ag_body_portable(K, a, b, c, 1, 1); }
+    static AG_CLONES void ag_kernel_p2n(int64_t K, const double *a, const double *b, float *c) { ag_body_portable(K, a, b, c, 2, 0); }
+    static AG_CLONES void ag_kernel_p2z(int64_t K, const double *a, const double *b, float *c) { ag_body_portable(K, a, b, c, 2, 1); }
+
+    #if AG_X86
+    /* ---- AVX-512 micro-kernel: 8 rows x 16 columns, conversions with embedded rounding ---- */
+    #define AG_512 __attribute__((target("avx512f,avx512dq,avx512vl,fma")))
+    static inline AG_512 __m256 ag_cvt_rz(__m512d v) {
+        return _mm512_cvt_roundpd_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    }
+    static inline AG_512 __m256 ag_cvt_rn(__m512d v) {
+        return _mm512_cvt_roundpd_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    }
+    static inline AG_512 __attribute__((always_inline)) void ag_body512(
+            int64_t K, const double *restrict a, const double *restrict b, float *restrict c,
+            const int nterms, const int rz) {
+        __m256 acc[AG_MR][2];
+        const __m256 nz = _mm256_set1_ps(-0.0f);
+        for (int r = 0; r < AG_MR; r++) {
+            acc[r][0] = nz;
+            acc[r][1] = nz;
+        }
+        for (int64_t k = 0; k < K; k++) {
+            const double *ak = a + k * nterms * AG_MR, *bk = b + k * nterms * AG_NR;
+            __m512d b1l = _mm512_loadu_pd(bk), b1h = _mm512_loadu_pd(bk + 8);
+            __m512d b2l = b1l, b2h = b1h;
+            if (nterms == 2) {
+                b2l = _mm512_loadu_pd(bk + 16);
+                b2h = _mm512_loadu_pd(bk + 24);
+            }
+            #pragma GCC unroll 8
+            for (int r = 0; r < AG_MR; r++) {
+                __m512d a1 = _mm512_set1_pd(ak[r]);
+                __m512d vl = _mm512_mul_pd(a1, b1l), vh = _mm512_mul_pd(a1, b1h);
+                if (nterms == 2) {
+                    __m512d a2 = _mm512_set1_pd(ak[AG_MR + r]);
+                    vl = _mm512_fmadd_pd(a2, b2l, vl);
+                    vh = _mm512_fmadd_pd(a2, b2h, vh);
+                }
+                __m256 fl = rz ? ag_cvt_rz(vl) : ag_cvt_rn(vl);
+                __m256 fh = rz ? ag_cvt_rz(vh) : ag_cvt_rn(vh);
+                acc[r][0] = _mm256_add_ps(acc[r][0], fl);
+                acc[r][1] = _mm256_add_ps(acc[r][1], fh);
+            }
+        }
+        for (int r = 0; r < AG_MR; r++) {
+            _mm256_storeu_ps(c + r * AG_NR, acc[r][0]);
+            _mm256_storeu_ps(c + r * AG_NR + 8, acc[r][1]);
+        }
+    }
+    static AG_512 void ag_kernel_v1n(int64_t K, const double *a, const double *b, float *c) { ag_body512(K, a, b, c, 1, 0); }
+    static AG_512 void ag_kernel_v1z(int64_t K, const double *a, const double *b, float *c) { ag_body512(K, a, b, c, 1, 1); }
+    static AG_512 void ag_kernel_v2n(int64_t K, const double *a, const double *b, float *c) { ag_body512(K, a, b, c, 2, 0); }
+    static AG_512 void ag_kernel_v2z(int64_t K, const double *a, const double *b, float *c) { ag_body512(K, a, b, c, 2, 1); }
+    #endif
+
+    /* "avx512" when this CPU runs the AVX-512 kernel, else "portable"; ARCHSIM_KERNEL_ISA=portable
+       forces the portable kernel (tests run both). */
+    static int ag_isa = -1;
+    static int ag_select_isa(void) {
+        if (ag_isa < 0) {
+            const char *env = getenv("ARCHSIM_KERNEL_ISA");
+            int v = 0;
+    #if AG_X86
+            __builtin_cpu_init();
+            v = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")
+                && __builtin_cpu_supports("avx512vl");
+    #endif
+            if (env && strcmp(env, "portable") == 0)
+                v = 0;
+            ag_isa = v;
+        }
+        return ag_isa;
+    }
+    static ag_kernel_fn ag_kernel(int nterms, int rz) {
+    #if AG_X86
+        if (ag_select_isa())
+            return nterms == 2 ? (rz ? ag_kernel_v2z : ag_kernel_v2n) : (rz ? ag_kernel_v1z : ag_kernel_v1n);
+    #endif
+        return nterms == 2 ? (rz ? ag_kernel_p2z : ag_kernel_p2n) : (rz ? ag_kernel_p1z : ag_kernel_p1n);
+    }
+    /* One task: rows [i0, i0 + rows) x panels [p0, p1), with A packed into `abuf`. The output
+       element (i, j) goes to out[row_off(i) + j * col_stride]; row_off(i) = (i / P) * P * F +
+       i % P with P the rows per image (P = 1, F = N for a plain matmul). Bias is added last. */
+    static void ag_task(ag_kernel_fn kern, const double *apack, const double *bpack, int64_t pbase,
+                        int64_t K, int nterms, int64_t i0, int64_t rows, int64_t p0, int64_t p1, int64_t N,
+                        const uint32_t *bias, int has_bias, uint32_t *out, int64_t P,
+                        int64_t col_stride) {
+        float c[AG_MR * AG_NR];
+        int64_t tiles = (rows + AG_MR - 1) / AG_MR;
+        for (int64_t p = p0; p < p1; p++) {
+            const double *bp = bpack + (p - pbase) * K * nterms * AG_NR;
+            int64_t j0 = p * AG_NR, nj = N - j0 < AG_NR ? N - j0 : AG_NR;
+            for (int64_t t = 0; t < tiles; t++) {
+                kern(K, apack + t * K * nterms * AG_MR, bp, c);
+                int64_t nr = rows - t * AG_MR < AG_MR ? rows - t * AG_MR : AG_MR;
+                for (int r = 0; r < nr; r++) {
+                    int64_t i = i0 + t * AG_MR + r;
+                    uint32_t *o = out + (i / P) * P * N + i % P + j0 * col_stride;
+                    for (int j = 0; j < nj; j++) {
+                        float v = c[r * AG_NR + j];
+                        if (has_bias) {
+                            float fb;
+                            memcpy(&fb, &bias[j0 + j], 4);
+                            v = v + fb;
+                        }
+                        memcpy(&o[j * col_stride], &v, 4);
+                    }
+                }
+            }
+        }
+    }
+    /* ---- bit-sliced engines: operands as bit-planes (lane j = column, word w = k) ---- */
+    static inline uint32_t bp_sig(uint32_t x) {
+        uint32_t e = (x >> 23) & 0xFFu;
+        uint32_t sig = (x & 0x7FFFFFu) | ((uint32_t)(e != 0) << 23);
+        return sig & -(uint32_t)(e != 0xFFu);
+    }
+    /* for column group g (64 columns of W^T [N, K]) and k-block kb (16 k): the 24 bit-planes
+       [kb][r][16] of the significands, and the FP32 words [k][64] (zero past N / K) */
+    static void bp_pack_w(const uint32_t *wt, int64_t N, int64_t K, int64_t nkb, int64_t g,
+                          uint64_t *planes, uint32_t *bits) {
+        for (int64_t k = 0; k < nkb * 16; k++) {
+            uint64_t pl[24] = {0};
+            for (int j = 0; j < 64; j++) {
+                int64_t col = g * 64 + j;
+                uint32_t x = (col < N && k < K) ? wt[col * K + k] : 0u;
+                uint32_t sg = bp_sig(x);
+                bits[k * 64 + j] = x;
+                for (int r = 0; r < 24; r++)
+                    pl[r] |= (uint64_t)((sg >> r) & 1u) << j;
+            }
+            for (int r = 0; r < 24; r++)
+                planes[((k / 16) * 24 + r) * 16 + (k % 16)] = pl[r];
+        }
+    }
+    /* the activation x[k0 .. k0+kc) broadcast over the 64 lanes: planes [r][16] and words */
+    static void bp_pack_x(const uint32_t *x, int kc, uint64_t *planes, uint32_t *bits) {
+        for (int w = 0; w < 16; w++) {
+            uint32_t v = w < kc ? x[w] : 0u;
+            uint32_t sg = bp_sig(v);
+            for (int r = 0; r < 24; r++)
+                planes[r * 16 + w] = (uint64_t)0 - (uint64_t)((sg >> r) & 1u);
+            for (int j = 0; j < 64; j++)
+                bits[w * 64 + j] = v;
+        }
+    }
+    /* acc[j] += pr[64 k + j] for k < kc, in increasing k */
+    typedef float bp_v16f __attribute__((vector_size(64)));
+    static AG_CLONES void bp_accumulate64(float *restrict acc, const uint32_t *restrict pr, int kc) {
+        bp_v16f a[4], v;
+        memcpy(a, acc, sizeof a);
+        for (int k = 0; k < kc; k++)
+            for (int q = 0; q < 4; q++) {
+                memcpy(&v, &pr[64 * k + 16 * q], sizeof v);
+                a[q] = a[q] + v;
+            }
+        memcpy(acc, a, sizeof a);
+    }
+    /* Finish and accumulate for the bit-plane path without inf/NaN operands: the product of
+       (significand product p < 2**53) * sa * sb, with sa = +-2**(ea - 150) (+-0 for a zero
+       operand) and sb likewise, is exact in double; its conversion to float, toward zero or
+       to nearest even, is fp_mul_finish (as for the closed forms above). Products of word w
+       (k0 + w) are added to the 64 sums in increasing k. */
+    static inline double bp_scale(uint32_t x) {
+        double s = ag_scale(x);
+        return (x & 0x7FFFFFFFu) ? s : s * 0.0;
+    }
+    static inline __attribute__((always_inline)) void bp_finish_portable(
+            const uint64_t *restrict p, int kc, const double *restrict sa,
+            const double *restrict sb, float *restrict acc, const int rz) {
+        for (int w = 0; w < kc; w++)
+            for (int j = 0; j < 64; j++) {
+                double v = (double)(int64_t)p[64 * w + j] * sa[w] * sb[64 * w + j];
+                float f = (float)v;
+                if (rz) {
+                    uint32_t u;
+                    memcpy(&u, &f, 4);
+                    u -= (uint32_t)(fabs((double)f) > fabs(v));
+                    memcpy(&f, &u, 4);
+                }
+                acc[j] = acc[j] + f;
+            }
+    }
+    static AG_CLONES void bp_finish_pn(const uint64_t *p, int kc, const double *sa, const double *sb, float *acc) { bp_finish_portable(p, kc, sa, sb, acc, 0); }
+    static AG_CLONES void bp_finish_pz(const uint64_t *p, int kc, const double *sa, const double *sb, float *acc) { bp_finish_portable(p, kc, sa, sb, acc, 1); }
+    #if AG_X86
+    static inline AG_512 __attribute__((always_inline)) void bp_finish512(
+            const uint64_t *restrict p, int kc, const double *restrict sa,
+            const double *restrict sb, float *restrict acc, const int rz) {
+        __m256 a[8];
+        for (int q = 0; q < 8; q++)
+            a[q] = _mm256_loadu_ps(acc + 8 * q);
+        for (int w = 0; w < kc; w++) {
+            __m512d s = _mm512_set1_pd(sa[w]);
+            #pragma GCC unroll 8
+            for (int q = 0; q < 8; q++) {
+                __m512d d = _mm512_cvtepu64_pd(_mm512_loadu_si512((const void *)(p + 64 * w + 8 * q)));
+                d = _mm512_mul_pd(_mm512_mul_pd(d, s), _mm512_loadu_pd(sb + 64 * w + 8 * q));
+                a[q] = _mm256_add_ps(a[q], rz ? ag_cvt_rz(d) : ag_cvt_rn(d));
+            }
+        }
+        for (int q = 0; q < 8; q++)
+            _mm256_storeu_ps(acc + 8 * q, a[q]);
+    }
+    static AG_512 void bp_finish_vn(const uint64_t *p, int kc, const double *sa, const double *sb, float *acc) { bp_finish512(p, kc, sa, sb, acc, 0); }
+    static AG_512 void bp_finish_vz(const uint64_t *p, int kc, const double *sa, const double *sb, float *acc) { bp_finish512(p, kc, sa, sb, acc, 1); }
+    #endif
+    typedef void (*bp_finish_fn)(const uint64_t *p, int kc, const double *sa, const double *sb, float *acc);
+    static bp_finish_fn bp_finish(int rz) {
+    #if AG_X86
+        if (ag_select_isa())
+            return rz ? bp_finish_vz : bp_finish_vn;
+    #endif
+        return rz ? bp_finish_pz : bp_finish_pn;
+    }
+    static void bp_scales(const uint32_t *x, int64_t n, double *out) {
+        for (int64_t i = 0; i < n; i++)
+            out[i] = bp_scale(x[i]);
+    }
+    """
+    ctypedef void (*ag_kernel_fn)(int64_t K, const double* a, const double* b, float* c) noexcept nogil
+    int ag_any_special(const uint32_t* x, int64_t n) noexcept nogil
+    void ag_pack_b(const uint32_t* wt, int64_t N, int64_t K, int nterms, uint64_t m, int c,
+                   double* out, int64_t p0, int64_t p1) noexcept nogil
+    void ag_pack_a(const uint32_t* x, int64_t K, int64_t i0, int64_t rows, int nterms,
+                   uint64_t m, double* out) noexcept nogil
+    void ag_pack_a_conv(const double* planes, int64_t plane_size, const int64_t* koff,
+                        int64_t K, int64_t i0, int64_t rows, int64_t M, int64_t P, int64_t OW,
+                        int64_t stride, int64_t HP, int64_t WP, int64_t C, int nterms,
+                        double* out) noexcept nogil
+    void ag_split_planes(const uint32_t* x, int64_t n, int nterms, uint64_t m, double* t1,
+                         double* t2) noexcept nogil
+    int ag_select_isa() noexcept nogil
+    ag_kernel_fn ag_kernel(int nterms, int rz) noexcept nogil
+    void ag_task(ag_kernel_fn kern, const double* apack, const double* bpack, int64_t pbase, int64_t K,
+                 int nterms, int64_t i0, int64_t rows, int64_t p0, int64_t p1, int64_t N,
+                 const uint32_t* bias, int has_bias, uint32_t* out, int64_t P,
+                 int64_t col_stride) noexcept nogil
+    void bp_pack_w(const uint32_t* wt, int64_t N, int64_t K, int64_t nkb, int64_t g,
+                   uint64_t* planes, uint32_t* bits) noexcept nogil
+    void bp_pack_x(const uint32_t* x, int kc, uint64_t* planes, uint32_t* bits) noexcept nogil
+    void bp_accumulate64(float* acc, const uint32_t* pr, int kc) noexcept nogil
+    ctypedef void (*bp_finish_fn)(const uint64_t* p, int kc, const double* sa, const double* sb,
+                                  float* acc) noexcept nogil
+    bp_finish_fn bp_finish(int rz) noexcept nogil
+    void bp_scales(const uint32_t* x, int64_t n, double* out) noexcept nogil
+    enum:
+        AG_MR
+        AG_NR
+
+
 ctypedef fused bits_t:
     uint32_t
     uint64_t
@@ -146,6 +586,8 @@ cdef inline uint64_t _acc_add(const FmtParams* f, uint64_t a, uint64_t b) noexce
         memcpy(&y, &b32, 4)
         z = x + y
         memcpy(&r, &z, 4)
+        if (r & 0x7FFFFFFF) > 0x7F800000 and fp_is_nan(f, a32):
+            return a32 | <uint32_t>f.quiet_bit   # the first NaN wins, whatever order the C compiler added in
         if f.ftz and fp_field(f, r) == 0:
             r &= <uint32_t>f.sign_bit
         return r
@@ -298,6 +740,11 @@ def matmul_bits(SigMul engine, tuple params, const bits_t[:, ::1] x, const bits_
         return
     if bits_t is uint32_t:
         if f.E == 8 and f.M == 23 and f.semantics == SEM_HARDWARE and not f.ftz and not pairwise and K > 0:
+            if _matmul_closed(engine, f, x, wt, bias, has_bias, out):
+                return
+            if engine.batch_planes(NULL, NULL, NULL, 0) == 0:
+                _matmul_planes(engine, f, x, wt, bias, has_bias, out)
+                return
             _matmul_fp32(engine, f, x, wt, bias, has_bias, out)
             return
     xs_arr, ws_arr = _sigs(&f, x), _sigs(&f, wt)     # unpacked once, reused N (M) times
@@ -383,6 +830,253 @@ cdef void _matmul_fp32(SigMul engine, FmtParams f, const uint32_t[:, ::1] x,
                 memcpy(&r, &acc[j], 4)
                 out[mi, nb * NB + j] = r
         free(xr)
+
+
+# ---- blocked GEMM for engines with a closed form of <= 2 integer products (see ag_* above) ----
+
+def kernel_isa():
+    """"avx512" if the blocked GEMM runs its AVX-512 micro-kernel on this CPU, else "portable"
+    (also when ARCHSIM_KERNEL_ISA=portable was set before the first call)."""
+    return "avx512" if ag_select_isa() else "portable"
+
+
+cdef Py_ssize_t _pack_budget = 64 << 20
+
+
+def set_pack_budget(Py_ssize_t nbytes):
+    """Bytes of packed W per column block of the blocked GEMM (default 64 MiB); returns the
+    previous value. Results do not depend on it (tests shrink it to exercise many blocks)."""
+    global _pack_budget
+    old = _pack_budget
+    _pack_budget = max(<Py_ssize_t>1, nbytes)
+    return old
+
+
+cdef int _closed_terms(SigMul engine, uint64_t* m, int* c) noexcept:
+    """Terms of the engine's closed form: 1 (plain integer multiply), 2 (AMA5 hierarchy), or 0
+    (no closed form: the caller keeps the general path). 24 x 24 significands only."""
+    m[0] = 0
+    c[0] = 1
+    if engine.n_a != 24 or engine.n_b != 24:
+        return 0
+    if type(engine) is ExactSigMul:
+        return 1
+    if type(engine) is Ama5ChunkSigMul:
+        m[0] = (<Ama5ChunkSigMul>engine).mask
+        c[0] = (<Ama5ChunkSigMul>engine).chunk
+        return 2
+    return 0
+
+
+cdef bint _closed_applies(SigMul engine, FmtParams f) noexcept:
+    cdef uint64_t m
+    cdef int c
+    return (f.E == 8 and f.M == 23 and f.semantics == SEM_HARDWARE and not f.ftz
+            and _closed_terms(engine, &m, &c) != 0)
+
+
+cdef int _closed_gemm(SigMul engine, FmtParams f, Py_ssize_t M, Py_ssize_t K, Py_ssize_t N,
+                      const uint32_t* x, const double* planes, Py_ssize_t plane_size,
+                      const int64_t* koff, Py_ssize_t P, Py_ssize_t OW, Py_ssize_t stride,
+                      Py_ssize_t HP, Py_ssize_t WP, Py_ssize_t C, const uint32_t* wt,
+                      const uint32_t* bias, bint has_bias, uint32_t* out) except -1:
+    """out (M x N, or NCHW for a conv: P = OH*OW rows per image) = X W^T (+ bias) through the
+    engine's closed form. X is either dense bits `x` [M, K] or (conv) split input planes.
+    Each output is computed by one thread, by the same sequence of operations whatever the
+    task split, so results are independent of the thread count."""
+    cdef uint64_t m
+    cdef int c
+    cdef int nterms = _closed_terms(engine, &m, &c)
+    cdef int rz = f.rounding == RND_TRUNCATE
+    cdef Py_ssize_t n_pan = (N + AG_NR - 1) // AG_NR
+    # rows per task: the task's packed A (rows x K x nterms doubles) stays within ~256 KB of L2
+    cdef Py_ssize_t rows = (256 * 1024) // (K * nterms * 8)
+    rows = max(<Py_ssize_t>AG_MR, min(<Py_ssize_t>128, rows)) // AG_MR * AG_MR
+    # packed W in column blocks of at most ~64 MB (one block for every layer of the shipped nets)
+    cdef Py_ssize_t pan_bytes = K * nterms * AG_NR * 8
+    cdef Py_ssize_t blk_pan = max(<Py_ssize_t>1, min(n_pan, _pack_budget // pan_bytes))
+    cdef Py_ssize_t m_chunks = (M + rows - 1) // rows, n_chunks, pan_per, t, mi, ni, i0, nr, p0, p1
+    cdef Py_ssize_t cb0, cb1, nb_pan
+    cdef ag_kernel_fn kern = ag_kernel(nterms, rz)
+    cdef int nthreads = _threads(M * N * K)
+    bpack_arr = np.empty(blk_pan * K * nterms * AG_NR, np.float64)
+    cdef double[::1] bpack = bpack_arr
+    cdef double* abuf
+    cdef Py_ssize_t col_stride = 1 if planes == NULL else P
+    for cb0 in range(0, n_pan, blk_pan):
+        cb1 = min(n_pan, cb0 + blk_pan)
+        nb_pan = cb1 - cb0
+        n_chunks = 1
+        if m_chunks < 8:          # few rows (a linear layer): split the columns too
+            n_chunks = min(nb_pan, (8 + m_chunks - 1) // m_chunks)
+        pan_per = (nb_pan + n_chunks - 1) // n_chunks
+        n_chunks = (nb_pan + pan_per - 1) // pan_per
+        with nogil:
+            for t in prange(cb0, cb1, schedule="static", num_threads=nthreads):
+                ag_pack_b(wt, N, K, nterms, m, c, &bpack[(t - cb0) * K * nterms * AG_NR], t, t + 1)
+        with nogil, parallel(num_threads=nthreads):
+            abuf = <double*>malloc(rows * K * nterms * sizeof(double))
+            if abuf == NULL:
+                abort()
+            for t in prange(m_chunks * n_chunks, schedule="dynamic"):
+                mi = t // n_chunks
+                ni = t % n_chunks
+                i0 = mi * rows
+                nr = min(rows, M - i0)
+                p0 = cb0 + ni * pan_per
+                p1 = min(cb1, p0 + pan_per)
+                if planes == NULL:
+                    ag_pack_a(x, K, i0, nr, nterms, m, abuf)
+                else:
+                    ag_pack_a_conv(planes, plane_size, koff, K, i0, nr, M, P, OW, stride, HP, WP,
+                                   C, nterms, abuf)
+                ag_task(kern, abuf, &bpack[0], cb0, K, nterms, i0, nr, p0, p1, N, bias, has_bias,
+                        out, 1 if planes == NULL else P, col_stride)
+            free(abuf)
+    return 0
+
+
+cdef bint _matmul_closed(SigMul engine, FmtParams f, const uint32_t[:, ::1] x,
+                         const uint32_t[:, ::1] wt, const uint32_t[::1] bias, bint has_bias,
+                         uint32_t[:, ::1] out) except -1:
+    """The blocked closed-form GEMM if it applies (and no operand is inf/NaN); False means the
+    caller must take the general path."""
+    cdef Py_ssize_t M = x.shape[0], K = x.shape[1], N = wt.shape[0]
+    cdef int special
+    if not _closed_applies(engine, f):
+        return False
+    with nogil:
+        special = ag_any_special(&x[0, 0], M * K) or ag_any_special(&wt[0, 0], N * K)
+    if special:
+        return False
+    _closed_gemm(engine, f, M, K, N, &x[0, 0], NULL, 0, NULL, 1, 1, 1, 1, 1, 1, &wt[0, 0],
+                 &bias[0] if has_bias else NULL, has_bias, &out[0, 0])
+    return True
+
+
+def conv2d_bits(SigMul engine, tuple params, const uint32_t[:, :, :, ::1] x,
+                const uint32_t[:, ::1] w, const uint32_t[::1] bias, bint has_bias,
+                int stride, int padding, int R, int S, uint32_t[:, :, :, ::1] out):
+    """NCHW conv2d (groups = 1) of FP32 encodings without a materialised im2col, through the
+    blocked closed-form GEMM: out[n, f, oy, ox] = sum over k = (c*R + r)*S + s, in increasing k,
+    of x_padded[n, c, oy*stride + r, ox*stride + s] * w[f, k], then + bias[f]; padding is +0.0
+    and its products go through the multiplier. Returns False, leaving `out` untouched, when
+    the fast path does not apply (engine without closed form, format or semantics other than
+    FP32 hardware without ftz, or an inf/NaN operand): the caller then uses im2col + matmul."""
+    cdef FmtParams f = _params(params)
+    cdef Py_ssize_t NI = x.shape[0], C = x.shape[1], H = x.shape[2], Wd = x.shape[3]
+    cdef Py_ssize_t F = w.shape[0], K = w.shape[1]
+    cdef Py_ssize_t OH = out.shape[2], OW = out.shape[3]
+    cdef Py_ssize_t HP = H + 2 * padding, WP = Wd + 2 * padding, n_el, k, cc, r, s
+    cdef uint64_t m
+    cdef int cw, special, nterms
+    if K != C * R * S or out.shape[0] != NI or out.shape[1] != F:
+        raise ValueError("conv2d_bits: inconsistent shapes")
+    if OH != (HP - R) // stride + 1 or OW != (WP - S) // stride + 1:
+        raise ValueError("conv2d_bits: output size does not match stride/padding")
+    if not _closed_applies(engine, f) or NI == 0 or F == 0 or K == 0:
+        return False
+    with nogil:
+        special = ag_any_special(&x[0, 0, 0, 0], NI * C * H * Wd) or ag_any_special(&w[0, 0], F * K)
+    if special:
+        return False
+    nterms = _closed_terms(engine, &m, &cw)
+    xp = np.pad(np.asarray(x), ((0, 0), (0, 0), (padding, padding), (padding, padding))) \
+        if padding else np.asarray(x)
+    cdef const uint32_t[::1] xpf = np.ascontiguousarray(xp).reshape(-1)
+    n_el = xpf.shape[0]
+    planes_arr = np.empty(nterms * n_el, np.float64)
+    cdef double[::1] planes = planes_arr
+    koff_arr = np.empty(K, np.int64)
+    cdef int64_t[::1] koff = koff_arr
+    for cc in range(C):
+        for r in range(R):
+            for s in range(S):
+                koff[(cc * R + r) * S + s] = cc * HP * WP + r * WP + s
+    cdef Py_ssize_t blk = 65536, nb = (n_el + blk - 1) // blk, b
+    with nogil:
+        for b in prange(nb, schedule="static", num_threads=_threads(n_el)):
+            ag_split_planes(&xpf[b * blk], min(blk, n_el - b * blk), nterms, m,
+                            &planes[b * blk], &planes[n_el + b * blk] if nterms == 2 else NULL)
+    _closed_gemm(engine, f, NI * OH * OW, K, F, NULL, &planes[0], n_el, &koff[0], OH * OW, OW,
+                 stride, HP, WP, C, &w[0, 0], &bias[0] if has_bias else NULL, has_bias,
+                 &out[0, 0, 0, 0])
+    return True
+
+
+cdef void _matmul_planes(SigMul engine, FmtParams f, const uint32_t[:, ::1] x,
+                         const uint32_t[:, ::1] wt, const uint32_t[::1] bias, bint has_bias,
+                         uint32_t[:, ::1] out) except *:
+    """FP32 hardware semantics, k-increasing, no ftz, for engines with a bit-plane entry (the
+    bit-sliced netlist evaluator): one task is one row of X against 64 columns of W. W's
+    significand bit-planes are built once (lane = column, word = k), the row's activation is
+    broadcast over the lanes (no transposes on the operand side); each block of 16 k gives
+    1024 products, finished (exactly, in double, as the closed forms; rows or weights with
+    inf/NaN take the general vectorised finish) and added to the 64 sums in increasing k,
+    from the first product (the sums start at -0.0, and -0.0 + p == p for every p)."""
+    cdef Py_ssize_t M = x.shape[0], K = x.shape[1], N = wt.shape[0]
+    cdef Py_ssize_t G = (N + 63) // 64, nkb = (K + 15) // 16, t, mi, g, kb, k0, j
+    cdef int kc
+    cdef bint row_fast
+    planes_arr = np.empty(G * nkb * 24 * 16, np.uint64)
+    wbits_arr = np.empty(G * nkb * 16 * 64, np.uint32)
+    cdef uint64_t[::1] planes = planes_arr
+    cdef uint32_t[::1] wbits = wbits_arr
+    cdef uint64_t* ap
+    cdef uint64_t* prod
+    cdef uint32_t* abits
+    cdef uint32_t* pr
+    cdef float* acc
+    cdef float fb
+    cdef int nthreads = _threads(M * N * K)
+    cdef int special_w
+    cdef bint fast = engine.out_bits <= 53      # products convert exactly to double
+    cdef bp_finish_fn fin = bp_finish(f.rounding == RND_TRUNCATE)
+    wscale_arr = np.empty(G * nkb * 16 * 64, np.float64)
+    cdef double[::1] wscale = wscale_arr
+    cdef double* xs
+    with nogil:
+        special_w = ag_any_special(&wt[0, 0], N * K)
+        for g in prange(G, schedule="static", num_threads=nthreads):
+            bp_pack_w(&wt[0, 0], N, K, nkb, g, &planes[g * nkb * 24 * 16],
+                      &wbits[g * nkb * 16 * 64])
+            bp_scales(&wbits[g * nkb * 16 * 64], nkb * 16 * 64, &wscale[g * nkb * 16 * 64])
+    with nogil, parallel(num_threads=nthreads):
+        ap = <uint64_t*>malloc(24 * 16 * sizeof(uint64_t) + 1024 * sizeof(uint64_t)
+                               + 2 * 1024 * sizeof(uint32_t) + 64 * sizeof(float))
+        xs = <double*>malloc(K * sizeof(double))
+        if ap == NULL or xs == NULL:
+            abort()
+        prod = ap + 24 * 16
+        abits = <uint32_t*>(prod + 1024)
+        pr = abits + 1024
+        acc = <float*>(pr + 1024)
+        for t in prange(M * G, schedule="dynamic", chunksize=2):
+            mi = t // G
+            g = t % G
+            for j in range(64):
+                acc[j] = -0.0
+            # the exact double finish unless an operand of this row or of W is inf/NaN
+            row_fast = fast and not special_w and not ag_any_special(&x[mi, 0], K)
+            if row_fast:
+                bp_scales(&x[mi, 0], K, xs)
+            for kb in range(nkb):
+                k0 = kb * 16
+                kc = <int>min(<Py_ssize_t>16, K - k0)
+                bp_pack_x(&x[mi, k0], kc, ap, abits)
+                engine.batch_planes(ap, &planes[(g * nkb + kb) * 24 * 16], prod, kc * 64)
+                if row_fast:
+                    fin(prod, kc, xs + k0, &wscale[(g * nkb + kb) * 16 * 64], acc)
+                else:
+                    _finish_fp32(&f, abits, &wbits[(g * nkb + kb) * 16 * 64], prod, pr, kc * 64)
+                    bp_accumulate64(acc, pr, kc)
+            for j in range(min(<Py_ssize_t>64, N - g * 64)):
+                if has_bias:
+                    memcpy(&fb, &bias[g * 64 + j], 4)
+                    acc[j] = acc[j] + fb
+                memcpy(&out[mi, g * 64 + j], &acc[j], 4)
+        free(ap)
+        free(xs)
 
 
 cdef uint64_t _dot(FmtParams f, const bits_t* x, const bits_t* w, const uint64_t* prod,

@@ -11,6 +11,12 @@ cdef class SigMul:
     # Must be thread-safe (no shared mutable state): kernels call it from prange threads.
     cdef void batch(self, const uint64_t* a, const uint64_t* b, uint64_t* out,
                     Py_ssize_t n) noexcept nogil
+    # Optional bit-plane entry (bit-sliced engines): out[i] = P(a_i, b_i) for i < count <= 1024,
+    # where bit r of operand a_i is bit i % 64 of word i // 64 of a_planes[16 * r ...] (n_a
+    # planes of 16 words; b likewise). Returns -1 if the engine has no such entry (the base
+    # class), else 0; count == 0 only probes.
+    cdef int batch_planes(self, const uint64_t* a_planes, const uint64_t* b_planes,
+                          uint64_t* out, Py_ssize_t count) noexcept nogil
 
 cdef class ExactSigMul(SigMul):
     pass

@@ -44,6 +44,10 @@ cdef class SigMul:
                     Py_ssize_t n) noexcept nogil:
         pass
 
+    cdef int batch_planes(self, const uint64_t* a_planes, const uint64_t* b_planes,
+                          uint64_t* out, Py_ssize_t count) noexcept nogil:
+        return -1
+
     def multiply(self, a, b):
         """Integer products of two equal-length arrays of significands (uint64 in, uint64 out)."""
         cdef const uint64_t[::1] av = np.ascontiguousarray(a, dtype=np.uint64)

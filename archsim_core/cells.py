@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from archsim.errors import SpecError
+from archsim_core.errors import SpecError
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 
@@ -88,8 +88,13 @@ def define_cell(name: str, sum_table, cout_table) -> CellType:
 
 def cells_from_spec(spec: Mapping) -> dict[str, CellType]:
     """User cells from a mapping {name: {sum: [8 bits], cout: [8 bits]}} (e.g. parsed YAML)."""
+    if not isinstance(spec, Mapping):
+        raise SpecError(f"cells: must be a mapping {{NAME: {{sum: [8 bits], cout: [8 bits]}}}}, "
+                        f"got {spec!r}")
     out = {}
     for name, body in spec.items():
+        if not isinstance(name, str):
+            raise SpecError(f"cells: cell names must be strings, got {name!r}")
         if not isinstance(body, Mapping) or set(body) != {"sum", "cout"}:
             raise SpecError(f"cell {name!r}: expected exactly the keys 'sum' and 'cout'")
         out[name] = define_cell(name, body["sum"], body["cout"])

@@ -24,19 +24,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from archsim.errors import SpecError
-from archsim_core.netlist import CONST0, CONST1, Netlist
+from archsim_core.errors import SpecError
+from archsim_core.netlist import CONST0, CONST1, GATE_TABLES, Netlist
 
 # opcodes shared with _eval.pyx (row = code, out, x, y, z, aux, out2, x2; aux = negate flag or
 # table; out2 = Cout slot of the two-output full/half adder ops, else -1; x2 = second AND input
 # of FA_AND/HA_AND, whose x operand is the partial product x AND x2, else -1)
 (OP_AND, OP_OR, OP_XOR, OP_ANDN, OP_XOR3, OP_MAJ, OP_AO21, OP_TABLE3, OP_BUF, OP_FA, OP_HA,
- OP_FA_AND, OP_HA_AND) = range(13)
+ OP_FA_AND, OP_HA_AND, OP_MUX) = range(14)
 _AND_TABLE = (0, 0, 0, 1)
 
 _TWO = {(0, 0, 0, 1): OP_AND, (0, 1, 1, 1): OP_OR, (0, 1, 1, 0): OP_XOR, (0, 0, 1, 0): OP_ANDN}
 _THREE = {(0, 1, 1, 0, 1, 0, 0, 1): OP_XOR3, (0, 0, 0, 1, 0, 1, 1, 1): OP_MAJ,
-          (0, 0, 0, 1, 1, 1, 1, 1): OP_AO21}
+          (0, 0, 0, 1, 1, 1, 1, 1): OP_AO21,
+          (0, 1, 0, 1, 0, 0, 1, 1): OP_MUX}       # MUX: x ? y : z
 
 
 @dataclass(frozen=True, eq=False)
@@ -115,6 +116,9 @@ def _node_functions(netlist: Netlist, kind: str, i: int):
     if kind == "and":
         g = netlist.gates[i]
         return [(g.out, _AND_TABLE, (g.a, g.b))]
+    if kind == "gate":
+        g = netlist.logic[i]
+        return [(g.out, GATE_TABLES[g.kind], g.ins)]
     c = netlist.cells[i]
     ct = netlist.cell_types[c.cell]
     ins = (c.a, c.b, c.cin)

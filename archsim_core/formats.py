@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from archsim.errors import SpecError
+from archsim_core.errors import SpecError
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from archsim.errors import DataError, SpecError
+from archsim_core.errors import DataError, SpecError
 
 
 class Distribution(enum.Enum):
@@ -101,14 +101,13 @@ def sample_operands(dist: Distribution, n: int, seed: int, path: Path | None = N
 
 def load_pairs(path: Path):
     """Operand pairs from an .npz file with float arrays `x` and `y` of equal size."""
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            missing = {"x", "y"} - set(data.files)
-            if missing:
-                raise DataError(f"{path}: missing arrays {sorted(missing)} (need x and y)")
-            x, y = data["x"], data["y"]
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{path}: cannot read operand pairs ({exc})") from None
+    from archsim_core.npzio import read_npz
+
+    data = read_npz(path, "operand pairs")
+    missing = {"x", "y"} - set(data)
+    if missing:
+        raise DataError(f"{path}: missing arrays {sorted(missing)} (need x and y)")
+    x, y = data["x"], data["y"]
     for name, arr in (("x", x), ("y", y)):
         if arr.dtype.kind != "f" or arr.size == 0:
             raise DataError(f"{path}: array {name} must be a non-empty float array, got {arr.dtype} "
@@ -152,3 +151,96 @@ def characterize(variant, x, y) -> ErrorMetrics:
     if m.spec.semantics != "da-reference" and (np.isnan(approx) & np.isfinite(exact)).any():
         raise ValueError(f"{m.name}: NaN products from finite operand products")  # a bug, not data
     return error_metrics(approx, exact)
+
+
+# ---- integer circuits: EvoApproxLib's metric definitions --------------------------------------
+EXHAUSTIVE_MAX_PAIRS = 1 << 24
+INT_SAMPLE_PAIRS = 1 << 20
+
+
+@dataclass(frozen=True)
+class IntErrorMetrics:
+    """EvoApproxLib's error metrics of an integer circuit, with d = approx - exact over the
+    input pairs and 2^norm the library's normalisation (the output range 2^out_bits; for its
+    signed adders 2^(out_bits - 1)):
+
+    * mae_pct   100 * mean|d| / 2^norm              * wce_pct  100 * max|d| / 2^norm
+    * ep_pct    100 * fraction of pairs with d != 0  * mse      mean d^2
+    * mre_pct   100 * mean |d| / |exact|   and   wcre_pct  100 * max |d| / |exact|, both over the
+                pairs whose exact result is not 0
+
+    `exhaustive` tells whether every input pair was evaluated; otherwise `n` uniformly drawn
+    pairs were, the `*_se` fields are standard errors of the sampled means, and the two
+    worst-case figures are lower bounds (the largest error seen in the sample)."""
+
+    n: int
+    exhaustive: bool
+    mae: float
+    wce: float
+    mae_pct: float
+    wce_pct: float
+    wcre_pct: float
+    ep_pct: float
+    mre_pct: float
+    mse: float
+    mae_pct_se: float
+    ep_pct_se: float
+    mre_pct_se: float
+    mse_se: float
+
+    def as_dict(self) -> dict:
+        """Plain dict (field order) for CSV/JSON rows."""
+        return asdict(self)
+
+
+def int_error_metrics(approx, exact, norm_bits: int, exhaustive: bool) -> IntErrorMetrics:
+    """IntErrorMetrics of integer results against exact ones (equal-shape int arrays); MAE% and
+    WCE% are normalised by 2^norm_bits (`IntMultiplier.norm_bits`)."""
+    d = np.abs(np.asarray(approx, dtype=np.int64) - np.asarray(exact, dtype=np.int64)).astype(np.float64)
+    if d.size == 0:
+        raise SpecError("error metrics need at least one input pair")
+    ex = np.abs(np.asarray(exact, dtype=np.float64))
+    rel = d[ex != 0] / ex[ex != 0]
+    if rel.size == 0:
+        rel = np.zeros(1)
+    scale = 100.0 / float(1 << norm_bits)
+    n = d.size
+
+    def se(x) -> float:
+        return 0.0 if exhaustive or n < 2 else float(np.std(x, ddof=1) / np.sqrt(n))
+
+    wrong = (d != 0).astype(np.float64)
+    return IntErrorMetrics(
+        n=int(n), exhaustive=bool(exhaustive), mae=float(d.mean()), wce=float(d.max()),
+        mae_pct=float(d.mean()) * scale, wce_pct=float(d.max()) * scale,
+        wcre_pct=100.0 * float(rel.max()), ep_pct=100.0 * float(wrong.mean()),
+        mre_pct=100.0 * float(rel.mean()), mse=float(np.mean(d * d)),
+        mae_pct_se=se(d) * scale, ep_pct_se=100.0 * se(wrong), mre_pct_se=100.0 * se(rel),
+        mse_se=se(d * d))
+
+
+def characterize_int(mult, max_exhaustive: int = EXHAUSTIVE_MAX_PAIRS,
+                     n_samples: int = INT_SAMPLE_PAIRS, seed: int = 0) -> IntErrorMetrics:
+    """EvoApprox metrics of an `archsim_core.intmul.IntMultiplier`: exhaustive over every input
+    pair when there are at most `max_exhaustive` (2^24) of them, else on `n_samples` uniform
+    random pairs (seeded) with stated standard errors. Pairs whose exact result does not fit the
+    output port (overflow of a non-extending adder) are left out, as EvoApproxLib does."""
+    total = 1 << (mult.n_a + mult.n_b)
+    if total <= max_exhaustive:
+        ra = np.repeat(np.arange(1 << mult.n_a, dtype=np.uint64), 1 << mult.n_b)
+        rb = np.tile(np.arange(1 << mult.n_b, dtype=np.uint64), 1 << mult.n_a)
+    else:
+        rng = np.random.default_rng(seed)
+        ra = rng.integers(0, 1 << mult.n_a, n_samples, dtype=np.uint64)
+        rb = rng.integers(0, 1 << mult.n_b, n_samples, dtype=np.uint64)
+    approx = mult.evaluate_raw(ra, rb)
+    exact = mult.exact(_signed(ra, mult.n_a, mult.signed), _signed(rb, mult.n_b, mult.signed))
+    keep = mult.representable(exact)
+    if not keep.all():     # a non-extending adder: overflowing pairs are outside its spec
+        approx, exact = approx[keep], exact[keep]
+    return int_error_metrics(approx, exact, mult.norm_bits, total <= max_exhaustive)
+
+
+def _signed(raw, width: int, signed: bool) -> np.ndarray:
+    v = raw.astype(np.int64)
+    return np.where(v >> (width - 1), v - (1 << width), v) if signed else v

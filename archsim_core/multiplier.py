@@ -29,7 +29,7 @@ import os
 
 import numpy as np
 
-from archsim.errors import ArchsimError
+from archsim_core.errors import ArchsimCoreError as ArchsimError
 
 
 def _load_kernels():
@@ -103,6 +103,7 @@ class Multiplier:
         self._out_dtype = np.float32 if self.fmt.exp_bits <= 8 else np.float64
         self.bits_dtype = np.dtype(np.uint32 if self.fmt.width <= 32 else np.uint64)
         self._netlist = None
+        self._unit_netlist = None
 
     @property
     def name(self) -> str:
@@ -115,6 +116,17 @@ class Multiplier:
         if self._netlist is None:
             self._netlist = build_netlist(self.spec)
         return self._netlist
+
+    @property
+    def unit_netlist(self):
+        """The whole FP multiplier as one netlist (archsim_core.fp_unit): inputs the two
+        operand words (a = first operand), output the result word; bit-identical to
+        `multiply_bits` (tests/test_fp_netlist.py). SpecError for `da-reference`, which is the
+        published script's behaviour rather than a circuit."""
+        if self._unit_netlist is None:
+            from archsim_core.fp_unit import unit_netlist
+            self._unit_netlist = unit_netlist(self.spec)
+        return self._unit_netlist
 
     def __repr__(self) -> str:
         return f"Multiplier({self.name!r}, fmt={self.fmt.name})"
@@ -229,6 +241,16 @@ class Multiplier:
         if oh < 1 or ow < 1:
             raise ValueError(f"conv2d: {r}x{s} kernel does not fit input {h}x{wd} with padding {padding}")
         bias_bits = self._bias_bits(b, f, "conv2d")
+        if order == "k-increasing" and self.bits_dtype == np.uint32:
+            # blocked closed-form kernel without a materialised im2col, where it applies
+            out = np.empty((n, f, oh, ow), np.uint32)
+            has_bias = bias_bits is not None
+            if _kernels.conv2d_bits(self.engine, self._params, np.ascontiguousarray(self.to_bits(xa)),
+                                    np.ascontiguousarray(self.to_bits(wa).reshape(f, c * r * s)),
+                                    bias_bits if has_bias else np.zeros(1, np.uint32), has_bias,
+                                    stride, padding, r, s, out):
+                y = self._decode(out)
+                return (y, np.zeros(y.shape, np.int32)) if on_domain_error == "mask" else y
         xp = np.pad(self.to_bits(xa), ((0, 0), (0, 0), (padding, padding), (padding, padding)))
         win = np.lib.stride_tricks.sliding_window_view(xp, (r, s), axis=(2, 3))
         cols = win[:, :, ::stride, ::stride][:, :, :oh, :ow].transpose(0, 2, 3, 1, 4, 5)
@@ -278,7 +300,13 @@ def _check_mode(mode, order="k-increasing"):
         raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
 
 
-def get_multiplier(spec) -> Multiplier:
+def get_multiplier(spec):
     """The multiplier of a variant given by name (e.g. "exact", "da", "lsb-AMA5-16"), spec
-    mapping, or VariantSpec. Unknown names or malformed specs raise SpecError."""
+    mapping, or VariantSpec. Unknown names or malformed specs raise SpecError. Integer circuits
+    ({"verilog": PATH, "signed": BOOL}, "int8:PATH.v", {"format": "uint8", ...}) give an
+    `archsim_core.intmul.IntMultiplier` instead."""
+    from archsim_core.intmul import get_int_multiplier, is_int_spec
+
+    if is_int_spec(spec):
+        return get_int_multiplier(spec)
     return Multiplier(resolve_variant(spec))

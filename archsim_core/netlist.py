@@ -9,6 +9,11 @@ Cell instances carry their position (`col` = bit weight, `row`) and `role`
 ("pp" array cell, "final" final adder, "recomb" recombination adder of a hierarchical design),
 which structure generators set and cell assignment and the cost model read. A cell whose Cin is
 CONST0 is a half-adder position.
+
+Besides AND gates and adder cells, a netlist may hold logic gates (`Gate`: AND2, OR2, XOR2,
+INV, BUF, MUX2 and the register DFF, whose Q is its D one clock later; evaluated over one
+operation it is transparent). The whole-FP-unit generators (archsim_core.fp_unit) use them;
+their `role` names the block of the unit a gate or cell belongs to (see BLOCK_ROLES).
 """
 from __future__ import annotations
 
@@ -16,12 +21,22 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from archsim.errors import SpecError
+from archsim_core.errors import SpecError
 from archsim_core.cells import CellType, get_cell
 
 CONST0 = 0
 CONST1 = 1
-ROLES = ("pp", "final", "recomb")
+# blocks of a whole FP unit (archsim_core.fp_unit); the significand array keeps pp/final/recomb
+BLOCK_ROLES = ("unpack", "exponent", "normalise", "round", "specials", "sign",
+               "align", "add", "register")
+ROLES = ("pp", "final", "recomb") + BLOCK_ROLES
+# logic gates: input pins in order, and the truth table over them (first pin = MSB of the index)
+GATE_PINS = {"AND2": ("A", "B"), "OR2": ("A", "B"), "XOR2": ("A", "B"), "INV": ("A",),
+             "BUF": ("A",), "MUX2": ("A", "B", "S"), "DFF": ("D",)}
+GATE_TABLES = {"AND2": (0, 0, 0, 1), "OR2": (0, 1, 1, 1), "XOR2": (0, 1, 1, 0), "INV": (1, 0),
+               "BUF": (0, 1), "MUX2": (0, 0, 0, 1, 1, 0, 1, 1),   # Y = S ? B : A
+               "DFF": (0, 1)}
+GATE_OUTPUT = {"DFF": "Q"}       # output pin name (Y for every other gate)
 
 
 @dataclass(frozen=True)
@@ -31,6 +46,23 @@ class AndGate:
     a: int
     b: int
     out: int
+
+
+@dataclass(frozen=True)
+class Gate:
+    """A logic gate of kind `kind` (a key of GATE_PINS) reading `ins` (in pin order)."""
+
+    kind: str
+    ins: tuple[int, ...]
+    out: int
+    role: str = "specials"
+
+    def function(self, values) -> int:
+        """Output for the input bit values (in pin order)."""
+        idx = 0
+        for v in values:
+            idx = (idx << 1) | v
+        return GATE_TABLES[self.kind][idx]
 
 
 @dataclass(frozen=True)
@@ -53,12 +85,13 @@ class Netlist:
 
     def __init__(self, n_a: int, n_b: int, gates: Sequence[AndGate], cells: Sequence[CellInst],
                  outputs: Sequence[int], cell_types: Mapping[str, CellType] | None = None,
-                 name: str = ""):
+                 name: str = "", logic: Sequence[Gate] = ()):
         if not (isinstance(n_a, int) and isinstance(n_b, int) and 1 <= n_a <= 64 and 1 <= n_b <= 64):
             raise SpecError(f"netlist {name!r}: operand widths must be integers in 1..64, got {n_a}x{n_b}")
         self.n_a, self.n_b, self.name = n_a, n_b, name
         self.gates = tuple(gates)
         self.cells = tuple(cells)
+        self.logic = tuple(logic)
         self.outputs = tuple(outputs)
         self.a_bits = tuple(range(2, 2 + n_a))
         self.b_bits = tuple(range(2 + n_a, 2 + n_a + n_b))
@@ -73,9 +106,15 @@ class Netlist:
     def _validate_and_levelise(self) -> None:
         n_in = self.n_inputs
         drivers: dict[int, tuple[str, int]] = {}
-        for kind, items in (("and", self.gates), ("cell", self.cells)):
+        for g in self.logic:
+            if g.kind not in GATE_PINS or len(g.ins) != len(GATE_PINS[g.kind]):
+                raise SpecError(f"netlist {self.name!r}: gate {g} is not a known gate with "
+                                f"its pins ({', '.join(GATE_PINS)})")
+            if g.role not in ROLES:
+                raise SpecError(f"netlist {self.name!r}: gate {g} has unknown role {g.role!r}")
+        for kind, items in self._groups():
             for i, item in enumerate(items):
-                outs = (item.out,) if kind == "and" else (item.sum, item.cout)
+                outs = (item.sum, item.cout) if kind == "cell" else (item.out,)
                 for sig in outs:
                     if sig < n_in or sig in drivers:
                         raise SpecError(f"netlist {self.name!r}: signal {sig} driven twice "
@@ -88,12 +127,14 @@ class Netlist:
             raise SpecError(f"netlist {self.name!r}: driven signals are not numbered contiguously")
 
         def fanin(kind, item):
+            if kind == "gate":
+                return item.ins
             return (item.a, item.b) if kind == "and" else (item.a, item.b, item.cin)
 
         level = [0] * self.n_signals
         indeg: dict[tuple[str, int], int] = {}
         users: dict[int, list[tuple[str, int]]] = {}
-        for kind, items in (("and", self.gates), ("cell", self.cells)):
+        for kind, items in self._groups():
             for i, item in enumerate(items):
                 pending = 0
                 for sig in fanin(kind, item):
@@ -109,8 +150,8 @@ class Netlist:
             node = ready.pop()
             order.append(node)
             kind, i = node
-            item = self.gates[i] if kind == "and" else self.cells[i]
-            outs = (item.out,) if kind == "and" else (item.sum, item.cout)
+            item = self.item(kind, i)
+            outs = (item.sum, item.cout) if kind == "cell" else (item.out,)
             lvl = 1 + max((level[s] for s in fanin(kind, item)), default=0)
             for sig in outs:
                 level[sig] = lvl
@@ -127,9 +168,17 @@ class Netlist:
             if not 0 <= sig < self.n_signals:
                 raise SpecError(f"netlist {self.name!r}: output reads undefined signal {sig}")
 
+    def _groups(self):
+        return (("and", self.gates), ("cell", self.cells), ("gate", self.logic))
+
+    def item(self, kind: str, i: int):
+        """The AND gate, cell instance or logic gate of a node of `order`."""
+        return self.gates[i] if kind == "and" else self.cells[i] if kind == "cell" else self.logic[i]
+
     def _node_level(self, node, level) -> int:
         kind, i = node
-        return level[self.gates[i].out] if kind == "and" else level[self.cells[i].sum]
+        item = self.item(kind, i)
+        return level[item.sum] if kind == "cell" else level[item.out]
 
     @property
     def n_outputs(self) -> int:
@@ -150,6 +199,9 @@ class Netlist:
             if kind == "and":
                 g = self.gates[i]
                 v[g.out] = v[g.a] & v[g.b]
+            elif kind == "gate":
+                g = self.logic[i]
+                v[g.out] = g.function([v[s] for s in g.ins])
             else:
                 c = self.cells[i]
                 v[c.sum], v[c.cout] = self.cell_types[c.cell].evaluate(v[c.a], v[c.b], v[c.cin])
@@ -162,17 +214,19 @@ class Netlist:
         extra.update(cell_types or {})
         cells = [replace(c, cell=choose(c)) for c in self.cells]
         return Netlist(self.n_a, self.n_b, self.gates, cells, self.outputs, extra,
-                       self.name if name is None else name)
+                       self.name if name is None else name, self.logic)
 
     def cell_counts(self) -> dict[str, int]:
         """Instances per cell type, plus 'AND2' for the partial-product gates (sorted keys)."""
         counts = Counter(c.cell for c in self.cells)
         counts["AND2"] = len(self.gates)
+        counts.update(g.kind for g in self.logic)
         return dict(sorted(counts.items()))
 
     def __repr__(self) -> str:
+        extra = f"{len(self.logic)} gates, " if self.logic else ""
         return (f"Netlist({self.name!r}, {self.n_a}x{self.n_b}, {len(self.gates)} AND, "
-                f"{len(self.cells)} cells, {self.n_outputs} outputs)")
+                f"{len(self.cells)} cells, {extra}{self.n_outputs} outputs)")
 
 
 class NetlistBuilder:

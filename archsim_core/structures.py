@@ -6,7 +6,7 @@
   (role "final", row = N) adds the last sums and carries. The product register has N + M bits
   (the final adder's carry-out is not wired to an output; with exact cells it is always 0).
 * hierarchical composition: k-bit chunks of A and B (the last chunk is zero-padded when k does
-  not divide the width), one k x k sub-multiplier per chunk pair (first operand = chunk of A),
+  not divide the width; `variants.structure_notes` says so and the commands echo it), one k x k sub-multiplier per chunk pair (first operand = chunk of A),
   and an exact recombination adder (role "recomb"): a Wallace-style carry-save reduction with
   full adders, stage by stage, then a ripple-carry adder built from FA/HA cells. The product
   width is the bit length of the largest value the sub-products can sum to, so approximate
@@ -21,11 +21,15 @@ import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from archsim.errors import SpecError
+from archsim_core.errors import SpecError
 from archsim_core.cells import CellType, get_cell
 from archsim_core.netlist import CONST0, Netlist, NetlistBuilder
 
 MIN_WIDTH, MAX_WIDTH, MAX_OUTPUT_BITS = 2, 32, 64
+# Short names a spec may use for the structure kinds (README: ripple, braun, hier).
+KIND_ALIASES = {"ripple": "ripple-row", "ripple_row": "ripple-row", "array": "ripple-row",
+                "braun": "carry-save", "carry_save": "carry-save",
+                "hier": "hierarchical"}
 
 
 class Kind(enum.Enum):
@@ -91,8 +95,10 @@ class Structure:
             extra = {c.name: c for c in self.user_cells}
             for name in sorted(self.assign.cell_names()):
                 get_cell(name, extra)
-            if self.assign.lsb_columns < 0:
-                raise SpecError(f"structure.assign.lsb_columns must be >= 0, got {self.assign.lsb_columns}")
+            columns = self.n_a + self.n_b
+            if not 0 <= self.assign.lsb_columns <= columns:
+                raise SpecError(f"structure.assign.lsb_columns must be in 0..{columns} (columns of "
+                                f"a {self.n_a}x{self.n_b} product), got {self.assign.lsb_columns}")
 
     def _check_hierarchy(self):
         if not (isinstance(self.k, int) and MIN_WIDTH <= self.k < max(self.n_a, self.n_b)):
@@ -259,6 +265,8 @@ def parse_assignment(spec, path: str = "structure") -> Assignment:
     except (TypeError, ValueError) as exc:
         raise SpecError(f"{path}.assign: malformed rows/explicit/lsb_columns ({exc})") from None
     lsb_cell = spec.get("lsb_cell")
+    if lsb_cell is not None and not isinstance(lsb_cell, str):
+        raise SpecError(f"{path}.assign.lsb_cell: must be a cell name, got {lsb_cell!r}")
     if lsb_columns and lsb_cell is None:
         raise SpecError(f"{path}.assign: lsb_columns given without lsb_cell")
     return Assignment(str(spec.get("cell", "FA")), lsb_cell, lsb_columns, rows, explicit)
@@ -271,18 +279,23 @@ def parse_structure(spec: Mapping, n_a: int, n_b: int, user_cells=(), path="stru
     unknown = set(spec) - {"kind", "cells", "assign", "k", "leaf"}
     if unknown:
         raise SpecError(f"{path}: unknown keys {sorted(unknown)}")
+    name = spec.get("kind", "ripple-row")
     try:
-        kind = Kind(spec.get("kind", "ripple-row"))
+        kind = Kind(KIND_ALIASES.get(name, name) if isinstance(name, str) else name)
     except ValueError:
-        raise SpecError(f"{path}.kind: unknown structure {spec.get('kind')!r} "
-                        f"(known: {', '.join(k.value for k in Kind)})") from None
+        raise SpecError(f"{path}.kind: unknown structure {name!r} (known: "
+                        f"{', '.join(k.value for k in Kind)}; short: "
+                        f"{', '.join(sorted(KIND_ALIASES))})") from None
     if kind is Kind.HIERARCHICAL:
         k = spec.get("k")
-        if not isinstance(k, int) or not MIN_WIDTH <= k <= MAX_WIDTH:
-            raise SpecError(f"{path}.k: chunk width must be an integer in 2..32, got {k!r}")
+        if isinstance(k, bool) or not isinstance(k, int) or not MIN_WIDTH <= k <= MAX_WIDTH:
+            raise SpecError(f"{path}.k: {'missing' if k is None else f'chunk width must be an integer in 2..32, got {k!r}'}")
         if "cells" in spec or "assign" in spec:
             raise SpecError(f"{path}: a hierarchical structure takes its cells from its leaf")
-        leaf = parse_structure(spec.get("leaf", {}), k, k, user_cells, f"{path}.leaf")
+        if "leaf" not in spec:
+            raise SpecError(f"{path}.leaf: missing (the {k}x{k} sub-multiplier, e.g. "
+                            f"{{kind: ripple, cells: AMA5}}; {{}} for an exact ripple-row leaf)")
+        leaf = parse_structure(spec["leaf"], k, k, user_cells, f"{path}.leaf")
         return hierarchical(n_a, n_b, k, leaf)
     if "cells" in spec and "assign" in spec:
         raise SpecError(f"{path}: give either 'cells' or 'assign', not both")

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from archsim.errors import SpecError
+from archsim_core.errors import SpecError
 from archsim_core.cells import cells_from_spec, get_cell
 from archsim_core.formats import BF16, FP32, FPFormat, get_format
 from archsim_core.netlist import Netlist
@@ -116,12 +116,9 @@ def _from_name(name: str) -> VariantSpec:
 
 
 def _from_file(path: Path) -> VariantSpec:
-    import yaml
+    from archsim_core.yamlio import load_file
 
-    try:
-        body = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise SpecError(f"{path}: cannot read variant spec ({exc.__class__.__name__}: {exc})") from None
+    body = load_file(path, SpecError, "variant spec")
     if not isinstance(body, Mapping):
         raise SpecError(f"{path}: a variant spec must be a mapping")
     try:
@@ -134,6 +131,9 @@ def _from_mapping(spec: Mapping) -> VariantSpec:
     unknown = set(spec) - _SPEC_KEYS
     if unknown:
         raise SpecError(f"variant spec: unknown keys {sorted(unknown)} (known: {sorted(_SPEC_KEYS)})")
+    for key in ("base", "name"):
+        if key in spec and not isinstance(spec[key], str):
+            raise SpecError(f"variant spec: {key} must be a string, got {spec[key]!r}")
     base = _from_name(spec["base"]) if "base" in spec else NAMED["exact"]
     fmt = get_format(spec["format"]) if "format" in spec else base.fmt
     user = tuple(cells_from_spec(spec.get("cells") or {}).values())
@@ -146,6 +146,21 @@ def _from_mapping(spec: Mapping) -> VariantSpec:
     name = str(spec.get("name", "custom"))
     return replace(base, name=name, fmt=fmt, structure=structure,
                    **{k: spec[k] for k in ("rounding", "specials", "semantics") if k in spec})
+
+
+def structure_notes(spec) -> list[str]:
+    """Choices the structure makes silently, in words (commands echo them): a hierarchical
+    chunk width k that does not divide the width zero-pads the last chunk."""
+    v = resolve_variant(spec)
+    notes, s, path = [], v.structure, "structure"
+    while s is not None and s.kind is Kind.HIERARCHICAL:
+        for n in sorted({s.n_a, s.n_b}):
+            if n % s.k:
+                notes.append(f"variant {v.name}: {path}.k = {s.k} does not divide the {n}-bit "
+                             f"operand: its last chunk is zero-padded ({n % s.k} of {s.k} bits "
+                             f"used)")
+        s, path = s.leaf, f"{path}.leaf"
+    return notes
 
 
 def resolve_variant(spec) -> VariantSpec:

@@ -3,8 +3,10 @@
 multiplications per image goes through a bit-level multiplier model (and the sums run in
 declared k order). Prints both times and their ratio, plus the accuracies as a sanity check.
 
-    nice -n 10 python benchmarks/bench_inference.py --data-dir ../shared/data [--images 10000]
+    nice -n 10 python benchmarks/bench_inference.py --data-dir ../shared/data [--limit 10000]
         [--variants da,exact] [--batch-size 250]
+
+The anchor and every variant run on the same first `--limit` (alias `--images`) test images.
 
 Wall-clock times on a shared machine vary with load, so the script also prints the process
 CPU time (all threads) and the load average; on an idle 2-core machine wall ~ CPU / 2.
@@ -31,8 +33,10 @@ def _timed(fn):
 def main(argv=None) -> int:
     """Run the benchmark; returns 0."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data-dir", default=str(REPO.parent / "shared" / "data"))
-    ap.add_argument("--images", type=int, default=10000)
+    default_data = next((d for d in (REPO.parent / "shared" / "data", REPO.parents[1] / "shared" / "data")
+                         if d.is_dir()), REPO.parent / "shared" / "data")
+    ap.add_argument("--data-dir", default=str(default_data))
+    ap.add_argument("--limit", "--images", dest="images", type=int, default=10000)
     ap.add_argument("--variants", default="da")
     ap.add_argument("--batch-size", type=int, default=250)
     args = ap.parse_args(argv)

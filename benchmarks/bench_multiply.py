@@ -4,7 +4,7 @@
 
 For each variant the same float32 arrays go through `m.multiply` (boundary conversion
 included) and through numpy's `x * y`; the best of R timings of each is reported with the
-ratio numpy/archsim. Targets (issue 2): da within 10x of numpy, the generic netlist variant
+ratio numpy/archsim. Targets: da within 10x of numpy, the generic netlist variant
 lsb-AMA5-16 within 50x.
 """
 import argparse

@@ -78,7 +78,7 @@ def run_scalesim(python: str, cfg: Path, topo: Path, work: Path, limit_s: float)
 
 def run_archsim(cfg: Path, topo: Path, work: Path):
     """(end-to-end CLI seconds, in-process seconds, per-layer reports in SCALE-Sim's conventions)."""
-    from archsim.scalesim_compat import expand_depthwise, layer_report, read_scalesim_config
+    from archsim.sim.scalesim.compat import expand_depthwise, layer_report, read_scalesim_config
     from archsim.workloads import read_scalesim_topology
 
     cli_s = inproc_s = float("inf")
@@ -99,7 +99,7 @@ def run_archsim(cfg: Path, topo: Path, work: Path):
 def run_simpy(rows: int, cols: int, df: str, topo: Path):
     """(seconds of simulate_workload, per-layer compute cycles, stall, fill + drain cycles)."""
     from archsim.config import ArrayConfig, MemoryConfig
-    from archsim.scalesim_compat import expand_depthwise
+    from archsim.sim.scalesim.compat import expand_depthwise
     from archsim.sim.accelerator import simulate_workload
     from archsim.sim.plan import Dataflow
     from archsim.workloads import read_scalesim_topology

@@ -1,4 +1,9 @@
-"""Shared fixtures. Data paths are relative to this file; ../shared sits beside the checkout."""
+"""Shared fixtures. Data paths are relative to this file; ../shared sits beside the checkout.
+
+In CI (environment variable CI set, as every CI service does), a skipped test is a failure:
+a missing prerequisite (../shared/data, Pillow, torch, ART) must not turn CI green by
+skipping. Locally, such tests skip with their reason.
+"""
 import os
 from pathlib import Path
 
@@ -8,9 +13,41 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("ARCHSIM_SHARED", REPO.parent / "shared"))
 
 
+def in_ci() -> bool:
+    """True when the CI environment variable is set to anything but false/0/no/empty."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _skip_reason(report) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2])
+    return str(longrepr)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """In CI, turn a skip (not an xfail) into a failure that names the missing prerequisite."""
+    outcome = yield
+    report = outcome.get_result()
+    if in_ci() and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI, which must not happen: {_skip_reason(report)}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    """In CI, a module skipped at collection (module-level importorskip) fails too."""
+    outcome = yield
+    report = outcome.get_result()
+    if in_ci() and report.skipped:
+        report.outcome = "failed"
+        report.longrepr = f"module skipped in CI, which must not happen: {_skip_reason(report)}"
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """The read-only data directory `../shared/data` (skips if absent)."""
+    """The read-only data directory `../shared/data` (skips if absent; fails in CI)."""
     path = SHARED / "data"
     if not path.is_dir():
         pytest.skip(f"shared data not found at {path}")

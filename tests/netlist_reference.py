@@ -16,6 +16,13 @@ def numpy_signals(nl, a, b):
         if kind == "and":
             g = nl.gates[i]
             v[g.out] = v[g.a] & v[g.b]
+        elif kind == "gate":
+            g = nl.logic[i]
+            x = [v[s] for s in g.ins]
+            v[g.out] = {"AND2": lambda: x[0] & x[1], "OR2": lambda: x[0] | x[1],
+                        "XOR2": lambda: x[0] ^ x[1], "INV": lambda: 1 - x[0],
+                        "BUF": lambda: x[0], "DFF": lambda: x[0],
+                        "MUX2": lambda: np.where(x[2] == 1, x[1], x[0])}[g.kind]()
         else:
             c = nl.cells[i]
             ct = nl.cell_types[c.cell]

@@ -2,7 +2,7 @@
 
 Convolution is a float64 sum over kernel offsets (no im2col); the approximate reference
 multiplies element by element through `m.multiply` and accumulates in float32 in increasing
-k = (c*R + r)*S + s order, exactly as INTERFACES.md declares for m.conv2d / m.matmul.
+k = (c*R + r)*S + s order, exactly as archsim_core's m.conv2d / m.matmul document it.
 """
 import numpy as np
 

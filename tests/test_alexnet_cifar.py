@@ -14,7 +14,7 @@ from archsim.nn.network import forward
 from cifar_data import cifar_batches_dir
 
 REPO = Path(__file__).resolve().parents[1]
-# (name, C_in, F, kernel, padding, input side) of the fixed architecture, typed from INTERFACES.md
+# (name, C_in, F, kernel, padding, input side) of the fixed architecture, typed from its specification
 SPEC = [("conv1", 3, 32, 5, 2, 32), ("conv2", 32, 64, 5, 2, 16), ("conv3", 64, 96, 3, 1, 8),
         ("conv4", 96, 96, 3, 1, 8), ("conv5", 96, 64, 3, 1, 8)]
 FC = [("fc1", 1024, 256), ("fc2", 256, 128), ("fc3", 128, 10)]
@@ -119,7 +119,7 @@ def test_missing_and_corrupt_weights_file(tmp_path):
         load_alexnet_cifar(tmp_path / "nope.npz")
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"PK\x03\x04 garbage")
-    with pytest.raises(DataError, match="bad.npz.*not a readable"):
+    with pytest.raises(DataError, match="bad.npz.*damaged .npz archive"):
         load_alexnet_cifar(bad)
 
 

@@ -20,7 +20,18 @@ def test_sweep_expands_with_library_defaults():
     runs = specs[0].runs()
     assert [label for label, _ in runs] == ["pgd[eps=0.1]", "pgd[eps=0.2]"]
     assert runs[1][1] == {"norm": np.inf, "eps": 0.2, "eps_step": 0.1, "max_iter": 7,
-                          "num_random_init": 0}
+                          "num_random_init": 0, "loss": "ce", "rel_step": None}
+
+
+def test_step_tied_to_eps_and_extras_kept_out_of_art():
+    from archsim.robustness.attacks import split_extras
+    specs, errors = _parse({"pgd": {"eps": [0.1, 0.3], "max_iter": 100, "rel_step": 2.5,
+                                    "loss": "margin"}}, role="whitebox")
+    assert errors == []
+    kw = specs[0].runs()[1][1]
+    assert kw["eps_step"] == pytest.approx(2.5 * 0.3 / 100)
+    art_kw, extras = split_extras("pgd", kw)
+    assert extras == {"loss": "margin", "rel_step": 2.5} and "loss" not in art_kw
 
 
 def test_sweep_labels_are_short_and_kwargs_exact():
@@ -38,6 +49,19 @@ def test_bad_attack_config_names_the_key():
     assert errors[0].startswith("experiments.transfer.attacks.cw.lr: unknown parameter")
     assert "at most one swept" in errors[2]
     assert "square: cannot run as a exact attack" in errors[3]
+
+
+@pytest.mark.parametrize("params,fragment", [
+    ({"pgd": {"eps": -0.1}}, "pgd.eps: expected a number >= 0"),
+    ({"pgd": {"eps": [0.1, -0.2]}}, "pgd.eps: expected a number >= 0"),
+    ({"pgd": {"max_iter": 0}}, "pgd.max_iter: expected an integer >= 1"),
+    ({"ddn": {"steps": 0}}, "ddn.steps: expected an integer >= 1"),
+    ({"pgd": {"norm": 3}}, "pgd.norm: expected inf, 1 or 2"),
+    ({"pgd": {"loss": "hinge"}}, "pgd.loss: unknown loss 'hinge'"),
+])
+def test_bad_attack_values_name_the_field(params, fragment):
+    _, errors = _parse(params, role="whitebox")
+    assert len(errors) == 1 and fragment in errors[0]
 
 
 class _Threshold:

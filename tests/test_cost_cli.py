@@ -17,8 +17,9 @@ def test_compare_writes_normalised_rows(tmp_path):
     assert main(["cost", "exact", "da-flat", "--out", str(out), "--no-plot"]) == 0
     rows = list(csv.DictReader((out / "cost.csv").open()))
     assert [(r["variant"], r["level"]) for r in rows] == [
-        ("exact", "significand"), ("exact", "fp_unit"), ("da-flat", "significand"), ("da-flat", "fp_unit")]
-    for r in rows[:2]:
+        ("exact", "significand"), ("exact", "fp_unit"), ("exact", "mac"),
+        ("da-flat", "significand"), ("da-flat", "fp_unit"), ("da-flat", "mac")]
+    for r in rows[:3]:
         assert float(r["energy_pj_rel"]) == 1.0 and float(r["edp_pj_ns_rel"]) == 1.0
     data = json.loads((out / "cost.json").read_text())
     unit = {r["variant"]: r for r in data["rows"] if r["level"] == "fp_unit"}
@@ -27,6 +28,11 @@ def test_compare_writes_normalised_rows(tmp_path):
     assert unit["da-flat"]["edp_pj_ns_rel"] == pytest.approx(
         unit["da-flat"]["energy_pj_rel"] * unit["da-flat"]["delay_ns_rel"])
     assert data["critical_paths"]["da-flat"][0].startswith("AND2")
+    for name in ("exact", "da-flat"):
+        blocks = {b["block"]: b for b in data["blocks"][name]}
+        assert {"significand", "adder", "register"} <= set(blocks)
+        assert all(b["method"].startswith("netlist ") for b in blocks.values())
+        assert f"{name}.unit" in blocks["normalise"]["method"]
 
 
 def test_output_is_deterministic_and_plots(tmp_path):
@@ -43,8 +49,22 @@ def test_output_is_deterministic_and_plots(tmp_path):
     (["cost", "exact", "--library", "missing.yaml"], ["missing.yaml"]),
     (["cost", "exact", "--stream", "poisson"], ["poisson"]),
     (["cost", "--sweep", "lsb", "--k", "3..x"], ["--k"]),
+    (["cost", "da-reference"], ["da-reference", "not a circuit"]),
+    (["cost", "exact", "--library", "LIB_NO_MUX"], ["LIB_NO_MUX", "gates.MUX2"]),
+    (["cost", "WIDE_SPEC"], ["WIDE_SPEC", "format"]),
 ])
 def test_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys, argv, words):
+    import yaml
+
+    from archsim.cost.library import DEFAULT_LIBRARY_PATH
+
+    lib = yaml.safe_load(DEFAULT_LIBRARY_PATH.read_text(encoding="utf-8"))
+    del lib["gates"]["MUX2"]                       # a gate the unit generators need
+    (tmp_path / "LIB_NO_MUX.yaml").write_text(yaml.safe_dump(lib))
+    (tmp_path / "WIDE_SPEC.yaml").write_text(     # 35-bit words: more than the evaluator takes
+        "base: exact\nformat: {exp_bits: 11, man_bits: 23}\nstructure: {kind: ripple-row}\n")
+    files = {"LIB_NO_MUX": tmp_path / "LIB_NO_MUX.yaml", "WIDE_SPEC": tmp_path / "WIDE_SPEC.yaml"}
+    argv = [str(files.get(a, a)) for a in argv]
     out = tmp_path / "o"
     assert main(argv + ["--out", str(out)]) == 2
     err = capsys.readouterr().err.strip()
@@ -97,6 +117,6 @@ def test_spec_file_variants_and_baseline_choice(tmp_path):
     assert main(["cost", "da", str(spec), "--baseline", str(spec), "--out", str(out), "--no-plot"]) == 0
     data = json.loads((out / "cost.json").read_text())
     assert data["baseline"] == "exact-hier"
-    assert [r["variant"] for r in data["rows"]][::2] == ["exact-hier", "da"]
+    assert [r["variant"] for r in data["rows"]][::3] == ["exact-hier", "da"]
     assert data["what_if_prefix_recombination"]["exact-hier"]["delay_units_prefix_recomb"] < \
         data["what_if_prefix_recombination"]["exact-hier"]["delay_units_ripple"]

@@ -90,14 +90,20 @@ def test_attack_experiments_run(tmp_path, shared_data):
     pytest.importorskip("art")
     exps = {"transfer": {"images": 6, "attacks": {"fgsm": {"eps": [0.3]}}},
             "whitebox": {"images": 3, "attacks": {"deepfool": {"max_iter": 5}}},
-            "blackbox": {"images": 2, "query_budget": 20, "attacks": {"square": {}}}}
+            "blackbox": {"images": 2, "query_budget": 20, "decision_images": 2,
+                         "attacks": {"square": {}}}}
     path = _config(tmp_path, shared_data, exps)
     assert main(["robustness", str(path), "--out", str(tmp_path / "o")]) == 0
     rows = (tmp_path / "o" / "blackbox.csv").read_text().splitlines()
     assert len(rows) == 3 and all(float(r.split(",")[-1]) <= 20 for r in rows[1:])
     transfer = (tmp_path / "o" / "transfer.csv").read_text().splitlines()
-    assert transfer[1].startswith("fgsm[eps=0.3],target-exact,")
-    assert (tmp_path / "o" / "whitebox_psnr.png").is_file()
+    assert transfer[1].startswith("mnist,target,fgsm[eps=0.3],fgsm-ce,inf,0.3,")
+    assert (tmp_path / "o" / "whitebox_distance.png").is_file()
+    wb = (tmp_path / "o" / "whitebox.csv").read_text().splitlines()
+    assert wb[0].startswith("dataset,model,attack,norm,eps,n,fooled,success,ci_low,ci_high,")
+    claims = (tmp_path / "o" / "claims.csv").read_text().splitlines()
+    assert claims[0] == "dataset,claim,paper_value,archsim_value,ci_low,ci_high,verdict"
+    assert claims[1].startswith("mnist,\"transfer: reduction = 1 - transfer rate, pooled")
 
 
 @pytest.mark.torch
@@ -113,7 +119,7 @@ def test_decision_attacks_are_reproducible(tmp_path, shared_data, capsys):
     for out in outs:
         assert main(["robustness", str(path), "--out", str(out)]) == 0
     rows = (outs[0] / "blackbox.csv").read_text().splitlines()
-    assert len(rows) == 5 and rows[1].startswith("boundary,float32-numpy,25,2,")
+    assert len(rows) == 5 and rows[1].startswith("mnist,boundary,float32-numpy,25,2,")
     assert (outs[0] / "blackbox.csv").read_bytes() == (outs[1] / "blackbox.csv").read_bytes()
     log = [line.split("] ", 1)[1] for line in capsys.readouterr().err.splitlines()
            if line.startswith("archsim robustness: [")]
@@ -134,3 +140,51 @@ def test_relative_data_dir_is_relative_to_the_working_directory(repo_root, share
     assert cfg.data_dir == shared_data.resolve()
     assert cfg.target.weights == shared_data.resolve() / "da_lenet_official.npz"
     assert cfg.target.weights.is_file()
+
+
+@pytest.mark.parametrize("top,exps,fragments", [
+    ({}, {"whitebox": {"images": 4, "attacks": {"pgd": {"eps": -0.1}}}},
+     ["experiments.whitebox.attacks.pgd.eps: expected a number >= 0"]),
+    ({}, {"whitebox": {"images": 4, "attacks": {"pgd": {"max_iter": 0}}}},
+     ["experiments.whitebox.attacks.pgd.max_iter: expected an integer >= 1"]),
+    ({}, {"whitebox": {"images": 4, "attacks": {"ddn": {"loss": "hinge"}}}},
+     ["experiments.whitebox.attacks.ddn.loss: unknown loss 'hinge'"]),
+    ({}, {"transfer": {"images": 4, "attacks": {"pgd": {"norm": "l3"}}}},
+     ["experiments.transfer.attacks.pgd.norm: expected inf, 1 or 2"]),
+    ({"controls": [{"scaled": "da-flat"}]}, {"clean": {"images": 4}},
+     ["controls[0].scaled: reference 'da-flat' is not the approximate model"]),
+    ({"controls": [{"shifted": "da"}]}, {"clean": {"images": 4}},
+     ["controls[0].shifted: unknown control"]),
+    ({}, {"transfer": {"images": 4, "sources": ["advtrained"], "attacks": {"fgsm": {}}}},
+     ["experiments.transfer.sources: unknown source model 'advtrained'"]),
+    ({}, {"clean": {"images": 10001}},
+     ["experiments.clean.images: 10001 images after offset 0 exceed the 10000 test images"]),
+    ({}, {"blackbox": {"images": 3, "decision_images": 3, "query_budget": 5,
+                       "attacks": {"square": {}}}},
+     ["experiments.blackbox.decision_images: 3 exceeds the"]),
+])
+def test_bad_robustness_input_names_the_field(capsys, tmp_path, shared_data, top, exps,
+                                              fragments):
+    """Negative eps, zero steps, unknown norm/loss, a control without its reference, unknown
+    source, a sample size above the test set or the eligible set: one line, exit 2, no output."""
+    if "blackbox" in exps:  # images 16-18: one of them ineligible
+        exps["blackbox"]["offset"] = 16  # test image 18 is misclassified by the paper's LeNet
+    path = _config(tmp_path, shared_data, exps, **top)
+    _fails(capsys, tmp_path, path, "cfg.yaml", *fragments)
+
+
+def test_shipped_robustness_configs_are_valid(repo_root, shared_data):
+    """Every configs/robustness_*.yaml (quick, session, full) parses, its controls resolve,
+    and the full configs ask for the sizes of issue #14."""
+    from archsim.commands.robustness import _check_variants
+    from archsim.robustness.config import load_config
+    paths = sorted((repo_root / "configs").glob("robustness_*.yaml"))
+    assert len(paths) >= 6
+    for path in paths:
+        cfg = load_config(path, str(shared_data))
+        _check_variants(cfg)
+        if path.stem.endswith("_full"):
+            exps = {e.kind: e for e in cfg.experiments}
+            assert exps["transfer"].images >= 1000 and exps["whitebox"].images >= 500
+            assert exps["blackbox"].decision_images >= 100
+            assert exps["blackbox"].query_budget >= 5000

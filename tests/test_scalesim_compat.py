@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from archsim.cli import main
-from archsim.scalesim_compat import (BANDWIDTH_HEADER, COMPUTE_HEADER, DETAILED_HEADER,
+from archsim.sim.scalesim.compat import (BANDWIDTH_HEADER, COMPUTE_HEADER, DETAILED_HEADER,
                                      ScaleSimConfig, layer_report, read_scalesim_config)
 from archsim.sim.plan import Dataflow
 from archsim.workloads import Layer, LayerKind, read_scalesim_topology

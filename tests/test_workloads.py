@@ -110,7 +110,7 @@ def test_scalesim_bad_rows_name_file_row_field(tmp_path, row, expect):
     ("input: [1, 4, 4]\nbatch: -1\nlayers:\n  - {type: fc, out_features: 2}\n",
      "batch: must be an integer >= 1"),
     ("input: [1, 4]\nlayers: []\n", "input: must be [channels, height, width]"),
-    ("input: [1, 4, 4\n", "cannot read workload"),
+    ("input: [1, 4, 4\n", "malformed YAML: line 2, column 1"),
     ("input: [1, 4, 4]\nlayers:\n  - {type: [conv], filters: 2, kernel: 3}\n",
      "layers[0].type: must be one of conv, pool, fc"),
     ("input: [1, 4, 4]\nlayers:\n  - {name: a, type: fc, out_features: 2}\n"

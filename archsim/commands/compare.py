@@ -1,4 +1,8 @@
-"""`archsim compare DIR...`: the runs' per-variant figures side by side (table and CSV)."""
+"""`archsim compare DIR...`: the runs' per-variant figures side by side (table and CSV).
+
+energy_rel, latency_rel and edp_rel are each row's energy, latency and EDP divided by the
+first row's (the first directory's first variant), so the first row reads 1.0.
+"""
 from __future__ import annotations
 
 import json
@@ -11,7 +15,9 @@ COLUMNS = ["run", "variant", "workload", "dataflow", "array", "cycles", "clock_m
 
 def register(subparsers) -> None:
     """Add the `compare` subcommand."""
-    p = subparsers.add_parser("compare", help="compare runs side by side", description=__doc__)
+    import argparse
+    p = subparsers.add_parser("compare", help="compare runs side by side", description=__doc__,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("dirs", nargs="+", help="directories written by `archsim run`")
     p.add_argument("--csv", default=None, help="also write the table to this CSV file")
     p.set_defaults(handler=handle)
@@ -50,13 +56,21 @@ def _text(value) -> str:
 
 def handle(args) -> int:
     """Print the table; optionally write it as CSV."""
-    from archsim.results import write_csv
-
     rows = compare_rows([Path(d) for d in args.dirs])
     cells = [COLUMNS] + [[_text(r[c]) for c in COLUMNS] for r in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(COLUMNS))]
     for row in cells:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
     if args.csv:
-        write_csv(args.csv, rows, COLUMNS)
+        import csv
+        import io
+
+        from archsim.outdir import write_file_atomic
+        from archsim.results import _cell
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(COLUMNS)
+        writer.writerows([_cell(r[c]) for c in COLUMNS] for r in rows)
+        write_file_atomic(args.csv, buffer.getvalue())
+        print(f"wrote {args.csv}")
     return 0

@@ -1,7 +1,9 @@
-"""`archsim cost VARIANT...`: gate-count area, delay, energy and EDP of multiplier variants.
+"""`archsim cost VARIANT...`: netlist area, delay, energy and EDP of multiplier variants.
 
 Compare mode prints and writes (OUT/cost.csv, OUT/cost.json, OUT/cost.png) each variant's
-significand array and whole FP multiplier, normalised to the baseline. Sweep mode
+significand array, whole FP multiplier and MAC (multiplier + adder + register), normalised to
+the baseline, the per-block breakdown of the PE (every figure from a netlist: cost.json
+`blocks`, each block's `method` naming its netlist) and the DA paper's comparison. Sweep mode
 (`--sweep lsb --cells AMA1,...,AMA5 --k 0..24`) writes OUT/sweep.csv with error (ER, MRED)
 against energy and delay, and a Pareto plot (OUT/pareto.png).
 """
@@ -14,7 +16,7 @@ DEFAULT_VARIANTS = ("exact", "da", "da-flat")
 
 def register(subparsers) -> None:
     """Add the `cost` subcommand."""
-    p = subparsers.add_parser("cost", help="gate-count cost (area, delay, energy, EDP) of variants",
+    p = subparsers.add_parser("cost", help="netlist cost (area, delay, energy, EDP) of variants",
                               description=__doc__.splitlines()[0])
     p.add_argument("variants", nargs="*", metavar="VARIANT",
                    help=f"variant names or spec .yaml files (default: {' '.join(DEFAULT_VARIANTS)})")
@@ -25,7 +27,8 @@ def register(subparsers) -> None:
     p.add_argument("--sweep", choices=("lsb",), default=None, help="sweep the lsb family")
     p.add_argument("--cells", default="AMA1,AMA2,AMA3,AMA4,AMA5", help="sweep: cells")
     p.add_argument("--k", default="0..24", help="sweep: approximated columns, e.g. 0..24")
-    p.add_argument("--out", default="runs/cost", metavar="DIR", help="output directory (default runs/cost)")
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="output directory (default runs/cost); new, empty or archsim's")
     p.add_argument("--no-plot", action="store_true", help="write CSV/JSON only")
     p.set_defaults(handler=run)
 
@@ -37,37 +40,40 @@ def _library_echo(lib) -> dict:
 
 
 def _spec_echo(spec) -> dict:
+    from archsim_core.variants import structure_notes
     return {"format": spec.fmt.name, "rounding": spec.rounding, "specials": spec.specials,
-            "semantics": spec.semantics, "structure": repr(spec.structure)}
+            "semantics": spec.semantics, "structure": repr(spec.structure),
+            "notes": structure_notes(spec)}
 
 
 def _compare(args, lib) -> dict:
     from dataclasses import asdict
 
     from archsim.cost.pe import pe_cost
-    from archsim.cost.report import (PAPER_CLAIMS, compare, critical_paths, prefix_sensitivity,
-                                     resolve_all, role_breakdown, unit_breakdown)
+    from archsim.cost.report import (PAPER_CLAIMS, adder_breakdown, compare, critical_paths,
+                                     paper_comparison, prefix_sensitivity, resolve_all,
+                                     role_breakdown, unit_breakdown)
 
     specs = resolve_all(list(args.variants or DEFAULT_VARIANTS), args.baseline)
     rows = compare(specs, specs[0], lib, args.stream)
     pes = {s.name: asdict(pe_cost(s, library=lib, stream=args.stream)) for s in specs}
     return {"mode": "compare", "baseline": specs[0].name, "rows": rows,
             "paper_claims_reduction": PAPER_CLAIMS, "critical_paths": critical_paths(specs, lib),
-            "blocks": unit_breakdown(specs, lib, args.stream), "pe": pes,
+            "paper_comparison": paper_comparison(rows),
+            "blocks": unit_breakdown(specs, lib, args.stream),
+            "adder_blocks": adder_breakdown(specs, lib, args.stream), "pe": pes,
             "significand_roles": role_breakdown(specs, lib, args.stream),
             "what_if_prefix_recombination": prefix_sensitivity(specs, lib),
             "specs": {s.name: _spec_echo(s) for s in specs}}
 
 
 def _sweep(args, lib) -> dict:
-    from tqdm import tqdm
-
     from archsim.cost.sweep import lsb_sweep, parse_k_range
 
     cells = [c.strip() for c in args.cells.split(",") if c.strip()]
     ks = parse_k_range(args.k)
-    with tqdm(total=len(cells) * len(ks), desc="lsb sweep", file=sys.stderr,
-              disable=not sys.stderr.isatty()) as bar:
+    from archsim.progress import counter
+    with counter(len(cells) * len(ks), "lsb sweep", "variant") as bar:
         rows = lsb_sweep(cells, ks, lib, args.stream, bar)
     return {"mode": "sweep", "baseline": "exact", "sweep": rows}
 
@@ -80,6 +86,35 @@ def _print_table(rows) -> None:
               f"{r['delay_ns']:9.3f} {r['energy_pj']:10.4f} {r['edp_pj_ns']:10.4f} "
               f"{r['area_um2_rel']:6.3f} {r['delay_ns_rel']:6.3f} {r['energy_pj_rel']:6.3f} "
               f"{r['edp_pj_ns_rel']:6.3f}")
+
+
+def _print_blocks(blocks) -> None:
+    print(f"\n{'variant':16} {'block':12} {'area_um2':>10} {'MAC path':>9} {'unit path':>9} "
+          f"{'energy_pj':>10}")
+    for name, rows in blocks.items():
+        for b in rows:
+            print(f"{name:16} {b['block']:12} {b['area_um2']:10.1f} {b['mac_path_units']:9g} "
+                  f"{b['delay_units']:9g} {b['energy_pj']:10.4f}")
+
+
+def _print_paper(rows, blocks=None) -> None:
+    if not rows:
+        return
+    for name, bl in (blocks or {}).items():
+        total = sum(b["mac_path_units"] for b in bl)
+        energy = sum(b["energy_pj"] for b in bl)
+        top = sorted(bl, key=lambda b: -b["mac_path_units"])[:3]
+        big = sorted(bl, key=lambda b: -b["energy_pj"])[:3]
+        print(f"\n{name}: MAC path {total:g} unit gates, largest shares "
+              + ", ".join(f"{b['block']} {b['mac_path_units']:g} ({b['mac_path_units'] / total:.0%})"
+                          for b in top)
+              + f"; MAC energy {energy:.3f} pJ, largest "
+              + ", ".join(f"{b['block']} {b['energy_pj']:.3f} ({b['energy_pj'] / energy:.0%})"
+                          for b in big))
+    print(f"\n{'DA paper comparison':20} {'level':12} {'metric':7} {'ours':>6} {'paper':>6}")
+    for r in rows:
+        print(f"{r['variant']:20} {r['level']:12} {r['metric']:7} x{r['reduction']:5.2f} "
+              f"x{r['paper_claim']:5.1f}")
 
 
 def _print_sweep(rows) -> None:
@@ -96,12 +131,15 @@ def run(args) -> int:
     from archsim.cost.library import resolve_library
     from archsim.cost.report import COLUMNS, plot_cost_dir
     from archsim.cost.sweep import COLUMNS as SWEEP_COLUMNS
-    from archsim.results import output_dir, write_csv, write_json
+    from archsim.outdir import check_output_dir, default_out, output_dir
+    from archsim.results import write_csv, write_json
 
+    out = args.out if args.out else default_out("cost")
+    check_output_dir(out)
     lib = resolve_library(args.library)
     payload = _sweep(args, lib) if args.sweep else _compare(args, lib)
     payload.update(library=_library_echo(lib), stream=args.stream)
-    with output_dir(args.out) as tmp:
+    with output_dir(out) as tmp:
         write_json(tmp / "cost.json", payload)
         if args.sweep:
             write_csv(tmp / "sweep.csv", payload["sweep"], SWEEP_COLUMNS)
@@ -113,9 +151,11 @@ def run(args) -> int:
         _print_sweep(payload["sweep"])
     else:
         _print_table(payload["rows"])
+        _print_blocks(payload["blocks"])
+        _print_paper(payload["paper_comparison"], payload["blocks"])
         for name, d in payload["what_if_prefix_recombination"].items():
             if d["delay_units_prefix_recomb"] != d["delay_units_ripple"]:
                 print(f"what-if {name}: significand delay {d['delay_units_ripple']:g} -> "
                       f"{d['delay_units_prefix_recomb']:g} unit gates with prefix recombination adders")
-    print(args.out)
+    print(f"wrote {out}")
     return 0

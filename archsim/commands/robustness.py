@@ -13,7 +13,8 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("robustness", help="adversarial robustness: exact vs approximate",
                               description=__doc__)
     p.add_argument("config", help="robustness YAML config (see configs/robustness_mnist.yaml)")
-    p.add_argument("--out", help="output directory (default: robustness-<config name>)")
+    p.add_argument("--out", help="output directory (default: runs/<config name>); new, empty "
+                                  "or archsim's")
     p.add_argument("--data-dir", help="data directory (overrides dataset.data_dir and "
                                       "$ARCHSIM_DATA_DIR)")
     p.add_argument("--only", help="comma-separated experiments of the config to run "
@@ -21,10 +22,30 @@ def register(subparsers) -> None:
     p.set_defaults(handler=run)
 
 
+INSTALL_HINT = "pip install torch==2.13.0 && pip install -e '.[robust]'"  # as in README.md
+
+
+def _require_extras() -> None:
+    """Fail before any work if the 'robust' extra (torch, ART) is not installed."""
+    import importlib.util
+
+    from archsim.errors import ConfigError
+    missing = [name for module, name in (("torch", "PyTorch"),
+                                         ("art", "adversarial-robustness-toolbox"))
+               if importlib.util.find_spec(module) is None]
+    if missing:
+        raise ConfigError(f"archsim robustness needs {' and '.join(missing)} (the optional "
+                          f"'robust' extra; CPU wheel of torch first): {INSTALL_HINT}")
+
+
 def _check_variants(config) -> None:
     from archsim_core import resolve_variant
     from archsim.robustness.experiments import FLOAT32
+    from archsim.robustness.adaptive import WEIGHT_CONTROLS
     resolve_variant(config.approximate)
+    for c in config.controls:
+        if isinstance(c, str) and c not in WEIGHT_CONTROLS:
+            resolve_variant(c)
     for exp in config.experiments:
         for v, _ in exp.variants:
             if v != FLOAT32:
@@ -48,20 +69,25 @@ def run(args) -> int:
     from archsim.robustness.config import load_config
     from archsim.robustness.experiments import Runner, run_experiments
     from archsim.robustness.report import write_results
-    from archsim.results import output_dir
+    from archsim.outdir import check_output_dir, default_out, output_dir
+    _require_extras()
     only = tuple(s.strip() for s in (args.only or "").split(",") if s.strip())
     config = load_config(args.config, args.data_dir, only)
     _check_variants(config)
+    out = Path(args.out) if args.out else default_out(config.name)
+    check_output_dir(out)
     target = load_network(config.target.weights, config.target.architecture, name="target")
-    needs_proxy = config.proxy and any(e.proxy_attacks for e in config.experiments)
+    needs_proxy = config.proxy and any(e.proxy_attacks or "proxy" in e.sources
+                                       for e in config.experiments)
     proxy = (load_network(config.proxy.weights, config.proxy.architecture, name="proxy")
              if needs_proxy else None)
     test = load_split(config.dataset, config.data_dir, "test")
     runner = Runner(config, test, target, proxy, progress=sys.stderr.isatty(),
                     log=_stderr_log(time.perf_counter()))
+    runner.surrogates = {name: load_network(m.weights, m.architecture, name=name)
+                         for name, m in config.surrogates}
     results = run_experiments(runner)
-    out = Path(args.out or f"robustness-{config.name}")
     with output_dir(out) as tmp:
-        written = write_results(tmp, config, target, proxy, results)
+        written = write_results(tmp, config, target, proxy, results, runner)
     print(f"archsim robustness: wrote {len(written)} files to {out}")
     return 0

@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 
 from archsim.errors import SpecError
 from archsim_core.cells import BUILTIN_CELLS, CellType, define_cell
@@ -226,14 +225,8 @@ def library_from_mapping(data, source: str = "<mapping>") -> CellLibrary:
 def load_library(path: str | Path | None = None) -> CellLibrary:
     """Load and validate a library YAML file (the default library when `path` is None)."""
     path = Path(path) if path is not None else DEFAULT_LIBRARY_PATH
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SpecError(f"cell library {path}: cannot read ({exc.strerror})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise SpecError(f"cell library {path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    from archsim_core.yamlio import load_file
+    data = load_file(path, SpecError, "cell library")
     return library_from_mapping(data, str(path))
 
 

@@ -1,4 +1,4 @@
-"""Switching energy of a netlist on an operand stream, and the alpha = 0.5 static estimate.
+"""Switching energy of a netlist on an operand stream (toggles counted, never assumed).
 
 Energy per operation = sum over driven signals of (value changes between consecutive
 operations x the driving cell's energy per output toggle) / (number of transitions). Toggles
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 import numpy as np
-from archsim_core.netlist import Netlist
+from archsim_core.netlist import GATE_OUTPUT, Netlist
 
 from archsim.cost.library import CellLibrary
 from archsim.cost.timing import check_netlist, effective_cell
@@ -22,7 +22,6 @@ from archsim.errors import DataError, SpecError
 DEFAULT_STREAM = "uniform"
 DEFAULT_N_OPS = 4096
 DEFAULT_SEED = 0
-ALPHA_STATIC = 0.5
 
 
 def operand_stream(kind: str, n_ops: int = DEFAULT_N_OPS, seed: int = DEFAULT_SEED):
@@ -75,6 +74,8 @@ def signal_energies(netlist: Netlist, lib: CellLibrary) -> np.ndarray:
         cost = lib.cell(effective_cell(netlist, i))
         energy[inst.sum] = cost.toggle_energy("Sum")
         energy[inst.cout] = cost.toggle_energy("Cout")
+    for g in netlist.logic:
+        energy[g.out] = lib.cell(g.kind).toggle_energy(GATE_OUTPUT.get(g.kind, "Y"))
     return energy
 
 
@@ -83,7 +84,6 @@ class EnergyReport:
     """Energy per operation of one netlist in library units (eu)."""
 
     per_op_eu: float          # from toggle counts on the stream
-    static_eu: float          # alpha = 0.5 estimate: every driven signal toggles half the time
     toggles_per_op: float
     n_ops: int
 
@@ -97,6 +97,5 @@ def netlist_energy(netlist: Netlist, a, b, lib: CellLibrary, toggles=None) -> En
     energy = signal_energies(netlist, lib)
     transitions = a.size - 1
     return EnergyReport(per_op_eu=float(toggles @ energy) / transitions,
-                        static_eu=ALPHA_STATIC * float(energy.sum()),
                         toggles_per_op=float(toggles[energy > 0].sum()) / transitions,
                         n_ops=int(a.size))

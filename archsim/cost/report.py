@@ -1,21 +1,27 @@
 """Cost comparison tables and the paper's figure.
 
-`compare(variants, baseline)` gives, for each variant, two levels of rows — the significand
-multiplier alone ("significand", the 24x24 netlist) and the whole FP multiplier ("fp_unit") —
-with area, transistors, critical-path delay, energy per operation and EDP, each also
-normalised to the baseline at the same level. `plot_cost_dir(run_dir)` draws grouped bars of
-energy, delay and EDP normalised to the baseline, with the paper's claimed reductions marked
-beside ours as reference markers (claims are plotted, never used to compute anything).
+`compare(variants, baseline)` gives, for each variant, three levels of rows, each priced from
+netlists on the same operand stream: the significand multiplier alone ("significand", the
+variant's array netlist on the operands' significands), the whole FP multiplier ("fp_unit",
+its unit netlist on the operand words) and the PE's MAC ("mac": multiplier + accumulation
+adder + register energy, the chained multiplier -> adder -> register critical path), with
+area, transistors, critical-path delay, energy per operation and EDP, each also normalised to
+the baseline at the same level. `paper_comparison` turns them into reduction factors beside
+the DA paper's claims. `plot_cost_dir(run_dir)` draws grouped bars of energy, delay and EDP
+normalised to the baseline, with the paper's claimed reductions marked beside ours as
+reference markers (claims are plotted, never used to compute anything).
 """
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
 from archsim_core.variants import build_netlist
 
+from archsim.cost.fp_unit import UnitCost, price_netlist
 from archsim.cost.library import CellLibrary
-from archsim.cost.pe import adder_unit, multiplier_unit, pj_per_eu, variant_spec
+from archsim.cost.pe import mac_cost, pj_per_eu, variant_spec
 from archsim.cost.power import fields, netlist_toggles, operand_stream, signal_energies
 from archsim.cost.timing import analyse_timing, effective_cell
 
@@ -23,26 +29,36 @@ from archsim.cost.timing import analyse_timing, effective_cell
 # FP multiplier, reduction factors (delay ~4x, energy ~2.5x, EDP ~10x). Reference markers only.
 PAPER_CLAIMS = {"delay": 4.0, "energy": 2.5, "edp": 10.0}
 PAPER_VARIANT = "da"
-LEVELS = ("significand", "fp_unit")
+LEVELS = ("significand", "fp_unit", "mac")
 METRICS = ("area_um2", "transistors", "delay_ns", "energy_pj", "edp_pj_ns")
 COLUMNS = ("variant", "level", "area_um2", "transistors", "delay_units", "delay_ns", "energy_pj",
-           "energy_static_pj", "edp_pj_ns") + tuple(f"{m}_rel" for m in METRICS)
+           "edp_pj_ns") + tuple(f"{m}_rel" for m in METRICS)
+
+
+@functools.lru_cache(maxsize=256)
+def significand_cost(spec, lib: CellLibrary, stream: str) -> UnitCost:
+    """The significand netlist alone on the stream's significands (hidden bit included)."""
+    x, y = operand_stream(stream)
+    _, _, a = fields(x, spec)
+    _, _, b = fields(y, spec)
+    return price_netlist(build_netlist(spec), lib, a, b, ("significand",), spec.name)
 
 
 def _rows_for(variant, lib: CellLibrary, stream: str) -> list[dict]:
     spec = variant_spec(variant)
-    unit = multiplier_unit(spec, lib, stream)
+    mac = mac_cost(spec, lib, stream)
+    sig = significand_cost(spec, lib, stream)
     scale, ns = pj_per_eu(lib), lib.ns_per_delay_unit
-    sig = unit.block("significand")
+    units = (mac.mult, mac.adder, mac.register)
     rows = []
-    for level, area, tr, delay, energy, energy_static in (
-            ("significand", sig.area_um2, sig.transistors, sig.delay_units, sig.energy_eu,
-             sig.static_eu),
-            ("fp_unit", unit.area_um2, unit.transistors, unit.delay_units, unit.energy_eu,
-             unit.static_eu)):
+    for level, area, tr, delay, energy in (
+            ("significand", sig.area_um2, sig.transistors, sig.delay_units, sig.energy_eu),
+            ("fp_unit", mac.mult.area_um2, mac.mult.transistors, mac.mult.delay_units,
+             mac.mult.energy_eu),
+            ("mac", sum(u.area_um2 for u in units), sum(u.transistors for u in units),
+             mac.timing.mac_units, mac.energy_eu)):
         rows.append({"variant": spec.name, "level": level, "area_um2": area, "transistors": tr,
                      "delay_units": delay, "delay_ns": delay * ns, "energy_pj": energy * scale,
-                     "energy_static_pj": energy_static * scale,
                      "edp_pj_ns": energy * scale * delay * ns})
     return rows
 
@@ -119,18 +135,52 @@ def role_breakdown(variants, lib: CellLibrary, stream: str) -> dict:
 
 
 def unit_breakdown(variants, lib: CellLibrary, stream: str) -> dict:
-    """Per variant: each FP-unit block's area, delay and energy (pJ), and the PE adder."""
+    """Per variant: every block of the PE (the FP multiplier's blocks, then `adder` and
+    `register`) with its area, share of the MAC critical path and of the multiplier's own
+    critical path (unit gates), energy per operation (pJ) and the netlist it comes from."""
     scale = pj_per_eu(lib)
     out = {}
     for v in variants:
-        unit = multiplier_unit(variant_spec(v), lib, stream)
-        out[unit.name] = [{"block": b.name, "area_um2": b.area_um2, "transistors": b.transistors,
-                           "delay_units": b.delay_units, "energy_pj": b.energy_eu * scale,
-                           "method": b.method} for b in unit.blocks]
-    add = adder_unit(lib)
-    out["fp32-adder (PE)"] = [{"block": "total", "area_um2": add.area_um2,
-                               "transistors": add.transistors, "delay_units": add.delay_units,
-                               "energy_pj": add.energy_eu * scale, "method": "gate count (alpha=0.5)"}]
+        spec = variant_spec(v)
+        mac = mac_cost(spec, lib, stream)
+        shares = dict(mac.timing.shares)
+        rows = [{"block": b.name, "instances": b.instances, "area_um2": b.area_um2,
+                 "transistors": b.transistors, "delay_units": b.delay_units,
+                 "mac_path_units": shares.get(b.name, 0.0), "energy_pj": b.energy_eu * scale,
+                 "method": b.method} for b in mac.mult.blocks]
+        for name, unit in (("adder", mac.adder), ("register", mac.register)):
+            rows.append({"block": name, "instances": sum(b.instances for b in unit.blocks),
+                         "area_um2": unit.area_um2, "transistors": unit.transistors,
+                         "delay_units": unit.delay_units, "mac_path_units": shares.get(name, 0.0),
+                         "energy_pj": unit.energy_eu * scale,
+                         "method": f"netlist {unit.netlist}: library areas, static timing, "
+                                   f"toggles on {unit.n_ops} operations"})
+        out[spec.name] = rows
+    return out
+
+
+def adder_breakdown(variants, lib: CellLibrary, stream: str) -> dict:
+    """Per variant: the accumulation adder's own blocks (area, path share, energy)."""
+    scale = pj_per_eu(lib)
+    return {variant_spec(v).name: [
+        {"block": b.name, "instances": b.instances, "area_um2": b.area_um2,
+         "delay_units": b.delay_units, "energy_pj": b.energy_eu * scale, "method": b.method}
+        for b in mac_cost(variant_spec(v), lib, stream).adder.blocks] for v in variants}
+
+
+def paper_comparison(rows: list[dict], variant: str = PAPER_VARIANT) -> list[dict]:
+    """The baseline-over-variant reduction factors of delay, energy and EDP at each level,
+    beside the DA paper's claims (x4 / x2.5 / x10); empty when `variant` was not costed."""
+    out = []
+    for r in rows:
+        if r["variant"] != variant:
+            continue
+        for metric, key in (("delay", "delay_ns_rel"), ("energy", "energy_pj_rel"),
+                            ("edp", "edp_pj_ns_rel")):
+            ours = 1.0 / r[key]
+            out.append({"variant": variant, "level": r["level"], "metric": metric,
+                        "reduction": ours, "paper_claim": PAPER_CLAIMS[metric],
+                        "reaches_claim": ours >= PAPER_CLAIMS[metric]})
     return out
 
 
@@ -151,16 +201,16 @@ def _bars(ax, rows, level, variants):
         ax.scatter(x + i * width, [1 / PAPER_CLAIMS[k] for _, k in metrics], marker="*", s=120,
                    color="black", zorder=3, label="paper's claim (da)")
     ax.axhline(1.0, color="grey", lw=0.8)
-    ax.set_xticks(x + 0.4 - width / 2, [k for _, k in metrics])
+    ax.set_xticks(x + 0.4 - width / 2, [{"edp": "EDP"}.get(k, k) for _, k in metrics])
     ax.set_yscale("log")
+    ax.set_ylabel("relative to the baseline (log scale)")
+    ax.set_xlabel("metric")
     ax.set_title(f"{level.replace('_', ' ')}: normalised to the baseline")
 
 
 def plot_cost_dir(run_dir) -> list[Path]:
     """Draw the figures of a `archsim cost` output directory; returns the written paths."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from archsim.plotting import pyplot as plt  # OO API on Agg: no global backend switch
 
     run_dir = Path(run_dir)
     data = json.loads((run_dir / "cost.json").read_text(encoding="utf-8"))
@@ -168,7 +218,7 @@ def plot_cost_dir(run_dir) -> list[Path]:
     rows = data.get("rows", [])
     if rows:
         variants = list(dict.fromkeys(r["variant"] for r in rows))
-        fig, axes = plt.subplots(1, 2, figsize=(11, 4.6))
+        fig, axes = plt.subplots(1, len(LEVELS), figsize=(15, 4.6))
         for ax, level in zip(axes, LEVELS):
             _bars(ax, rows, level, variants)
         handles, labels = axes[0].get_legend_handles_labels()

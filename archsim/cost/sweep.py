@@ -15,6 +15,7 @@ from archsim_core.metrics import characterize
 
 from archsim.cost.library import CellLibrary
 from archsim.cost.pe import multiplier_unit, pj_per_eu, variant_spec
+from archsim.cost.report import significand_cost
 from archsim.cost.power import operand_stream
 from archsim.errors import SpecError
 
@@ -64,14 +65,14 @@ def lsb_sweep(cells, ks, lib: CellLibrary, stream: str, progress=None) -> list[d
     """One row per (cell, k); cost relative to `exact` at the FP-unit and significand levels."""
     scale, ns = pj_per_eu(lib), lib.ns_per_delay_unit
     base = multiplier_unit(variant_spec("exact"), lib, stream)
-    base_sig = base.block("significand")
+    base_sig = significand_cost(variant_spec("exact"), lib, stream)
     x, y = operand_stream(stream, ERROR_SAMPLES, ERROR_SEED)
     rows = []
     for cell in cells:
         for k in ks:
             name = variant_name(cell, k)
             unit = multiplier_unit(variant_spec(name), lib, stream)
-            sig = unit.block("significand")
+            sig = significand_cost(variant_spec(name), lib, stream)
             metrics = characterize(name, x, y)
             er, mred = deviation_from_exact(name, x, y)
             rows.append({

@@ -1,16 +1,18 @@
 """Static timing analysis over a Netlist DAG with per-pin delays (SPEC-sim §7).
 
-Operand bits arrive at time 0; the constants 0/1 never switch, so they start no path. Each AND
-gate adds the library's AND2 delay; each cell output takes the latest (input arrival + pin
-delay) over the pins that output depends on (the library lists exactly those). A cell whose
-Cin is tied to 0 is costed as a half adder when it is an exact full adder (SPEC-arith §2).
+Operand bits arrive at time 0 (or at given per-bit arrival times, e.g. a multiplier's output
+times at the adder that reads them); the constants 0/1 never switch, so they start no path.
+Each AND gate adds the library's AND2 delay; each cell and logic gate output takes the latest
+(input arrival + pin delay) over the pins that output depends on (the library lists exactly
+those). A cell whose Cin is tied to 0 is costed as a half adder when it is an exact full adder
+(SPEC-arith §2).
 """
 from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
 
-from archsim_core.netlist import CONST0, CONST1, Netlist
+from archsim_core.netlist import CONST0, CONST1, GATE_OUTPUT, GATE_PINS, Netlist
 
 from archsim.cost.library import CellLibrary, resolve_library
 from archsim.errors import SpecError
@@ -21,6 +23,8 @@ _NEVER = float("-inf")
 def check_netlist(netlist: Netlist, lib: CellLibrary) -> None:
     """SpecError unless the library costs every cell of the netlist, with the same function."""
     lib.cell("AND2")
+    for kind in sorted({g.kind for g in netlist.logic}):
+        lib.cell(kind)
     user = lib.cell_types
     for name, celltype in sorted(netlist.cell_types.items()):
         lib.cell(name)
@@ -42,7 +46,7 @@ def effective_cell(netlist: Netlist, index: int) -> str:
 class PathStep:
     """One hop of a critical path: `cell` instance `index` from `in_pin` to `out_pin`."""
 
-    kind: str          # "and" or "cell"
+    kind: str          # "and", "cell" or "gate"
     index: int
     cell: str
     in_pin: str
@@ -117,15 +121,28 @@ def _prefix_arrivals(arr, netlist, i, head, position, carry_pin, chains_state):
     return {"Sum": (max(t + 2, prev_carry) + 2 if position else t + 2, pin), "Cout": (carry, pin)}
 
 
-def _propagate(netlist: Netlist, lib: CellLibrary, recomb: str = "ripple"):
+def gate_pins(gate) -> dict[str, int]:
+    """{pin name: signal} of a logic gate."""
+    return dict(zip(GATE_PINS[gate.kind], gate.ins))
+
+
+def _propagate(netlist: Netlist, lib: CellLibrary, recomb: str = "ripple", input_arrival=None):
     chains = ripple_chains(netlist) if recomb == "prefix" else {}
     chain_state: dict = {}
     arr = [_NEVER] * netlist.n_signals
-    for sig in netlist.a_bits + netlist.b_bits:
-        arr[sig] = 0.0
+    inputs = netlist.a_bits + netlist.b_bits
+    for k, sig in enumerate(inputs):
+        arr[sig] = 0.0 if input_arrival is None else input_arrival[k]
     pred: dict[int, tuple[str, int, str, str]] = {}
     and_delay = lib.cell("AND2").pin_delays("Y")
     for kind, i in netlist.order:
+        if kind == "gate":
+            g = netlist.logic[i]
+            out = GATE_OUTPUT.get(g.kind, "Y")
+            t, pin = _latest(arr, lib.cell(g.kind).pin_delays(out), gate_pins(g))
+            arr[g.out] = t
+            pred[g.out] = ("gate", i, pin, out)
+            continue
         if kind == "and":
             g = netlist.gates[i]
             t, pin = _latest(arr, and_delay, {"A": g.a, "B": g.b})
@@ -147,7 +164,11 @@ def _trace(netlist: Netlist, arr, pred, sig: int) -> tuple[PathStep, ...]:
     steps = []
     while sig in pred and arr[sig] != _NEVER:
         kind, i, pin, out = pred[sig]
-        if kind == "and":
+        if kind == "gate":
+            g = netlist.logic[i]
+            steps.append(PathStep("gate", i, g.kind, pin, out, -1, -1, arr[sig]))
+            sig = gate_pins(g)[pin]
+        elif kind == "and":
             g = netlist.gates[i]
             steps.append(PathStep("and", i, "AND2", pin, out, -1, -1, arr[sig]))
             sig = {"A": g.a, "B": g.b}[pin]
@@ -159,21 +180,26 @@ def _trace(netlist: Netlist, arr, pred, sig: int) -> tuple[PathStep, ...]:
     return tuple(reversed(steps))
 
 
-def analyse_timing(netlist: Netlist, library=None, recomb: str = "ripple") -> TimingReport:
+def analyse_timing(netlist: Netlist, library=None, recomb: str = "ripple",
+                   input_arrival=None) -> TimingReport:
     """Arrival times, critical-path delay and the critical path of `netlist`.
 
     `recomb="prefix"` is a what-if: the ripple-carry chains of recombination adders are timed
     as Sklansky prefix adders (the netlist's function is unchanged; SPEC-arith §3 leaves the
-    recombination adder's structure to the cost model). The default times the netlist as built."""
+    recombination adder's structure to the cost model). The default times the netlist as built.
+    `input_arrival`: arrival time of each operand bit (a bits, then b bits; default all 0)."""
     if recomb not in ("ripple", "prefix"):
         raise SpecError(f"recomb must be 'ripple' or 'prefix', got {recomb!r}")
-    return _analyse_cached(netlist, resolve_library(library), recomb)
+    arrival = None if input_arrival is None else tuple(float(t) for t in input_arrival)
+    if arrival is not None and len(arrival) != netlist.n_a + netlist.n_b:
+        raise SpecError(f"input_arrival: expected {netlist.n_a + netlist.n_b} times, got {len(arrival)}")
+    return _analyse_cached(netlist, resolve_library(library), recomb, arrival)
 
 
 @functools.lru_cache(maxsize=64)
-def _analyse_cached(netlist: Netlist, lib: CellLibrary, recomb: str) -> TimingReport:
+def _analyse_cached(netlist: Netlist, lib: CellLibrary, recomb: str, arrival=None) -> TimingReport:
     check_netlist(netlist, lib)
-    arr, pred = _propagate(netlist, lib, recomb)
+    arr, pred = _propagate(netlist, lib, recomb, arrival)
     best_k, best = 0, _NEVER
     for k, sig in enumerate(netlist.outputs):
         if arr[sig] > best:
@@ -197,4 +223,16 @@ def netlist_area(netlist: Netlist, library=None) -> tuple[int, float]:
         cost = lib.cell(effective_cell(netlist, i))
         transistors += cost.transistors
         area += cost.area_um2
+    for g in netlist.logic:
+        cost = lib.cell(g.kind)
+        transistors += cost.transistors
+        area += cost.area_um2
     return transistors, area
+
+
+def path_to_output(netlist: Netlist, library, output_index: int) -> tuple[PathStep, ...]:
+    """The latest path into output bit `output_index` (operand bits at 0), input to output."""
+    lib = resolve_library(library)
+    check_netlist(netlist, lib)
+    arr, pred = _propagate(netlist, lib)
+    return _trace(netlist, arr, pred, netlist.outputs[output_index])

@@ -92,14 +92,10 @@ def _entry_nodes(where: str, spec, shape: tuple[int, ...], tensor: str) -> tuple
 
 def read_yaml_graph(path: str | Path) -> Graph:
     """Read a YAML network file as a Graph (errors name the file and the key path)."""
-    import yaml
+    from archsim_core.yamlio import load_file  # the one strict YAML reader
 
     path = Path(path)
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise WorkloadError(f"{path}: cannot read workload: {' '.join(str(exc).split())}") from None
-    return graph_from_dict(doc, str(path))
+    return graph_from_dict(load_file(path, WorkloadError, "workload"), str(path))
 
 
 def _top(doc) -> tuple[tuple[int, ...], int, list, bool]:

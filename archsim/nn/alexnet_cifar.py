@@ -1,4 +1,4 @@
-"""The CIFAR-10 AlexNet (fixed architecture, INTERFACES.md) and its shipped trained weights.
+"""The CIFAR-10 AlexNet (fixed architecture, below) and its shipped trained weights.
 
     conv1 3->32 k5 p2, ReLU, maxpool 2   (32x32 -> 16x16)
     conv2 32->64 k5 p2, ReLU, maxpool 2  (-> 8x8)
@@ -16,7 +16,6 @@ normalisation, so attack budgets are in pixel units.
 from __future__ import annotations
 
 import os
-import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -53,11 +52,6 @@ def build_alexnet_cifar(params: Mapping[str, np.ndarray], source: str = "<params
 def load_alexnet_cifar(path: str | os.PathLike | None = None) -> Network:
     """Read the npz at `path` (default: the shipped trained weights) and build the network."""
     path = Path(DEFAULT_WEIGHTS if path is None else path)
-    if not path.is_file():
-        raise DataError(f"{path}: weights file not found")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            params = {k: z[k] for k in z.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise DataError(f"{path}: not a readable npz weights file ({exc})") from None
+    from archsim_core.npzio import read_npz
+    params = read_npz(path, "weights file")
     return build_alexnet_cifar(params, source=str(path))

@@ -8,7 +8,6 @@ file fails with the key and the file named instead of deep inside a matmul.
 from __future__ import annotations
 
 import os
-import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -23,7 +22,7 @@ WORKLOADS_DIR = Path(__file__).resolve().parents[2] / "workloads"
 _ARCHITECTURES = {
     "da-lenet": "da_mnist.yaml",            # Defensive Approximation paper (da_lenet_official.npz)
     "lenet5": "lenet5_mnist.yaml",          # classic LeNet-5, trained by workloads/lenet5_mnist
-    "alexnet-cifar10": "alexnet_cifar10.yaml",  # the CIFAR-10 AlexNet fixed in INTERFACES.md
+    "alexnet-cifar10": "alexnet_cifar10.yaml",  # the CIFAR-10 AlexNet (workloads/alexnet_cifar10/)
 }
 
 
@@ -87,13 +86,14 @@ def build_network(architecture: str, params: Mapping[str, np.ndarray], source: s
 def read_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """All arrays of an npz file as float32 (DataError naming the file if unreadable)."""
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: weights file not found")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            out = {k: np.asarray(data[k], dtype=np.float32) for k in data.files}
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise DataError(f"{path}: not a readable npz weights file ({exc})") from None
+    from archsim_core.npzio import read_npz as read_arrays
+
+    out = {}
+    for key, arr in read_arrays(path, "weights file").items():
+        try:
+            out[key] = np.asarray(arr, dtype=np.float32)
+        except (TypeError, ValueError):
+            raise DataError(f"{path}: array {key!r} is not numeric ({arr.dtype})") from None
     for key, arr in out.items():
         if not np.all(np.isfinite(arr)):
             raise DataError(f"{path}: key {key!r} contains non-finite values")

@@ -38,6 +38,8 @@ class ExperimentConfig:
     proxy_attacks: tuple[AttackSpec, ...] = ()
     query_budget: int = 0
     decision_images: int = 0
+    sources: tuple[str, ...] = ("target",)   # transfer: models the examples are crafted on
+    models: tuple[str, ...] = ()             # models evaluated (empty: every model)
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,9 @@ class RobustnessConfig:
     batch_size: int
     experiments: tuple[ExperimentConfig, ...] = field(default_factory=tuple)
     raw: dict = field(default_factory=dict, compare=False)
+    controls: tuple = ()                      # items as in YAML (see adaptive.py)
+    surrogates: tuple[tuple[str, ModelConfig], ...] = ()
+    calibration_images: int = 100
 
 
 class _Errors:
@@ -114,9 +119,18 @@ def _variants(errs, raw, path, images) -> tuple[tuple[str, int], ...]:
 
 
 _EXP_KEYS = {"clean": {"variants"}, "confidence": set(), "noise": {"sigmas"},
-             "transfer": {"attacks"}, "blackbox": {"attacks", "proxy_attacks", "query_budget",
-                                                   "decision_images"},
-             "whitebox": {"attacks"}}
+             "transfer": {"attacks", "sources", "models"},
+             "blackbox": {"attacks", "proxy_attacks", "query_budget", "decision_images"},
+             "whitebox": {"attacks", "models"}}
+
+
+def _names(errs, raw, path) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
+        errs.add(path, "expected a list of model names")
+        return ()
+    return tuple(raw)
 
 
 def _experiment(errs, kind, raw, seed_budget) -> ExperimentConfig:
@@ -126,9 +140,10 @@ def _experiment(errs, kind, raw, seed_budget) -> ExperimentConfig:
     offset = _int(errs, e.get("offset", 0), f"{path}.offset", 0)
     variants = _variants(errs, e.get("variants", []) or [], f"{path}.variants", images)
     sigmas = e.get("sigmas", []) or []
-    if not isinstance(sigmas, list) or not all(isinstance(s, (int, float)) and s >= 0
-                                               for s in sigmas):
-        errs.add(f"{path}.sigmas", "expected a list of numbers >= 0")
+    if not isinstance(sigmas, list) or not all(
+            isinstance(s, (int, float)) and not isinstance(s, bool) and 0 <= s < float("inf")
+            for s in sigmas):
+        errs.add(f"{path}.sigmas", "expected a list of finite numbers >= 0")
         sigmas = ()
     role = {"transfer": "exact", "whitebox": "whitebox", "blackbox": "decision"}.get(kind)
     attacks = parse_attacks(e.get("attacks", {}), f"{path}.attacks", role, errs.add) if role else ()
@@ -138,8 +153,41 @@ def _experiment(errs, kind, raw, seed_budget) -> ExperimentConfig:
         if kind == "blackbox" else 0
     decision = _int(errs, e.get("decision_images", 10), f"{path}.decision_images", 1) \
         if kind == "blackbox" else 0
+    sources = _names(errs, e.get("sources", ["target"]), f"{path}.sources") \
+        if kind == "transfer" else ("target",)
     return ExperimentConfig(kind, images, offset, variants, tuple(float(s) for s in sigmas),
-                            attacks, proxy, budget, decision)
+                            attacks, proxy, budget, decision, sources or ("target",),
+                            _names(errs, e.get("models"), f"{path}.models"))
+
+
+def _controls(errs, raw, approximate: str) -> tuple:
+    """Validate `controls:`; a referenced control needs its reference among the models."""
+    from archsim.robustness.adaptive import REFERENCED_CONTROLS, WEIGHT_CONTROLS
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        errs.add("controls", "expected a list")
+        return ()
+    variants = {approximate} | {c for c in raw if isinstance(c, str)}
+    out = []
+    for i, item in enumerate(raw):
+        where = f"controls[{i}]"
+        if isinstance(item, str):
+            out.append(item)
+        elif isinstance(item, dict) and len(item) == 1:
+            (kind, ref), = item.items()
+            if kind not in REFERENCED_CONTROLS:
+                errs.add(f"{where}.{kind}", "unknown control (known: "
+                         f"{', '.join(REFERENCED_CONTROLS)}: REF, {', '.join(WEIGHT_CONTROLS)}, "
+                         "or a multiplier variant)")
+            elif not isinstance(ref, str) or ref in WEIGHT_CONTROLS or ref not in variants:
+                errs.add(f"{where}.{kind}", f"reference {ref!r} is not the approximate model "
+                         "or a multiplier variant listed in controls")
+            else:
+                out.append({kind: ref})
+        else:
+            errs.add(where, "expected a variant name or {scaled|noise: REFERENCE}")
+    return tuple(out)
 
 
 def parse_config(raw: Any, source: str, cli_data_dir: str | None = None,
@@ -148,7 +196,8 @@ def parse_config(raw: Any, source: str, cli_data_dir: str | None = None,
     from archsim.nn.datasets import resolve_data_dir
     errs = _Errors(source)
     top = _keys(errs, raw, "", {"name", "dataset", "target", "proxy", "approximate", "seed",
-                                "batch_size", "experiments"}, ("dataset", "target", "experiments"))
+                                "batch_size", "experiments", "controls", "surrogates",
+                                "calibration_images"}, ("dataset", "target", "experiments"))
     ds = _keys(errs, top.get("dataset", {}), "dataset", {"name", "data_dir"}, ("name",))
     base = Path(source).resolve().parent
     cfg_dir = ds.get("data_dir")  # relative to the config file, like every path in it
@@ -170,21 +219,29 @@ def parse_config(raw: Any, source: str, cli_data_dir: str | None = None,
         errs.add("proxy", "blackbox.proxy_attacks needs a proxy model")
     seed = _int(errs, top.get("seed", 0), "seed")
     batch = _int(errs, top.get("batch_size", 256), "batch_size", 1)
+    approximate = str(top.get("approximate", "da"))
+    controls = _controls(errs, top.get("controls"), approximate)
+    sur = _keys(errs, top.get("surrogates") or {}, "surrogates", set(top.get("surrogates") or {}))
+    surrogates = tuple((str(k), m) for k in sorted(sur)
+                       if (m := _model(errs, sur[k], f"surrogates.{k}", base, data_dir)))
+    sources_known = {"target"} | ({"proxy"} if proxy else set()) | {k for k, _ in surrogates}
+    for e in experiments:
+        for s in e.sources:
+            if s not in sources_known:
+                errs.add(f"experiments.{e.kind}.sources", f"unknown source model {s!r} "
+                         f"(known: {', '.join(sorted(sources_known))})")
+    calib = _int(errs, top.get("calibration_images", 100), "calibration_images", 1)
     errs.raise_if_any()
     return RobustnessConfig(str(top.get("name", Path(source).stem)), source, str(ds.get("name")),
-                            data_dir, target, proxy, str(top.get("approximate", "da")), seed,
-                            batch, experiments, raw=raw)
+                            data_dir, target, proxy, approximate, seed,
+                            batch, experiments, raw=raw, controls=controls,
+                            surrogates=surrogates, calibration_images=calib)
 
 
 def load_config(path: str | os.PathLike, cli_data_dir: str | None = None,
                 only: tuple[str, ...] = ()) -> RobustnessConfig:
     """Read and validate a robustness YAML config."""
-    import yaml
+    from archsim_core.yamlio import load_file
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML ({str(exc).splitlines()[0]})") from None
+    raw = load_file(path, ConfigError, "config")
     return parse_config(raw, str(path), cli_data_dir, only)

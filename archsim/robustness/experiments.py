@@ -33,6 +33,47 @@ class Runner:
         self.log = log  # one line per finished step (the CLI prints them to stderr)
         self._mults: dict[str, Any] = {}
         self._cache: dict[tuple, np.ndarray] = {}
+        self.surrogates: dict[str, Network] = {}   # transfer sources besides target/proxy
+        self._models = None
+
+    def models(self) -> dict:
+        """name -> adaptive.Model: exact, the approximate model, then each control in config
+        order (weight controls are built once, from `calibration_images` test images)."""
+        if self._models is None:
+            from archsim.robustness import adaptive
+            cfg, net = self.config, self.target
+            models = {FLOAT32: adaptive.Model(FLOAT32, net, None, "exact float32"),
+                      cfg.approximate: adaptive.Model(cfg.approximate, net, cfg.approximate,
+                                                      "approximate multiplier")}
+            calib = self.test.x[:cfg.calibration_images]
+            self.layer_stats = {}
+            for item in cfg.controls:
+                name = adaptive.control_name(item)
+                if isinstance(item, dict):
+                    (kind, ref), = item.items()
+                    if ref not in self.layer_stats:
+                        self.layer_stats[ref] = adaptive.measure_layers(
+                            net, self.multiplier(ref), calib)
+                    stats = self.layer_stats[ref]
+                    cnet = adaptive.scaled_like(net, stats, ref) if kind == "scaled" else \
+                        adaptive.noise_like(net, stats, ref, calib, self.rng(4242))
+                    models[name] = adaptive.Model(name, cnet, None, f"{kind} like {ref}")
+                elif item in adaptive.WEIGHT_CONTROLS:
+                    models[name] = adaptive.Model(name, adaptive.round_weights(net, item), None,
+                                                  item)
+                else:
+                    models[name] = adaptive.Model(name, net, item, "multiplier variant")
+            self._models = models
+        return self._models
+
+    def model(self, name: str):
+        """One model by name (ConfigError if the config does not define it)."""
+        from archsim.errors import ConfigError
+        models = self.models()
+        if name not in models:
+            raise ConfigError(f"{self.config.source}: unknown model {name!r} (known: "
+                              f"{', '.join(models)})")
+        return models[name]
 
     def multiplier(self, variant: str):
         """The archsim_core multiplier of a variant (None for the float32-numpy baseline)."""
@@ -44,13 +85,22 @@ class Runner:
         return self._mults[variant]
 
     def logits(self, variant: str, x: np.ndarray, net: Network | None = None) -> np.ndarray:
-        """Logits of the target (or `net`) with `variant`'s multiplier."""
+        """Logits of the target (or `net`) with `variant`'s multiplier; a control's name gives
+        that control's network and multiplier."""
+        if net is None and variant in self.models():
+            m = self.models()[variant]
+            net, variant = m.net, m.variant or FLOAT32
         return forward(net or self.target, x, self.multiplier(variant),
                        batch_size=self.config.batch_size, progress=self.progress)
 
     def subset(self, exp: ExperimentConfig) -> Split:
-        """The experiment's test subset."""
-        return self.test.take(min(exp.images, len(self.test.y) - exp.offset), exp.offset)
+        """The experiment's test subset (ConfigError if the test set is smaller)."""
+        from archsim.errors import ConfigError
+        if exp.offset + exp.images > len(self.test.y):
+            raise ConfigError(f"{self.config.source}: experiments.{exp.kind}.images: "
+                              f"{exp.images} images after offset {exp.offset} exceed the "
+                              f"{len(self.test.y)} test images")
+        return self.test.take(exp.images, exp.offset)
 
     def clean_logits(self, variant: str, exp: ExperimentConfig) -> np.ndarray:
         """Cached clean logits of the experiment's subset (reused from any larger prefix)."""
@@ -90,8 +140,10 @@ def run_clean(runner: Runner, exp: ExperimentConfig) -> dict:
     """Clean accuracy of the float32 baseline and each configured variant (on its prefix)."""
     sub = runner.subset(exp)
     rows = []
-    for variant, n in ((FLOAT32, exp.images),) + tuple(v for v in exp.variants
-                                                      if v[0] != FLOAT32):
+    listed = tuple(v for v in exp.variants if v[0] != FLOAT32)
+    controls = tuple((m, exp.images) for m in list(runner.models())[2:]
+                     if m not in {v for v, _ in listed})
+    for variant, n in ((FLOAT32, exp.images),) + listed + controls:
         part = replace(exp, images=n)
         y = runner.subset(part).y
         pred = labels_of(runner.clean_logits(variant, part))
@@ -140,6 +192,12 @@ def run_experiments(runner: Runner) -> dict[str, dict]:
     table = {"clean": run_clean, "confidence": run_confidence, "noise": run_noise,
              "transfer": threats.run_transfer, "blackbox": threats.run_blackbox,
              "whitebox": threats.run_whitebox}
+    for exp in runner.config.experiments:   # sizes checked before any work or log line
+        runner.subset(exp)
+        if exp.kind == "blackbox" and exp.attacks:
+            threats.check_decision_images(runner, exp)
+        for name in exp.models:
+            runner.model(name)
     results = {}
     for exp in runner.config.experiments:
         runner.note(f"{exp.kind}: started ({exp.images} images)")

@@ -11,12 +11,12 @@ import math
 PCT, NUM, INT, TXT = "pct", "num", "int", "txt"
 
 # table key -> [(row column, heading, cell format)]; black-box has two tables (proxy, decision)
-_TRANSFER = [("attack", "attack", TXT), ("eligible", "eligible", INT),
-             ("fooled_exact", "fooled exact", INT), ("fooled_approx", "fooled approx", INT),
-             ("success_rate_exact", "success exact", PCT),
-             ("success_rate_approx", "success approx", PCT),
-             ("transfer_rate", "transfer rate", PCT), ("success_reduction", "reduction", PCT),
-             ("mean_l2", "mean L2", NUM), ("mean_linf", "mean Linf", NUM)]
+CI = "ci"   # a (low, high) pair of rate columns, shown as [lo, hi] %
+_TRANSFER = [("source", "crafted on", TXT), ("label", "attack", TXT), ("model", "model", TXT),
+             ("n", "n", INT), ("fooled", "fooled", INT), ("success", "success", PCT),
+             (("ci_low", "ci_high"), "95% CI", CI), ("transfer_rate", "transfer rate", PCT),
+             ("reduction_transfer", "1 - transfer", PCT),
+             ("reduction_ratio", "1 - S/S_exact", PCT), ("mcnemar_p", "McNemar p vs exact", NUM)]
 TABLES = {
     "clean": [("variant", "model", TXT), ("images", "images", INT),
               ("correct", "correct", INT), ("accuracy", "accuracy", PCT)],
@@ -26,23 +26,33 @@ TABLES = {
     "blackbox_proxy": _TRANSFER,
     "blackbox": [("attack", "attack", TXT), ("model", "model", TXT),
                  ("images", "images", INT), ("query_budget", "query budget", INT),
-                 ("success_rate", "success", PCT), ("median_l2", "median L2", NUM),
-                 ("mean_queries", "mean queries", NUM)],
-    "whitebox": [("attack", "attack", TXT), ("model", "model", TXT),
-                 ("eligible", "eligible", INT), ("success_rate", "success", PCT),
-                 ("mean_l2", "mean L2 (fooled)", NUM),
-                 ("mean_psnr_db", "mean PSNR dB (fooled)", NUM)],
+                 ("success_rate", "success", PCT), (("ci_low", "ci_high"), "95% CI", CI),
+                 ("median_l2", "median L2", NUM), ("mean_queries", "mean queries", NUM)],
+    "whitebox": [("label", "attack", TXT), ("model", "model", TXT), ("n", "n", INT),
+                 ("fooled", "fooled", INT), ("success", "success", PCT),
+                 (("ci_low", "ci_high"), "95% CI", CI), ("mcnemar_p", "McNemar p vs exact", NUM),
+                 ("median_dist", "median distance", NUM),
+                 ("mean_psnr_db_fooled", "mean PSNR dB (fooled)", NUM)],
+    "claims": [("claim", "claim", TXT), ("paper_value", "paper", NUM),
+               ("archsim_value", "archsim", NUM), (("ci_low", "ci_high"), "95% CI", "ci-num"),
+               ("verdict", "verdict", TXT)],
 }
 TITLES = {"clean": "Clean accuracy", "confidence": "Confidence (images both classify correctly)",
           "noise": "Gaussian noise", "transfer": "Transferability (crafted on the exact network)",
           "blackbox_proxy": "Black-box: crafted on the attacker's proxy",
-          "blackbox": "Black-box: decision-based, on each model", "whitebox": "White-box (BPDA)"}
+          "blackbox": "Black-box: decision-based, on each model", "whitebox": "White-box (BPDA)",
+          "claims": "Claims"}
 
 
 def fmt(value, kind: str) -> str:
     """One table cell."""
     if kind == TXT:
         return str(value)
+    if kind in (CI, "ci-num"):
+        inner = PCT if kind == CI else NUM
+        return f"[{fmt(value[0], inner)}, {fmt(value[1], inner)}]"
+    if value == "":
+        return "n/a"
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "n/a"
     if kind == INT:
@@ -54,22 +64,36 @@ def fmt(value, kind: str) -> str:
 
 def table(rows: list[dict], columns: list[tuple[str, str, str]]) -> list[str]:
     """Markdown lines of one table (columns missing from the rows are left out)."""
-    cols = [c for c in columns if rows and c[0] in rows[0]]
+    def has(k):
+        return all(c in rows[0] for c in k) if isinstance(k, tuple) else k in rows[0]
+
+    def get(r, k):
+        return tuple(r[c] for c in k) if isinstance(k, tuple) else r[k]
+    cols = [c for c in columns if rows and has(c[0])]
     lines = ["| " + " | ".join(h for _, h, _ in cols) + " |",
              "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(fmt(r[k], f) for k, _, f in cols) + " |" for r in rows]
+    lines += ["| " + " | ".join(fmt(get(r, k), f) for k, _, f in cols) + " |" for r in rows]
     return lines
 
 
 def _summary_lines(kind: str, summary: dict) -> list[str]:
-    if kind in ("transfer", "blackbox") and summary.get("runs_averaged"):
-        return [f"Mean reduction of attack success over {summary['runs_averaged']} runs: "
-                f"**{fmt(summary['mean_success_reduction'], PCT)}** "
-                "(reduction = 1 - success(approx) / success(exact))."]
+    if kind in ("transfer", "blackbox") and summary:
+        lines = ["Pooled over every attack run (counts summed, not ratios averaged). The paper's "
+                 "reduction is 1 - transfer rate (share of the examples that fool the source "
+                 "and do not fool the model); 1 - S/S_exact is the other definition.", ""]
+        for v in summary.values():
+            lo, hi = v["reduction_transfer_ci"]
+            lines.append(f"- {v['source']} -> {v['model']}: {v['transferred']}/"
+                         f"{v['fooled_source']} transferred, 1 - transfer rate "
+                         f"**{fmt(v['reduction_transfer'], PCT)}** [{fmt(lo, PCT)}, "
+                         f"{fmt(hi, PCT)}]; 1 - S/S_exact {fmt(v['reduction_ratio'], PCT)} "
+                         f"({v['fooled']} vs {v['fooled_exact']} fooled of {v['attempts']})")
+        return lines
     if kind == "whitebox":
-        return [f"- {label}: PSNR(exact) - PSNR(approx) = "
-                f"{fmt(v['psnr_exact_minus_approx_db'], NUM)} dB over the "
-                f"{v['images_both_fooled']} images fooled on both" for label, v in summary.items()]
+        return [f"- {v['attack']}: PSNR(exact) - PSNR({v['model']}) = "
+                f"{fmt(v['psnr_exact_minus_model_db'], NUM)} dB [{fmt(v['ci_low'], NUM)}, "
+                f"{fmt(v['ci_high'], NUM)}] over the {v['images_both_fooled']} images fooled "
+                "on both" for v in summary.values()]
     if kind == "confidence" and summary:
         conf_e, conf_a = summary["top1_conf_exact"], summary["top1_conf_approx"]
         mag = summary["logit_magnification"]
@@ -91,11 +115,15 @@ def _sections(kind: str, result: dict) -> list[tuple[str, list[dict], list[str]]
         [("blackbox", result["rows"], [])]
 
 
-def render(name: str, approximate: str, results: dict[str, dict]) -> str:
-    """The whole report.md text."""
+def render(name: str, approximate: str, results: dict[str, dict],
+           claims: list[dict] | None = None) -> str:
+    """The whole report.md text (claims first, when given)."""
     out = [f"# Robustness report: {name}", "",
            f"approx = `{approximate}`; exact = float32 numpy inference. Definitions are in "
            "results.json.", ""]
+    if claims:
+        out += ["## Claims", "", "Verdict rules: results.json `definitions.verdicts`. "
+                "Intervals are 95%.", ""] + table(claims, TABLES["claims"]) + [""]
     for kind, result in results.items():
         for key, rows, summary in _sections(kind, result):
             out += [f"## {TITLES[key]}", "", result["subset"], ""]

@@ -1,4 +1,4 @@
-"""Plots of robustness results (matplotlib, Agg, imported lazily). Each function takes the
+"""Plots of robustness results (matplotlib's OO API on Agg, imported lazily). Each function takes the
 result of one experiment and a directory, saves one PNG, closes it and returns its path."""
 from __future__ import annotations
 
@@ -8,10 +8,8 @@ import numpy as np
 
 
 def _plt():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
+    from archsim.plotting import pyplot  # OO API on Agg: no global backend switch
+    return pyplot
 
 
 def _finish(plt, fig, ax, title: str, path: Path, legend_fontsize: int) -> Path:
@@ -45,12 +43,16 @@ def plot_clean(result: dict, out: Path) -> Path:
 
 
 def plot_transfer(result: dict, out: Path, name: str = "transfer", key: str = "rows") -> Path:
-    """Success rate on exact vs approximate per attack and budget."""
+    """Success rate per attack run (groups) and model (bars), first source model."""
     rows = result[key]
-    return _bars(out / f"{name}_success.png", [r["attack"] for r in rows],
-                 {"exact": [r["success_rate_exact"] for r in rows],
-                  "approximate": [r["success_rate_approx"] for r in rows]},
-                 "success rate (eligible images)", result["subset"])
+    source = rows[0]["source"]
+    rows = [r for r in rows if r["source"] == source]
+    labels = list(dict.fromkeys(r["label"] for r in rows))
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    value = {(r["label"], r["model"]): r["success"] for r in rows}
+    return _bars(out / f"{name}_success.png", labels,
+                 {m: [value[(a, m)] for a in labels] for m in models},
+                 f"success rate (crafted on {source})", result["subset"])
 
 
 def _per_model_bars(result: dict, path: Path, metric: str, ylabel: str) -> Path:
@@ -70,9 +72,45 @@ def plot_decision(result: dict, out: Path) -> Path:
 
 
 def plot_whitebox(result: dict, out: Path) -> Path:
-    """Mean PSNR of successful white-box examples, exact vs approximate (BPDA)."""
-    return _per_model_bars(result, out / "whitebox_psnr.png", "mean_psnr_db",
-                           "mean PSNR of successful examples (dB)")
+    """Median minimal distance (bootstrap 95% interval) per attack and model (BPDA)."""
+    plt = _plt()
+    rows = [r for r in result["rows"] if r["eps"] == ""] or result["rows"]
+    labels = list(dict.fromkeys(r["label"] for r in rows))
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    fig, ax = plt.subplots(figsize=(max(5.0, 0.9 * len(labels) * len(models) / 3 + 2), 3.6))
+    width = 0.8 / max(1, len(models))
+    for i, m in enumerate(models):
+        rs = [next(r for r in rows if r["label"] == a and r["model"] == m) for a in labels]
+        mid = np.array([r["median_dist"] for r in rs], float)
+        err = np.array([[r["median_dist"] - r["median_dist_ci_low"] for r in rs],
+                        [r["median_dist_ci_high"] - r["median_dist"] for r in rs]], float)
+        fin = np.isfinite(mid) & np.isfinite(err).all(axis=0)
+        xs = np.arange(len(labels)) + i * width
+        ax.bar(xs[fin], mid[fin], width, yerr=err[:, fin], capsize=2, label=m)
+    ax.set_xticks(np.arange(len(labels)) + width * (len(models) - 1) / 2, labels, rotation=45,
+                  ha="right", fontsize=7)
+    ax.set_ylabel("median distance (failure = inf)")
+    return _finish(plt, fig, ax, result["subset"], out / "whitebox_distance.png", 7)
+
+
+def plot_curves(result: dict, out: Path) -> list[Path]:
+    """Robustness curves: success vs eps per model (Wilson band), one figure per attack."""
+    plt = _plt()
+    paths = []
+    curves = result["curves"]
+    for attack, norm in dict.fromkeys((c["attack"], c["norm"]) for c in curves):
+        fig, ax = plt.subplots(figsize=(5, 3.6))
+        pts = [c for c in curves if c["attack"] == attack and c["norm"] == norm]
+        for m in dict.fromkeys(c["model"] for c in pts):
+            cs = sorted((c for c in pts if c["model"] == m), key=lambda c: c["eps"])
+            e = [c["eps"] for c in cs]
+            ax.plot(e, [c["success"] for c in cs], marker="o", label=m)
+            ax.fill_between(e, [c["ci_low"] for c in cs], [c["ci_high"] for c in cs], alpha=0.15)
+        ax.set_xlabel(f"eps (L{norm})")
+        ax.set_ylabel("success rate")
+        paths.append(_finish(plt, fig, ax, f"{attack} L{norm}: {result['subset']}",
+                             out / f"curve_{attack}_L{norm}.png", 7))
+    return paths
 
 
 def plot_confidence(result: dict, out: Path) -> Path:
@@ -110,6 +148,8 @@ def plot_all(results: dict[str, dict], out: Path) -> list[Path]:
             paths.append(simple[kind](result, out))
         elif kind == "transfer" and result["rows"]:
             paths.append(plot_transfer(result, out))
+        if kind == "whitebox" and result.get("curves"):
+            paths.extend(plot_curves(result, out))
         elif kind == "blackbox":
             if result["proxy_rows"]:
                 paths.append(plot_transfer(result, out, "blackbox_proxy", "proxy_rows"))

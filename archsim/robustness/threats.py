@@ -14,60 +14,158 @@ import numpy as np
 
 from archsim.nn.network import labels_of
 from archsim.robustness import metrics
-from archsim.robustness.attacks import (BudgetExhausted, QueryBudget, make_attack,
+from archsim.robustness import stats as st
+from archsim.robustness.attacks import (MIN_NORM, BudgetExhausted, QueryBudget, make_attack,
                                         require_art, torch_classifier)
 from archsim.robustness.config import ExperimentConfig
 from archsim.robustness.experiments import FLOAT32, Runner, subset_note
 
 
-def _classifier(runner: Runner, net, multiplier=None):
+def _classifier(runner: Runner, net, multiplier=None, loss: str = "ce"):
     from archsim.nn.torch_bridge import torch_module
     return torch_classifier(torch_module(net, multiplier), net.input_shape,
-                            runner.test.num_classes)
+                            runner.test.num_classes, loss)
+
+
+def model_classifier(runner: Runner, name: str, loss: str = "ce"):
+    """ART classifier of a named model: exact torch, or BPDA through its multiplier."""
+    m = runner.model(name)
+    return _classifier(runner, m.net, runner.multiplier(m.variant or FLOAT32), loss)
+
+
+def _source_net(runner: Runner, source: str):
+    if source == "target":
+        return runner.target
+    if source == "proxy":
+        return runner.proxy
+    return runner.surrogates[source]
 
 
 def _craft(runner: Runner, attack: str, kwargs: dict, clf, x: np.ndarray, y: np.ndarray):
-    """ART adversarial examples (untargeted; JSMA gets seeded random wrong target classes)."""
+    """Adversarial examples (untargeted, true labels given; JSMA gets seeded random wrong
+    targets; DDN is archsim's own, on the classifier's torch module)."""
     if len(x) == 0:  # no eligible image: ART cannot generate from an empty batch
         return np.empty_like(x, dtype=np.float32)
     runner.seed_libraries()
+    k = runner.test.num_classes
+    if attack == "ddn":
+        from archsim.robustness.adaptive import ddn
+        kw = dict(kwargs)
+        return ddn(clf.model, x, y, steps=kw["steps"], init_eps=kw["init_eps"],
+                   gamma=kw["gamma"], loss=kw["loss"], confidence=kw["confidence"],
+                   batch_size=min(runner.config.batch_size, 128))
     atk = make_attack(attack, kwargs, clf, batch_size=min(runner.config.batch_size, 128))
     if attack == "jsma":
-        k = runner.test.num_classes
         target = (y + runner.rng(7).integers(1, k, size=len(y))) % k
         return atk.generate(x, y=np.eye(k, dtype=np.float32)[target]).astype(np.float32)
-    return atk.generate(x).astype(np.float32)
+    return atk.generate(x, y=np.eye(k, dtype=np.float32)[y]).astype(np.float32)
 
 
-def _evaluate(runner: Runner, exp: ExperimentConfig, label: str, x_adv, sub, extra: dict):
-    clean_e = labels_of(runner.clean_logits(FLOAT32, exp))
-    clean_a = labels_of(runner.clean_logits(runner.config.approximate, exp))
-    adv_e = labels_of(runner.logits(FLOAT32, x_adv))
-    adv_a = labels_of(runner.logits(runner.config.approximate, x_adv))
-    pert = metrics.perturbation(x_adv, sub.x)
-    row = {"attack": label} | extra | metrics.success_stats(sub.y, clean_e, clean_a, adv_e, adv_a)
-    runner.note(f"{exp.kind} {label} ({extra['crafted_on']}): fooled {row['fooled_exact']} exact, "
-                f"{row['fooled_approx']} approx of {row['eligible']} eligible")
-    return row | {"mean_l2": float(pert["l2"].mean()), "mean_linf": float(pert["linf"].mean())}
+def _fooled(runner: Runner, name: str, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return labels_of(runner.logits(name, x)) != y if len(y) else np.zeros(0, bool)
 
 
-def run_transfer(runner: Runner, exp: ExperimentConfig) -> dict:
-    """Examples crafted on the exact network; success on exact vs approximate."""
+def _eligible(runner: Runner, exp: ExperimentConfig, names) -> np.ndarray:
+    """Images every named model classifies correctly when clean (paired comparisons)."""
+    sub = runner.subset(exp)
+    ok = np.ones(len(sub.y), bool)
+    for name in names:
+        ok &= labels_of(runner.clean_logits(name, exp)) == sub.y
+    return ok
+
+
+def _models_of(runner: Runner, exp: ExperimentConfig) -> list[str]:
+    names = list(exp.models) or list(runner.models())
+    for n in names:
+        runner.model(n)
+    if FLOAT32 not in names:
+        names.insert(0, FLOAT32)
+    return names
+
+
+def _attack_meta(spec_name: str, kwargs: dict) -> dict:
+    norm = kwargs.get("norm", 2 if spec_name in ("cw", "deepfool", "ddn") else np.inf)
+    loss = {"cross_entropy": "ce", "difference_logits_ratio": "dlr"}.get(
+        kwargs.get("loss_type"), kwargs.get("loss", ""))   # APGD's own loss wins when set
+    return {"attack": spec_name + (f"-{loss}" if loss else ""),
+            "norm": "inf" if norm == np.inf else str(int(norm)),
+            "eps": float(kwargs["eps"]) if "eps" in kwargs and spec_name not in
+            ("cw", "deepfool", "ddn") else "",
+            "confidence": kwargs.get("confidence", ""),
+            "steps": kwargs.get("max_iter", kwargs.get("steps", "")),
+            "restarts": kwargs.get("num_random_init", kwargs.get("nb_random_init", ""))}
+
+
+def _rate(k: int, n: int) -> dict:
+    lo, hi = st.wilson(k, n)
+    return {"success": st.ratio(k, n), "ci_low": lo, "ci_high": hi}
+
+
+def run_transfer(runner: Runner, exp: ExperimentConfig, sources=None, attacks=None) -> dict:
+    """Examples crafted on each source model (exact target, proxy, surrogates), evaluated on
+    every model, on the images all of them (and the source) classify correctly."""
     require_art("the transfer experiment")
     sub = runner.subset(exp)
-    clf = _classifier(runner, runner.target)
+    names = _models_of(runner, exp)
+    elig = _eligible(runner, exp, names)
     rows = []
-    for spec in exp.attacks:
-        for label, kwargs in spec.runs():
-            x_adv = _craft(runner, spec.name, kwargs, clf, sub.x, sub.y)
-            rows.append(_evaluate(runner, exp, label, x_adv, sub, {"crafted_on": "target-exact"}))
-    return {"rows": rows, "subset": subset_note(sub), "summary": _mean_reduction(rows)}
+    for source in sources or exp.sources:
+        net = _source_net(runner, source)
+        ok = elig & (labels_of(runner.logits(FLOAT32, sub.x, net=net)) == sub.y)
+        x, y = sub.x[ok], sub.y[ok]
+        for spec in attacks or exp.attacks:
+            for label, kwargs in spec.runs():
+                clf = _classifier(runner, net, None, kwargs.get("loss", "ce"))
+                x_adv = _craft(runner, spec.name, kwargs, clf, x, y)
+                f_src = _fooled(runner, FLOAT32, x_adv, y) if source == "target" else \
+                    labels_of(runner.logits(FLOAT32, x_adv, net=net)) != y
+                fooled = {n: _fooled(runner, n, x_adv, y) for n in names}
+                pert = metrics.perturbation(x_adv, x)
+                for n in names:
+                    f = fooled[n]
+                    pair = st.paired(fooled[FLOAT32], f)
+                    tr_k, tr_n = int((f & f_src).sum()), int(f_src.sum())
+                    tr_lo, tr_hi = st.wilson(tr_k, tr_n)
+                    se, sm = st.ratio(fooled[FLOAT32].sum(), len(y)), st.ratio(f.sum(), len(y))
+                    rows.append({"dataset": runner.config.dataset, "source": source,
+                                 "label": label} | _attack_meta(spec.name, kwargs)
+                                | {"model": n, "n": len(y), "fooled_source": int(f_src.sum()),
+                                   "fooled": int(f.sum())} | _rate(int(f.sum()), len(y))
+                                | {"transferred": tr_k, "transfer_rate": st.ratio(tr_k, tr_n),
+                                   "transfer_ci_low": tr_lo, "transfer_ci_high": tr_hi,
+                                   "reduction_ratio": 1 - sm / se if se else float("nan"),
+                                   "reduction_transfer": 1 - st.ratio(tr_k, tr_n),
+                                   "exact_only": pair["a_only"], "model_only": pair["b_only"],
+                                   "mcnemar_p": pair["mcnemar_p"],
+                                   "mean_l2": metrics.summary(pert["l2"])["mean"],
+                                   "mean_linf": metrics.summary(pert["linf"])["mean"]})
+                runner.note(f"{exp.kind} {label} from {source}: fooled " + ", ".join(
+                    f"{n} {int(fooled[n].sum())}" for n in names) + f" of {len(y)}")
+    return {"rows": rows, "subset": subset_note(sub), "summary": pooled_reductions(rows)}
 
 
-def _mean_reduction(rows: list[dict]) -> dict:
-    red = [r["success_reduction"] for r in rows if np.isfinite(r["success_reduction"])]
-    return {"mean_success_reduction": float(np.mean(red)) if red else float("nan"),
-            "runs_averaged": len(red)}
+def pooled_reductions(rows: list[dict]) -> dict:
+    """Per (source, model): counts pooled over every attack run (not ratios averaged), with
+    both reduction definitions and Wilson intervals. `reduction_transfer` (1 - transfer rate
+    of the examples that fool the source) is the paper's wording; `reduction_ratio` is
+    1 - S_model / S_exact from pooled counts."""
+    out = {}
+    for key in sorted({(r["source"], r["model"]) for r in rows}):
+        rs = [r for r in rows if (r["source"], r["model"]) == key]
+        ex = {(r["label"]) for r in rs}
+        exact = [r for r in rows if r["source"] == key[0] and r["model"] == FLOAT32
+                 and r["label"] in ex]
+        k, n = st.pooled(rs, "fooled", "n")
+        ke, _ = st.pooled(exact, "fooled", "n")
+        tk, tn = st.pooled(rs, "transferred", "fooled_source")
+        lo, hi = st.wilson(tk, tn)
+        out[f"{key[0]}->{key[1]}"] = {
+            "source": key[0], "model": key[1], "runs": len(rs), "attempts": n, "fooled": k,
+            "fooled_exact": ke, "fooled_source": tn, "transferred": tk,
+            "reduction_ratio": 1 - k / ke if ke else float("nan"),
+            "reduction_transfer": 1 - st.ratio(tk, tn),
+            "reduction_transfer_ci": [1 - hi, 1 - lo]}
+    return out
 
 
 def seeded_start(predict, rng: np.random.Generator, x: np.ndarray, label: int,
@@ -82,7 +180,9 @@ def seeded_start(predict, rng: np.random.Generator, x: np.ndarray, label: int,
 
 
 def _decision_attack(runner, exp, spec, label, kwargs, variant, sub, eligible) -> dict:
-    """One decision-based attack per eligible image on `variant`, hard query budget."""
+    """One decision-based attack per eligible image on `variant`, hard query budget. Success
+    counts only adversarial queries the attack itself made: our seeded noise start (and the
+    draws that found it) count against the budget but never as the attack's result."""
     from art.estimators.classification import BlackBoxClassifierNeuralNetwork
     budget = QueryBudget(lambda x: runner.logits(variant, x), exp.query_budget)
     clf = BlackBoxClassifierNeuralNetwork(budget, runner.target.input_shape,
@@ -98,8 +198,10 @@ def _decision_attack(runner, exp, spec, label, kwargs, variant, sub, eligible) -
         try:
             extra = {}
             if spec.name in ("hopskipjump", "boundary"):  # ART: unseeded RandomState start
+                budget.tracking = False
                 start = seeded_start(budget, runner.rng(1000 + int(i)), sub.x[i], int(sub.y[i]),
                                      atk.init_size)
+                budget.starting_point(start)
                 extra = {"x_adv_init": start[None]} if start is not None else None
             if extra is not None:
                 atk.generate(sub.x[i:i + 1], y=np.eye(k, dtype=np.float32)[sub.y[i:i + 1]],
@@ -110,70 +212,118 @@ def _decision_attack(runner, exp, spec, label, kwargs, variant, sub, eligible) -
         l2.append(budget.best_l2)
         used.append(budget.used)
     l2a = np.array(l2)
+    med, lo, hi = st.bootstrap_ci(l2a, seed=runner.config.seed)
     runner.note(f"{exp.kind} {label} on {variant}: {sum(found)}/{len(found)} fooled within "
                 f"{exp.query_budget} queries")
-    return {"attack": label, "model": variant, "query_budget": exp.query_budget,
-            "images": len(found), "success_rate": float(np.mean(found)),
-            "median_l2": metrics.summary(l2a)["median"], "mean_l2": metrics.summary(l2a)["mean"],
-            "mean_queries": float(np.mean(used))}
+    return {"dataset": runner.config.dataset, "attack": label, "model": variant,
+            "query_budget": exp.query_budget, "images": len(found), "found": int(sum(found))}\
+        | {"success_rate" if k_ == "success" else k_: v
+           for k_, v in _rate(int(sum(found)), len(found)).items()} \
+        | {"median_l2": med, "median_l2_ci_low": lo, "median_l2_ci_high": hi,
+           "mean_queries": float(np.mean(used)) if used else float("nan")}
+
+
+def check_decision_images(runner: Runner, exp: ExperimentConfig) -> np.ndarray:
+    """The eligible mask of the black-box subset; ConfigError if `decision_images` exceeds it."""
+    sub = runner.subset(exp)
+    eligible = ((labels_of(runner.clean_logits(FLOAT32, exp)) == sub.y)
+                & (labels_of(runner.clean_logits(runner.config.approximate, exp)) == sub.y))
+    if exp.attacks and exp.decision_images > int(eligible.sum()):
+        from archsim.errors import ConfigError
+        raise ConfigError(f"{runner.config.source}: experiments.blackbox.decision_images: "
+                          f"{exp.decision_images} exceeds the {int(eligible.sum())} eligible "
+                          "images of the subset")
+    return eligible
 
 
 def run_blackbox(runner: Runner, exp: ExperimentConfig) -> dict:
     """Proxy-model transfer, and decision-based attacks on each target within a budget."""
     require_art("the blackbox experiment")
     sub = runner.subset(exp)
-    proxy_rows = []
-    if exp.proxy_attacks:
-        clf = _classifier(runner, runner.proxy)
-        for spec in exp.proxy_attacks:
-            for label, kwargs in spec.runs():
-                x_adv = _craft(runner, spec.name, kwargs, clf, sub.x, sub.y)
-                proxy_rows.append(_evaluate(runner, exp, label, x_adv, sub,
-                                            {"crafted_on": "proxy-exact"}))
-    eligible = ((labels_of(runner.clean_logits(FLOAT32, exp)) == sub.y)
-                & (labels_of(runner.clean_logits(runner.config.approximate, exp)) == sub.y))
+    proxy = run_transfer(runner, exp, sources=("proxy",), attacks=exp.proxy_attacks) \
+        if exp.proxy_attacks else {"rows": [], "summary": {}}
+    eligible = check_decision_images(runner, exp)
     rows = [_decision_attack(runner, exp, spec, label, kwargs, variant, sub, eligible)
             for spec in exp.attacks for label, kwargs in spec.runs()
             for variant in (FLOAT32, runner.config.approximate)]
-    return {"rows": rows, "proxy_rows": proxy_rows, "subset": subset_note(sub),
-            "summary": _mean_reduction(proxy_rows)}
+    return {"rows": rows, "proxy_rows": proxy["rows"], "subset": subset_note(sub),
+            "summary": proxy["summary"]}
 
 
 def run_whitebox(runner: Runner, exp: ExperimentConfig) -> dict:
-    """Minimal-perturbation attacks on exact and (BPDA) approximate: L2, MSE, PSNR needed."""
+    """Every attack on every model directly (BPDA through approximate multipliers), on the
+    images all models classify correctly: success with Wilson intervals, paired McNemar
+    against exact; minimum-norm attacks give distances (median with a bootstrap interval)
+    and robustness curves (fraction with distance <= eps)."""
     require_art("the whitebox experiment")
     sub = runner.subset(exp)
-    approx = runner.config.approximate
-    clfs = {FLOAT32: _classifier(runner, runner.target),
-            approx: _classifier(runner, runner.target, runner.multiplier(approx))}
-    eligible = ((labels_of(runner.clean_logits(FLOAT32, exp)) == sub.y)
-                & (labels_of(runner.clean_logits(approx, exp)) == sub.y))
-    x, y = sub.x[eligible], sub.y[eligible]
-    rows, per_image = [], {}
+    names = _models_of(runner, exp)
+    ok = _eligible(runner, exp, names)
+    x, y = sub.x[ok], sub.y[ok]
+    rows, curves, per_image = [], [], {}
     for spec in exp.attacks:
         for label, kwargs in spec.runs():
-            for variant, clf in clfs.items():
+            meta = _attack_meta(spec.name, kwargs)
+            fooled = {}
+            for name in names:
+                clf = model_classifier(runner, name, kwargs.get("loss", "ce"))
                 x_adv = _craft(runner, spec.name, kwargs, clf, x, y)
-                ok = labels_of(runner.logits(variant, x_adv)) != y
+                f = _fooled(runner, name, x_adv, y)
                 pert = metrics.perturbation(x_adv, x)
-                per_image[(label, variant)] = (ok, pert["psnr_db"])
-                runner.note(f"whitebox {label} on {variant}: {int(ok.sum())}/{len(y)} fooled")
-                rows.append({"attack": label, "model": variant, "eligible": len(y),
-                             "success_rate": float(ok.mean()) if len(y) else float("nan")}
-                            | {f"mean_{k}": metrics.summary(v[ok])["mean"]
-                               for k, v in pert.items() if k != "linf"})
-    return {"rows": rows, "subset": subset_note(sub),
-            "summary": _paired_psnr(per_image, approx)}
+                fooled[name] = f
+                per_image[(label, name)] = (f, pert)
+                dist = np.where(f, pert["l2" if meta["norm"] == "2" else "linf"], np.inf)
+                med, lo, hi = st.bootstrap_ci(dist, seed=runner.config.seed)
+                pair = st.paired(fooled[FLOAT32], f)
+                rows.append({"dataset": runner.config.dataset, "model": name}
+                            | {k: meta[k] for k in ("attack", "norm", "eps")}
+                            | {"n": len(y), "fooled": int(f.sum())} | _rate(int(f.sum()), len(y))
+                            | {"label": label, "steps": meta["steps"],
+                               "restarts": meta["restarts"], "confidence": meta["confidence"],
+                               "exact_only": pair["a_only"], "model_only": pair["b_only"],
+                               "mcnemar_p": pair["mcnemar_p"], "median_dist": med,
+                               "median_dist_ci_low": lo, "median_dist_ci_high": hi,
+                               "mean_l2_fooled": metrics.summary(pert["l2"][f])["mean"],
+                               "mean_psnr_db_fooled": metrics.summary(pert["psnr_db"][f])["mean"]})
+                runner.note(f"whitebox {label} on {name}: {int(f.sum())}/{len(y)} fooled")
+                if spec.name in MIN_NORM:
+                    for eps in _curve_grid(runner.config.dataset, meta["norm"]):
+                        k = int((dist <= eps).sum())
+                        curves.append({"dataset": runner.config.dataset, "model": name,
+                                       "attack": meta["attack"], "norm": meta["norm"],
+                                       "eps": eps, "n": len(y), "fooled": k} | _rate(k, len(y)))
+            for r in rows[-len(names):]:
+                if r["eps"] != "":
+                    curves.append({k: r[k] for k in ("dataset", "model", "attack", "norm", "eps",
+                                                      "n", "fooled", "success", "ci_low",
+                                                      "ci_high")})
+    return {"rows": rows, "curves": curves, "subset": subset_note(sub),
+            "summary": _paired_psnr(per_image, names, runner.config.seed)}
 
 
-def _paired_psnr(per_image: dict, approx: str) -> dict:
-    """Mean PSNR(exact) - PSNR(approx) over images both attacks fooled, per attack."""
+def _curve_grid(dataset: str, norm: str) -> tuple[float, ...]:
+    """Budgets at which a minimum-norm attack's distances are read as a success curve."""
+    if norm == "2":
+        return (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0) if dataset == "mnist" else \
+            (0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
+    return (0.05, 0.1, 0.2, 0.3) if dataset == "mnist" else (1 / 255, 2 / 255, 4 / 255, 8 / 255)
+
+
+def _paired_psnr(per_image: dict, names: list[str], seed: int) -> dict:
+    """Per attack and model: PSNR(exact) - PSNR(model) over images fooled on both, mean with
+    a seeded bootstrap interval (positive = the model needs more noise)."""
     out = {}
     for label in sorted({lab for lab, _ in per_image}):
-        ok_e, p_e = per_image[(label, FLOAT32)]
-        ok_a, p_a = per_image[(label, approx)]
-        both = ok_e & ok_a & np.isfinite(p_e) & np.isfinite(p_a)
-        out[label] = {"images_both_fooled": int(both.sum()),
-                      "psnr_exact_minus_approx_db": float((p_e[both] - p_a[both]).mean())
-                      if both.any() else float("nan")}
+        f_e, p_e = per_image[(label, FLOAT32)]
+        for name in names:
+            if name == FLOAT32:
+                continue
+            f_m, p_m = per_image[(label, name)]
+            both = f_e & f_m & np.isfinite(p_e["psnr_db"]) & np.isfinite(p_m["psnr_db"])
+            gap = p_e["psnr_db"][both] - p_m["psnr_db"][both]
+            mean, lo, hi = st.bootstrap_ci(gap, seed=seed, statistic=np.mean)
+            out[f"{label}|{name}"] = {"attack": label, "model": name,
+                                      "images_both_fooled": int(both.sum()),
+                                      "psnr_exact_minus_model_db": mean,
+                                      "ci_low": lo, "ci_high": hi}
     return out

@@ -1,7 +1,8 @@
 """SimPy transaction-level accelerator: array, double-buffered SRAMs, one DRAM channel.
 
 Per layer, a fresh `simpy.Environment` runs three processes that share the buffers:
-prefetch (fills the free input half with the next fold's tiles over DRAM), compute (waits
+prefetch (fills the free input half with the next fold's tiles over DRAM; spilled partial
+sums are read back only after the previous row fold's drain has written them), compute (waits
 for a filled half and a free ofmap half, runs the fold, releases the input half) and drain
 (writes finished ofmap tiles to DRAM, then frees their half). Stalls emerge when a prefetch
 or drain takes longer than a fold. Total = fill (before the first fold) + compute + stalls
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 import simpy
 
 from archsim.sim.array import SystolicArray
+from archsim.sim.limits import check_simulation
 from archsim.sim.memory import DoubleBuffer, DramChannel, fold_traffic
 from archsim.sim.plan import Dataflow, LayerPlan, plan_layer
 from archsim.workloads import Layer, Workload
@@ -76,17 +78,25 @@ class Accelerator:
         self.array, self.dram = SystolicArray(env, plan), DramChannel(env, memory)
         self.inputs, self.outputs = DoubleBuffer(env, "inputs"), DoubleBuffer(env, "ofmap")
         self._ready, self._to_drain = simpy.Store(env), simpy.Store(env)
+        # drained[f] fires when fold f's ofmap write to DRAM has finished: a fold that reads
+        # spilled partial sums back (psum_in_words) must not read them before that
+        self._drained = [env.event() for _ in self.traffic]
         self.fill_cycles = self.stall_cycles = self.compute_end = 0
         env.process(self._prefetch())
         env.process(self._compute())
         env.process(self._drain())
 
     def _prefetch(self):
-        for fold in self.traffic:
+        for index, fold in enumerate(self.traffic):
             yield self.inputs.free.get(1)
-            words = fold.ifmap_words + fold.filter_words + fold.psum_in_words
-            if words:  # one DRAM transaction per fold's prefetch
+            words = fold.ifmap_words + fold.filter_words
+            if words:  # one DRAM transaction for the fold's input tiles
                 yield from self.dram.read(words * self.memory.word_bytes)
+            if fold.psum_in_words:
+                # read-after-write: the previous row fold's partial sums (fold index - 1,
+                # row folds are the inner loop) must be in DRAM before they are read back
+                yield self._drained[index - 1]
+                yield from self.dram.read(fold.psum_in_words * self.memory.word_bytes)
             yield self._ready.put(self.env.now)  # when the fold's inputs are on chip
 
     def _compute(self):
@@ -105,16 +115,18 @@ class Accelerator:
             yield from self.array.run_fold(fold, exposed)
             yield self.inputs.free.put(1)
             if moved.ofmap_words:
-                yield self._to_drain.put(moved.ofmap_words * self.memory.word_bytes)
+                yield self._to_drain.put((fold.index, moved.ofmap_words * self.memory.word_bytes))
         self.compute_end = env.now
         yield self._to_drain.put(None)
 
     def _drain(self):
         while True:
-            nbytes = yield self._to_drain.get()
-            if nbytes is None:
+            item = yield self._to_drain.get()
+            if item is None:
                 return
+            index, nbytes = item
             yield from self.dram.write(nbytes)
+            self._drained[index].succeed()
             yield self.outputs.free.put(1)
 
     def counts(self) -> dict:
@@ -134,10 +146,15 @@ class Accelerator:
         }
 
 
+def _plan(layer: Layer, array_config) -> LayerPlan:
+    return plan_layer(layer, array_config.rows, array_config.cols, array_config.dataflow,
+                      overlap_stationary_load=array_config.overlap_stationary_load)
+
+
 def simulate_layer(layer: Layer, array_config, memory) -> LayerResult:
     """Simulate one layer on a fresh SimPy environment (ArrayConfig, MemoryConfig)."""
-    plan = plan_layer(layer, array_config.rows, array_config.cols, array_config.dataflow,
-                      overlap_stationary_load=array_config.overlap_stationary_load)
+    plan = _plan(layer, array_config)
+    check_simulation(plan, memory)
     env = simpy.Environment()
     acc = Accelerator(env, plan, memory)
     env.run()
@@ -150,9 +167,14 @@ def simulate_layer(layer: Layer, array_config, memory) -> LayerResult:
 
 def simulate_workload(workload: Workload, array_config, memory, progress: bool = False
                       ) -> WorkloadResult:
-    """Simulate every layer (a fresh environment each); tqdm progress to stderr if asked."""
+    """Simulate every layer (a fresh environment each); progress on stderr if asked. Every
+    layer's work is estimated first (`archsim.sim.limits`): too large a layer is refused
+    before any is simulated."""
     layers = workload.layers
+    for layer in layers:
+        check_simulation(_plan(layer, array_config), memory, f"workload {workload.name!r}: ")
     if progress:
-        from tqdm import tqdm
-        layers = tqdm(layers, desc=f"simulating {workload.name}", unit="layer", leave=False)
+        from archsim.progress import steps
+        layers = steps(layers, f"simulating {workload.name}", len(layers), "layer",
+                       label=lambda layer: layer.name)
     return WorkloadResult(workload, tuple(simulate_layer(l, array_config, memory) for l in layers))

@@ -10,6 +10,9 @@ the dataflow's hardware adds:
   sum is then added to the ofmap accumulator, so out = (...((s_0 + s_1) + s_2) ...) with s_f
   the sum of fold f (the order of `archsim.sim.reference`). Equal to OS when K <= R.
 Bias is added last. Vectorised over outputs; a Python loop runs over k only.
+
+`pe_windows` records what one PE sees per dataflow (its operand stream, the partial sums its
+adder receives and produces) for the workload-driven MAC energy (archsim.cost.operands).
 """
 from __future__ import annotations
 
@@ -123,11 +126,8 @@ def run_functional(config) -> list[dict]:
     fc = config.functional
     weights = None
     if fc.weights is not None:
-        from archsim.errors import DataError
-        try:
-            weights = dict(np.load(fc.weights))
-        except (OSError, ValueError) as exc:
-            raise DataError(f"{fc.weights}: cannot read weights: {exc}") from None
+        from archsim_core.npzio import read_npz
+        weights = read_npz(fc.weights, "weights")
     rows = []
     for index, layer in enumerate(config.workload.layers):
         rng = np.random.default_rng([fc.seed, index])
@@ -166,3 +166,63 @@ class _Float64:
 
     def add_bits(self, a, b):
         return a + b
+
+
+def _partial_sums(mul, xb_rows, wb_rows):
+    """The sequential sum (variant multiply and add) of the products xb_rows[i] * wb_rows[i]
+    over i, in increasing i (None when there are none)."""
+    acc = None
+    for xb, wb in zip(xb_rows, wb_rows):
+        prod, _ = mul.multiply_bits(xb, wb)
+        acc = prod if acc is None else mul.add_bits(acc, prod)
+    return acc
+
+
+def pe_windows(mul, gemm, dataflow: str, rows: int, cols: int, n_samples: int, ops: int,
+               rng) -> list[tuple[np.ndarray, ...]]:
+    """Operand capture for PE energy: `n_samples` windows of `ops` consecutive operations of
+    one PE in one fold of `gemm` (`.x` X[M, K] @ `.w` W[K, N], X first) on a `rows` x `cols`
+    array:
+    (x words, y words, accumulator-in words, product words, accumulator-out words) per window,
+    products and sums through multiplier `m`'s own arithmetic.
+      OS  PE (i, j) owns output (m, n) and streams (X[m, k], W[k, n]) over k, then its next
+          output (m + rows, n); the accumulator restarts at each output.
+      WS  the PE holding W[k, n] (row k mod rows of fold k // rows) streams X[m, k] over m,
+          the weight stationary; its adder adds its product to the partial sum from the PE
+          above (the fold's products at k' < k, summed down the column).
+      IS  the PE holding X[m, k] streams W[k, n] over n; partial sums as for WS."""
+    from archsim.cost.pe import accumulate
+
+    xb, wb = mul.to_bits(gemm.x), mul.to_bits(gemm.w)
+    m_len, k_len = xb.shape
+    n_len = wb.shape[1]
+    zero = np.zeros(ops, mul.bits_dtype)
+    out = []
+    for _ in range(n_samples):
+        if dataflow == "os":
+            m0, n = int(rng.integers(m_len)), int(rng.integers(n_len))
+            t = np.arange(ops)
+            m = (m0 + rows * (t // k_len)) % m_len
+            k = t % k_len
+            x, y = xb[m, k], wb[k, n]
+            prod, _ = mul.multiply_bits(x, y)
+            before, after = accumulate(mul.spec, prod, k_len)   # restart at every output
+        else:
+            k = int(rng.integers(k_len))
+            base = (k // rows) * rows
+            if dataflow == "ws":
+                n, m0 = int(rng.integers(n_len)), int(rng.integers(m_len))
+                m = (m0 + np.arange(ops)) % m_len
+                x, y = xb[m, k], np.full(ops, wb[k, n], mul.bits_dtype)
+                above = [(xb[m, kk], np.full(ops, wb[kk, n], mul.bits_dtype)) for kk in range(base, k)]
+            else:
+                m, n0 = int(rng.integers(m_len)), int(rng.integers(n_len))
+                n = (n0 + np.arange(ops)) % n_len
+                x, y = np.full(ops, xb[m, k], mul.bits_dtype), wb[k, n]
+                above = [(np.full(ops, xb[m, kk], mul.bits_dtype), wb[kk, n]) for kk in range(base, k)]
+            prod, _ = mul.multiply_bits(x, y)
+            acc = _partial_sums(mul, [a for a, _ in above], [b for _, b in above])
+            before = zero.copy() if acc is None else acc
+            after = mul.add_bits(before, prod)
+        out.append((np.ascontiguousarray(x), np.ascontiguousarray(y), before, prod, after))
+    return out

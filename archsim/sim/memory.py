@@ -14,7 +14,8 @@ DRAM reuse model (SPEC-sim §4), per operand:
 - Outputs: OS drains each fold's finished R x C block. WS/IS accumulate a column fold's
   partial sums over its row folds in the ofmap SRAM and drain once at the column fold's end
   if that tile fits in half the ofmap SRAM; otherwise every row fold spills its partial sums
-  to DRAM and the next row fold reads them back (the read-back is part of its prefetch).
+  to DRAM and the next row fold reads them back (the read-back is part of its prefetch, a
+  separate DRAM read issued only once the previous row fold's drain has written them).
 Tiles larger than their half-SRAM are counted as streamed through (same bytes; timing as one
 transfer) and reported as `oversize_tiles`.
 """

@@ -106,16 +106,40 @@ class LayerPlan:
         """
         return self.sr * self.sc * self.groups / (self.folds * self.rows * self.cols)
 
+    # The one fold geometry (bounds and issue order); the SimPy model, the DRAM reuse model
+    # and the SCALE-Sim-compatible reports all use these.
+    def used_rows(self, row_fold: int) -> int:
+        """Array rows the row fold occupies (the last one may be partial)."""
+        return min(self.rows, self.sr - row_fold * self.rows)
+
+    def used_cols(self, col_fold: int) -> int:
+        """Array columns the column fold occupies (the last one may be partial)."""
+        return min(self.cols, self.sc - col_fold * self.cols)
+
+    def fold_position(self, index: int) -> tuple[int, int]:
+        """(row fold, column fold) of the fold issued `index`-th: column fold outer, row
+        fold inner (SPEC-sim §2)."""
+        col_fold, row_fold = divmod(index, self.row_folds)
+        return row_fold, col_fold
+
+    def fold_grid(self):
+        """numpy arrays (row fold, column fold, used rows, used columns) of every fold of one
+        group, in issue order."""
+        import numpy as np
+
+        col_fold, row_fold = np.divmod(np.arange(self.row_folds * self.col_folds),
+                                       self.row_folds)
+        used_rows = np.minimum(self.rows, self.sr - row_fold * self.rows)
+        used_cols = np.minimum(self.cols, self.sc - col_fold * self.cols)
+        return row_fold, col_fold, used_rows, used_cols
+
     def iter_folds(self) -> Iterator[Fold]:
         """Folds of one group in issue order: column fold outer, row fold inner (SPEC-sim
         §2); a grouped layer repeats them once per group (see `archsim.sim.grouped`)."""
-        index = 0
-        for col_fold in range(self.col_folds):
-            used_cols = min(self.cols, self.sc - col_fold * self.cols)
-            for row_fold in range(self.row_folds):
-                used_rows = min(self.rows, self.sr - row_fold * self.rows)
-                yield Fold(index, row_fold, col_fold, used_rows, used_cols)
-                index += 1
+        for index in range(self.row_folds * self.col_folds):
+            row_fold, col_fold = self.fold_position(index)
+            yield Fold(index, row_fold, col_fold, self.used_rows(row_fold),
+                       self.used_cols(col_fold))
 
 
 def cycles_per_fold(rows: int, cols: int, t: int, dataflow: Dataflow) -> int:

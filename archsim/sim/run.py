@@ -58,9 +58,9 @@ def clock_mhz(config: Config, pe) -> float:
 
 def cost_variant(config: Config, sim: WorkloadResult, label: str, spec) -> VariantCost:
     """Price every layer's action counts for one PE variant."""
-    from archsim.cost.pe import pe_cost
+    from archsim.cost.operands import pe_cost_for_config
 
-    pe = pe_cost(spec)
+    pe = pe_cost_for_config(config, spec)
     prices = action_energies_pj(config.energy, config.memory, pe)
     per_layer = tuple(tuple(sorted(energy_by_action_pj(layer.count_map(), prices).items()))
                       for layer in sim.layers)
@@ -69,7 +69,12 @@ def cost_variant(config: Config, sim: WorkloadResult, label: str, spec) -> Varia
 
 
 def run_config(config: Config, progress: bool = False) -> RunResult:
-    """Simulate the workload once and cost it for every configured PE variant."""
+    """Simulate the workload once and cost it for every configured PE variant (the PE costs
+    first: a bad `cost` section fails before the simulation prints anything)."""
+    from archsim.cost.operands import pe_cost_for_config
+
+    for v in config.variants:
+        pe_cost_for_config(config, v.spec)
     sim = simulate_network(config.workload, config.array, config.memory, progress=progress)
     costs = tuple(cost_variant(config, sim, v.label, v.spec) for v in config.variants)
     vector = () if config.vector is None else time_vector_ops(

@@ -1,4 +1,4 @@
-"""Train the CIFAR-10 AlexNet of INTERFACES.md deterministically with PyTorch (optional extra).
+"""Train the CIFAR-10 AlexNet (archsim/nn/alexnet_cifar.py) deterministically with PyTorch (optional extra).
 
     python workloads/alexnet_cifar10/train.py --data-dir CACHE            # the shipped target:
         # --epochs 20 --seed 0 --threads 2 (the defaults), about 17 min on an idle 2-core machine

@@ -56,8 +56,7 @@ class WriteCounts:
 def write_counts(plan: LayerPlan, ofmap_times) -> WriteCounts:
     """Build the counts from `ofmap_times(plan, row_fold, col_fold)` (cycles of one fold's
     ofmap writes within the fold); folds differ only by their used rows and columns."""
-    index = np.arange(plan.folds)
-    col_fold, row_fold = np.divmod(index, plan.row_folds)
+    row_fold, col_fold, _, _ = plan.fold_grid()
     # shape code: bit 0 = last row fold (partial rows), bit 1 = last column fold
     code = (row_fold == plan.row_folds - 1) + 2 * (col_fold == plan.col_folds - 1)
     local, slot = [], np.zeros(4, dtype=np.int64)
@@ -132,8 +131,7 @@ def read_stream(plan: LayerPlan, operand: str, row_fold: int, col_fold: int, key
     request order; `key_of(m, k, n)` names the word (one of m/n is None; arrays broadcast),
     -1 = no word."""
     rows, cols = plan.rows, plan.cols
-    ru = min(rows, plan.sr - row_fold * rows)
-    cu = min(cols, plan.sc - col_fold * cols)
+    ru, cu = plan.used_rows(row_fold), plan.used_cols(col_fold)
     df = plan.dataflow.value
     stationary = (df, operand) in (("ws", "filter"), ("is", "ifmap"))
     if stationary:  # tile rows shift in last-used-row first, one row per cycle
@@ -168,7 +166,7 @@ def _tile_segment(plan: LayerPlan, operand: str, col_fold: int, key_of):
     """(cycle in the layer, key) of all row folds of one column fold of a stationary operand
     (ws filter, is ifmap), built at once: each fold's tile loads last-used-row first."""
     rows, cols, folds = plan.rows, plan.cols, plan.row_folds
-    cu = min(cols, plan.sc - col_fold * cols)
+    cu = plan.used_cols(col_fold)
     full = folds if plan.sr % rows == 0 else folds - 1
     j, c = np.divmod(np.arange(rows * cu), cu)
     row_fold = np.arange(full)[:, None]
@@ -210,7 +208,7 @@ def _segments(plan: LayerPlan, operand: str, key_of, key_space: int):
     by_col = (df, operand) == ("os", "filter")  # else the stream depends on the row fold
     cache: dict = {}
     for index in range(plan.folds):
-        col_fold, row_fold = divmod(index, plan.row_folds)
+        row_fold, col_fold = plan.fold_position(index)
         sid = col_fold if by_col else row_fold
         if sid not in cache:
             cache[sid] = _segment(*read_stream(plan, operand, row_fold, col_fold, key_of),

@@ -12,7 +12,7 @@ differ (tests/test_scalesim_compat.py compares the files with SCALE-Sim's own):
 - SRAM/DRAM start and stop cycles follow its trace timing (reads served one cycle after the
   request, the first SRAM fills finish before cycle 0, hence negative DRAM cycles);
 - DRAM traffic is its InterfaceBandwidth = CALC estimate, reproduced exactly
-  (`archsim.scalesim_memory`): ifmap/filter reads prefetched before cycle 0 while an operand
+  (`archsim.sim.scalesim.memory`): ifmap/filter reads prefetched before cycle 0 while an operand
   fits half its SRAM, refilled during compute in SCALE-Sim's set epochs (re-fetching) past
   that; ofmap writes through its write buffer's drains.
 - Not reproduced, hence rejected with a clear error: InterfaceBandwidth = USER (SCALE-Sim's
@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from archsim.errors import ConfigError, WorkloadError
-from archsim.scalesim_memory import ofmap_drains, read_refills, write_counts
+from archsim.sim.scalesim.memory import ofmap_drains, read_refills, write_counts
 from archsim.sim.plan import Dataflow, LayerPlan, plan_layer
 from archsim.workloads import Layer, LayerKind, Workload
 
@@ -135,6 +135,13 @@ def read_scalesim_config(path: str | Path) -> ScaleSimConfig:
 def expand_depthwise(workload: Workload) -> Workload:
     """SCALE-Sim's depthwise rule: a layer whose name contains "DP" runs as one single-channel
     layer per input channel, named <name>Channel_<i>, each with all the layer's filters."""
+    from archsim.errors import ResourceError
+    from archsim.sim.limits import MAX_LAYERS
+
+    count = sum(layer.channels if "DP" in layer.name else 1 for layer in workload.layers)
+    if count > MAX_LAYERS:
+        raise ResourceError(f"{workload.name}: depthwise (DP) layers expand to {count:,} "
+                            f"layers, more than the bound of {MAX_LAYERS:,}")
     layers = []
     for layer in workload.layers:
         if "DP" not in layer.name:
@@ -224,8 +231,7 @@ def _fold_request_times(plan: LayerPlan, row_fold: int, col_fold: int,
     so the last used row goes first), streams enter one array column/row later per lane.
     The ifmap's (the costly one: its absent pixels are masked) is left empty if not asked."""
     rows, cols, t = plan.rows, plan.cols, plan.t
-    ru = min(rows, plan.sr - row_fold * rows)
-    cu = min(cols, plan.sc - col_fold * cols)
+    ru, cu = plan.used_rows(row_fold), plan.used_cols(col_fold)
     lane_r, lane_c, time = np.arange(ru), np.arange(cu), np.arange(t)
     tile_load = np.arange(rows - ru, rows)
     valid = (lambda m, k: _ifmap_valid(plan.layer, m, k)) if with_ifmap else (
@@ -254,7 +260,7 @@ def _sram_windows(plan: LayerPlan) -> list[tuple[float, float]]:
     first = _fold_request_times(plan, 0, 0)
     last: list = [None, None, None]
     for index in range(plan.folds - 1, -1, -1):  # a fold may hold only absent pixels
-        col_fold, row_fold = divmod(index, plan.row_folds)
+        row_fold, col_fold = plan.fold_position(index)
         times = _fold_request_times(plan, row_fold, col_fold, last[0] is None)
         for op in range(3):
             if last[op] is None and times[op].size:
@@ -270,9 +276,8 @@ def _fold_means(plan: LayerPlan) -> tuple[float, float]:
     """SCALE-Sim's mapping efficiency and compute utilisation: plain means over folds, summed
     in fold order (so the floats match its report bit for bit)."""
     rows, cols = plan.rows, plan.cols
-    used_r = np.minimum(rows, plan.sr - rows * np.arange(plan.row_folds))
-    used_c = np.minimum(cols, plan.sc - cols * np.arange(plan.col_folds))
-    used = np.outer(used_c, used_r).ravel().astype(np.int64)   # column fold outer
+    _, _, used_r, used_c = plan.fold_grid()                     # issue order
+    used = (used_r * used_c).astype(np.int64)
     # its utilisation divides by the length of the last operand's demand window
     window = plan.cycles_per_fold if plan.dataflow is Dataflow.OS else plan.cycles_per_fold + cols - 1
     mapping = np.add.accumulate(used / (rows * cols))[-1]
@@ -296,7 +301,7 @@ def _dram_reads(plan: LayerPlan, operand: str, words: int, first_request: int, s
     the active buffer, fetched at 10 words/cycle. If the operand fits in fewer than 50 sets
     it is all fetched up front, finishing at cycle -1 (served a cycle after the request).
     Otherwise the first 50 sets are fetched up front, finishing just before the first request,
-    and the rest while computing (`archsim.scalesim_memory.read_refills`)."""
+    and the rest while computing (`archsim.sim.scalesim.memory.read_refills`)."""
     per_set = (sram_kib * 1024) // _SETS
     if words < _ACTIVE_SETS * per_set:
         cycles = math.ceil(math.ceil(words / per_set) * per_set / _CALC_READ_BW)
@@ -314,7 +319,7 @@ def _dram_reads(plan: LayerPlan, operand: str, words: int, first_request: int, s
 
 
 def _dram_writes(plan: LayerPlan, sram_kib: int, notes: list):
-    """CALC-mode ofmap drains of SCALE-Sim's write buffer (see `archsim.scalesim_memory`)."""
+    """CALC-mode ofmap drains of SCALE-Sim's write buffer (see `archsim.sim.scalesim.memory`)."""
     counts = write_counts(plan, lambda p, rf, cf: _fold_request_times(p, rf, cf, False)[2])
     start, stop, words, stall = ofmap_drains(counts, plan.cols, sram_kib, plan.scalesim_cycles)
     if stall:

@@ -1,0 +1,201 @@
+"""Points of a sweep as pure, picklable tasks, and the work they share.
+
+A point's resolved config splits into a *group* (everything but the PE and the clock: the
+workload, array, dataflow and memories) and the PE/clock choice. The variant-independent
+simulation is a function of the group alone (`simulate_group`, once per group), the top-1
+accuracy a function of the per-layer variant assignment alone (`top1_accuracy`, once per
+assignment); `evaluate` then prices one point from them. All three are pure functions of
+their arguments, so they run in-process or on any Dask worker with the same result.
+
+Mixed per-layer assignments: every layer is priced with its own variant's MAC energies; the
+array runs at the slowest assigned variant's clock (critical-path mode) and every PE holds one
+multiplier of each assigned variant (area = R x C x (sum of those multipliers + the adder)).
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import functools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from archsim.sweep.spec import (AccuracySpec, SweepSpec, canonical, cell_of, inline_workload,
+                                set_dotted, sha)
+
+LIGHT_SECTIONS = ("pe", "clock")   # per point; everything else belongs to the group
+
+
+@dataclass(frozen=True)
+class Point:
+    """One design point, resolved; `group_doc_json` holds the run config of its group."""
+    point_id: int
+    cells: tuple                  # ((axis key, table cell), ...) in axis order
+    config_hash: str
+    group_key: str
+    group_doc_json: str
+    base_dir: str
+    clock: object                 # archsim.config.ClockConfig
+    variants: tuple               # ((label, spec_json), ...): the default first, then assigned
+    layer_variant: tuple          # ((layer name, label), ...) for assigned layers
+    accuracy_key: str | None
+    accuracy_assignment: tuple    # ((network layer, spec_json), ...) when accuracy is asked
+
+
+@functools.lru_cache(maxsize=None)
+def _variant(spec_json: str) -> tuple[str, str]:
+    from archsim_core.variants import resolve_variant
+
+    return resolve_variant(json.loads(spec_json)).name, spec_json
+
+
+def _clock(doc: dict):
+    from archsim.config import ClockConfig, ClockMode
+
+    mode = ClockMode(doc["clock"]["mode"])
+    mhz = doc["clock"].get("clock_mhz")
+    return ClockConfig(mode, None if mode is ClockMode.CRITICAL_PATH else float(mhz))
+
+
+def _network_layers(architecture: str) -> list[str]:
+    from archsim.nn.architectures import expected_shapes
+
+    return [k[:-len("_weight")] for k in expected_shapes(architecture) if k.endswith("_weight")]
+
+
+def make_point(spec: SweepSpec, point_id: int, indices: tuple[int, ...]) -> Point:
+    """Resolve the point with value indices `indices` (one per axis)."""
+    base_doc = json.loads(spec.base_doc_json)
+    doc = copy.deepcopy(base_doc)
+    default = json.dumps(base_doc["pe"]["variants"][0], sort_keys=True)
+    assigned: dict[str, str] = {}
+    for axis, i in zip(spec.axes, indices):
+        setting = axis.settings[i]
+        if axis.key == "pe.variant":
+            default = json.dumps(setting, sort_keys=True)
+        elif axis.key == "pe.layers":
+            assigned = {layer: json.dumps(v, sort_keys=True) for layer, v in setting.items()}
+        else:
+            set_dotted(doc, axis.key, setting)
+    base_dir = str(Path(spec.base_path).parent)
+    group_doc = {k: v for k, v in doc.items() if k not in LIGHT_SECTIONS}
+    group_doc.update({k: base_doc[k] for k in LIGHT_SECTIONS})
+    group_doc = inline_workload(group_doc, Path(base_dir))
+    labels = {s: _variant(s) for s in [default, *assigned.values()]}
+    cells = tuple((a.key, a.values[i]) for a, i in zip(spec.axes, indices))
+    acc_assignment, acc_key = (), None
+    if spec.accuracy is not None:
+        acc_assignment = tuple((layer, assigned.get(layer, default))
+                               for layer in _network_layers(spec.accuracy.architecture))
+        acc_key = sha({"accuracy": dataclasses.asdict(spec.accuracy),
+                       "layers": [[l, labels[s][0]] for l, s in acc_assignment]})
+    return Point(
+        point_id=point_id, cells=cells,
+        config_hash=sha({"base": base_doc, "point": [[k, c] for k, c in cells]}),
+        group_key=sha({"doc": group_doc, "dir": base_dir}),
+        group_doc_json=canonical(group_doc), base_dir=base_dir, clock=_clock(doc),
+        variants=tuple(dict.fromkeys(labels[s] for s in [default, *assigned.values()])),
+        layer_variant=tuple((layer, labels[s][0]) for layer, s in sorted(assigned.items())),
+        accuracy_key=acc_key, accuracy_assignment=acc_assignment)
+
+
+def simulate_group(group_doc_json: str, base_dir: str):
+    """(Config, WorkloadResult) of a group: the variant-independent simulation, done once."""
+    from archsim.config import config_from_dict
+    from archsim.sim.accelerator import simulate_workload
+
+    config = config_from_dict(json.loads(group_doc_json), f"{base_dir}/<sweep group>",
+                              Path(base_dir))
+    return config, simulate_workload(config.workload, config.array, config.memory)
+
+
+@functools.lru_cache(maxsize=4)
+def _test_images(dataset: str, data_dir: str, images: int):
+    from archsim.nn.datasets import load_split
+
+    split = load_split(dataset, Path(data_dir), "test")
+    return split.x[:images], split.y[:images]
+
+
+@functools.lru_cache(maxsize=4)
+def _network(weights: str, architecture: str):
+    from archsim.nn.architectures import load_network
+
+    return load_network(weights, architecture)
+
+
+def top1_accuracy(acc: AccuracySpec, assignment: tuple, batch_size: int = 250) -> float:
+    """Top-1 accuracy on the first `acc.images` test images with every conv/linear layer's
+    products through its assigned variant ((layer, spec_json), ...)."""
+    from archsim_core import get_multiplier
+
+    from archsim.nn.network import Conv2d, Linear, apply_layer, labels_of
+
+    net = _network(acc.weights, acc.architecture)
+    x, y = _test_images(acc.dataset, acc.data_dir, acc.images)
+    mults = {layer: get_multiplier(json.loads(s)) for layer, s in assignment}
+    correct = 0
+    for start in range(0, len(y), batch_size):
+        h = x[start:start + batch_size]
+        for layer in net.layers:
+            m = mults[layer.name] if isinstance(layer, (Conv2d, Linear)) else None
+            h = apply_layer(layer, h, m)
+        correct += int((labels_of(h) == y[start:start + batch_size]).sum())
+    return correct / len(y)
+
+
+def evaluate(point: Point, group, top1: float | None, spec_columns: tuple,
+             constraints: tuple) -> dict:
+    """The results row of one point from its group's simulation (and accuracy)."""
+    from archsim.config import PEVariant
+    from archsim.sim.run import cost_variant
+
+    config, sim = group
+    config = dataclasses.replace(config, clock=point.clock,
+                                 variants=tuple(PEVariant(l, s) for l, s in point.variants))
+    costs = {v.label: cost_variant(config, sim, v.label, v.spec) for v in config.variants}
+    default = point.variants[0][0]
+    by_layer = dict(point.layer_variant)
+    layer_costs = [costs[by_layer.get(r.plan.layer.name, default)] for r in sim.layers]
+    energy_pj = sum(c.layer_total_pj(i) for i, c in enumerate(layer_costs))
+    pe_pj = sum(pj for i, c in enumerate(layer_costs)
+                for (component, _), pj in c.layer_energy_pj[i] if component == "pe")
+    used = {by_layer.get(r.plan.layer.name, default) for r in sim.layers}
+    clock_mhz = min(costs[label].clock_mhz for label in used)
+    latency_s = sim.total_cycles / (clock_mhz * 1e6)
+    energy_j = energy_pj * 1e-12
+    # one multiplier unit per variant used, one accumulating adder and register (the largest)
+    pe_area = (sum(costs[label].pe.mult_area_um2 for label in sorted(used))
+               + max(costs[label].pe.adder_area_um2 + costs[label].pe.register_area_um2
+                     for label in sorted(used)))
+    row = {"point_id": point.point_id, **dict(point.cells), "cycles": sim.total_cycles,
+           "clock_mhz": clock_mhz, "latency_s": latency_s, "energy_j": energy_j,
+           "pe_energy_j": pe_pj * 1e-12, "edp_js": energy_j * latency_s,
+           "area_um2": config.array.rows * config.array.cols * pe_area,
+           "config_hash": point.config_hash}
+    if top1 is not None:
+        row["top1"] = top1
+    row["feasible"] = all(c.holds(row) for c in constraints)
+    return {c: row[c] for c in spec_columns}
+
+
+def plan_points(spec: SweepSpec) -> list[Point]:
+    """Every point of the spec that passes the constraints on axis values, in point order."""
+    from archsim.sweep.sampling import sample_indices
+
+    axis_keys = {a.key for a in spec.axes}
+    before = [c for c in spec.constraints
+              if c.key in axis_keys and all(k in axis_keys for k, _ in c.where)]
+    points = []
+    for point_id, indices in enumerate(sample_indices(spec)):
+        cells = {a.key: cell_of(a.values[i]) for a, i in zip(spec.axes, indices)}
+        if all(c.holds(cells) for c in before):
+            points.append(make_point(spec, point_id, indices))
+    return points
+
+
+def result_constraints(spec: SweepSpec) -> tuple:
+    """Constraints judged on a point's results (the `feasible` column)."""
+    axis_keys = {a.key for a in spec.axes}
+    return tuple(c for c in spec.constraints
+                 if c.key not in axis_keys or any(k not in axis_keys for k, _ in c.where))
