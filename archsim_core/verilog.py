@@ -442,6 +442,11 @@ def _signal_names(netlist: Netlist) -> list[str]:
     return names + [f"n{s}" for s in range(netlist.n_inputs, netlist.n_signals)]
 
 
+# Netlist.logic gates (archsim_core.netlist.GATE_PINS order) as Verilog expressions
+_LOGIC_EXPR = {"AND2": "{0} & {1}", "OR2": "{0} | {1}", "XOR2": "{0} ^ {1}", "INV": "~{0}",
+               "BUF": "{0}", "MUX2": "{2} ? {1} : {0}"}
+
+
 def export_verilog(netlist: Netlist, module: str | None = None, comment: str = "") -> str:
     """Readable structural Verilog of a netlist: ports `a`, `b` (operands, bit 0 = LSB) and `y`;
     one `assign` per AND gate and imported gate, one instance per adder cell of a module
@@ -466,6 +471,14 @@ def export_verilog(netlist: Netlist, module: str | None = None, comment: str = "
         if kind == "and":
             g = netlist.gates[i]
             lines.append(f"  assign {names[g.out]} = {names[g.a]} & {names[g.b]};")
+            continue
+        if kind == "gate":                 # logic gates of whole-unit netlists (fp_unit)
+            g = netlist.logic[i]
+            if g.kind not in _LOGIC_EXPR:
+                raise VerilogError(f"netlist {netlist.name!r}: gate {g.kind} is sequential; "
+                                   "only combinational netlists export")
+            ins = [names[s] for s in g.ins]
+            lines.append(f"  assign {names[g.out]} = {_LOGIC_EXPR[g.kind].format(*ins)};")
             continue
         c = netlist.cells[i]
         pins = {"A": names[c.a], "B": names[c.b], "Cin": names[c.cin]}

@@ -164,8 +164,8 @@ def test_hier_short_name_and_padding_note(tmp_path, capsys):
 
 @pytest.mark.parametrize("old,new,field", [
     ("sigmas: [0.0, 0.3]", "sigmas: [0.0, .inf]", "experiments.noise.sigmas"),
-    ("pgd: {eps: 0.3,", "pgd: {eps: .nan,", "pgd.eps"),
-    ("fgsm: {eps: [0.1, 0.3]}", "fgsm: {eps: [0.1, .inf]}", "fgsm.eps"),
+    ("pgd: {eps: 0.2,", "pgd: {eps: .nan,", "pgd.eps"),
+    ("pgd: {eps: [0.1, 0.2],", "pgd: {eps: [0.1, .inf],", "pgd.eps"),
 ])
 def test_robustness_config_rejects_non_finite_numbers(old, new, field, tmp_path, repo_root):
     from archsim.errors import ConfigError

@@ -76,7 +76,9 @@ def handle(args) -> int:
               f"{v['latency_s'] * 1e3:.4g} ms, {v['energy_j'] * 1e6:.4g} µJ, "
               f"EDP {v['edp_js']:.4g} J*s (x{v['normalised']['edp']:.3f})")
     for cost in result.variants:
-        print(f"{cost.label:>14}: MAC energy {cost.pe.mult_energy_pj:.4g} + {cost.pe.add_energy_pj:.4g} pJ "
-              f"from netlist toggles on {cost.pe.energy_source}")
+        se = (f" (sampling s.e. {cost.pe.mult_energy_se_pj:.2g} / {cost.pe.add_energy_se_pj:.2g})"
+              if cost.pe.mult_energy_se_pj else "")
+        print(f"{cost.label:>14}: MAC energy {cost.pe.mult_energy_pj:.4g} + {cost.pe.add_energy_pj:.4g} pJ"
+              f"{se} from netlist toggles on {cost.pe.energy_source}")
     print(f"wrote {out}")
     return 0
