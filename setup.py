@@ -51,6 +51,9 @@ setup(
         "robust": ["torch>=2.1,<=2.14.1", "adversarial-robustness-toolbox>=1.17"],
         "cifar": ["Pillow>=9"],
         "sweep": ["dask[distributed]>=2024.1", "pyarrow>=14"],
+        # ONNX import (archsim.network.onnx); onnxruntime is the tests' oracle, scipy computes
+        # Erf/Gelu, torch + torchvision export the test and benchmark models
+        "onnx": ["onnx>=1.14", "onnxruntime>=1.16", "scipy>=1.9", "torchvision==0.28.0"],
     },
     entry_points={"console_scripts": ["archsim = archsim.cli:main"]},
     zip_safe=False,

@@ -19,6 +19,10 @@ object pickles cheaply for sweeps. Relative paths are resolved against the confi
            sample: 32, seed: 0, ops: 256}   # optional; see CostConfig
     accuracy: {architecture: da-lenet, weights: w.npz, dataset: mnist, data_dir: DIR,
                quant: q.json, images: 10000}  # optional: top-1 of every PE variant (int8: quant)
+    vector: {lanes: 16, ops_per_cycle: 1}  # optional: time non-GEMM operators (archsim.sim.vector)
+
+The workload may also be `{onnx: model.onnx, batch: 1, input_shape: [3, 224, 224]}` (batch
+and input_shape optional: they set the model's symbolic or fixed batch and other dimensions).
 """
 from __future__ import annotations
 
@@ -31,6 +35,7 @@ from pathlib import Path
 from archsim.energy import EnergyTable, load_ert
 from archsim.errors import ArchsimError, ConfigError
 from archsim.sim.plan import Dataflow
+from archsim.sim.vector import VectorConfig
 from archsim.workloads import Workload, load_workload, workload_from_dict
 
 
@@ -158,17 +163,19 @@ class Config:
     functional: FunctionalConfig | None = None
     cost: CostConfig | None = None
     accuracy: AccuracyConfig | None = None
+    vector: VectorConfig | None = None
 
 
 _KEYS = {
     "": {"name", "workload", "batch", "array", "memory", "clock", "pe", "energy", "functional",
-         "cost", "accuracy"},
+         "cost", "accuracy", "vector"},
     "cost": {"library", "operands", "sample", "seed", "ops"},
     "cost.operands": {"source", "dataset", "architecture", "weights", "images", "split",
                       "data_dir", "path"},
     "functional": {"weights", "samples", "seed"},
     "accuracy": {"architecture", "weights", "dataset", "data_dir", "quant", "images"},
-    "workload": {"path", "inline"},
+    "workload": {"path", "inline", "onnx", "batch", "input_shape"},
+    "vector": {"lanes", "ops_per_cycle"},
     "array": {"rows", "cols", "dataflow", "overlap_stationary_load"},
     "memory": {"ifmap_sram_kib", "filter_sram_kib", "ofmap_sram_kib", "word_bytes",
                "dram_bandwidth_bytes_per_cycle", "dram_latency_cycles"},
@@ -309,11 +316,45 @@ def _int_variant_spec(spec, base: Path) -> str | None:
     return spec
 
 
+def _onnx_workload(chk: _Checker, sec: dict, base: Path, batch) -> Workload | None:
+    from archsim.network.lower import graph_workload
+    from archsim.network.onnx import load_onnx
+
+    if not isinstance(sec["onnx"], str):
+        chk.fail("workload.onnx", "must be a string")
+        return None
+    shape = sec.get("input_shape")
+    if shape is not None and (not isinstance(shape, list) or not shape or any(
+            isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in shape)):
+        chk.fail("workload.input_shape", f"must be a list of positive integers, got {shape!r}")
+        return None
+    try:
+        return graph_workload(load_onnx(base / sec["onnx"], batch, shape))
+    except ArchsimError as exc:
+        chk.fail("workload.onnx", str(exc))
+        return None
+
+
 def _workload(chk: _Checker, doc: dict, base: Path) -> Workload | None:
     sec = chk.section(doc["workload"], "workload")
-    if ("path" in sec) == ("inline" in sec):
-        chk.fail("workload", "give exactly one of path, inline")
+    if sum(key in sec for key in ("path", "inline", "onnx")) != 1:
+        chk.fail("workload", "give exactly one of path, inline, onnx")
         return None
+    for key in ("batch", "input_shape"):
+        if key in sec and "onnx" not in sec:
+            chk.fail(f"workload.{key}", "only with workload.onnx (use the top-level batch)")
+            return None
+    if "onnx" in sec:  # the batch goes into the import (it may be symbolic in the model)
+        if "batch" in doc and "batch" in sec:
+            chk.fail("batch", "give either batch or workload.batch")
+            return None
+        src, where = (doc, "batch") if "batch" in doc else (sec, "workload.batch")
+        batch = None
+        if "batch" in src:
+            batch = chk.number(src, where, integer=True, minimum=1)
+            if batch is None:
+                return None
+        return _onnx_workload(chk, sec, base, batch)
     try:
         if "path" in sec:
             if not isinstance(sec["path"], str):
@@ -462,6 +503,13 @@ def _cost_dataset(chk: _Checker, sec: dict, base: Path) -> dict:
     return out
 
 
+def _vector(chk: _Checker, doc: dict) -> VectorConfig | None:
+    sec = chk.section(doc["vector"], "vector")
+    lanes = chk.number(sec, "vector.lanes", integer=True, minimum=1)
+    per = chk.number(sec, "vector.ops_per_cycle", integer=True, minimum=1, default=1)
+    return None if None in (lanes, per) else VectorConfig(lanes, per)
+
+
 def config_from_dict(doc, source: str, base: Path) -> Config:
     """Validate a parsed document and build the Config; one ConfigError lists every problem."""
     chk = _Checker()
@@ -477,7 +525,8 @@ def config_from_dict(doc, source: str, base: Path) -> Config:
              _energy(chk, top, base),
              _functional(chk, top, base) if "functional" in top else None,
              _cost(chk, top, base) if "cost" in top else None,
-             _accuracy(chk, top, base) if "accuracy" in top else None)
+             _accuracy(chk, top, base) if "accuracy" in top else None,
+             _vector(chk, top) if "vector" in top else None)
     if chk.problems:
         raise ConfigError(f"{source}: " + "; ".join(chk.problems))
     return Config(name, source, *parts)

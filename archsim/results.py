@@ -31,6 +31,9 @@ FUNCTIONAL_COLUMNS = ["variant", "layer", "samples", "domain_errors", "max_abs_d
                       "max_abs_err_vs_float64"]
 BREAKDOWN_COLUMNS = ["variant", "layer", "component", "action", "count", "energy_per_action_pj",
                      "energy_pj"]
+OPS_COLUMNS = ["operator", "op", "unit", "macs", "vector_ops", "input_elements",
+               "output_elements", "cycles", "sram_read_words", "sram_write_words",
+               "dram_read_bytes", "dram_write_bytes"]
 
 
 def config_echo(config) -> dict:
@@ -64,11 +67,17 @@ def _sim(result, cost):
 
 def summary(result) -> dict:
     """summary.json's payload. `network` is the baseline variant's simulation; every variant
-    also carries its own cycles, stalls and DRAM bytes (they differ for int8 PEs)."""
+    also carries its own cycles, stalls and DRAM bytes (they differ for int8 PEs). With a
+    vector unit, its cycles are part of `cycles`."""
     network = _network(result.sim)
+    if result.vector:
+        network["array_cycles"] = network["cycles"]
+        network["vector_cycles"] = result.vector_cycles
+        network["cycles"] += result.vector_cycles
     variants = {}
     for cost in result.variants:
         own = _network(_sim(result, cost))
+        own["cycles"] += result.vector_cycles   # the vector unit's operators (0 without one)
         energy_j = sum(cost.layer_total_pj(i) for i in range(len(result.sim.layers))) * 1e-12
         latency_s = own["cycles"] / (cost.clock_mhz * 1e6)
         by_component: dict[str, float] = {}
@@ -114,6 +123,24 @@ def layer_rows(result) -> list[dict]:
                 "dram_write_bytes": counts[("dram", "write")], "clock_mhz": cost.clock_mhz,
                 "latency_s": latency_s, "energy_pj": energy_pj,
                 "edp_js": energy_pj * 1e-12 * latency_s})
+    return rows
+
+
+def ops_rows(result) -> list[dict]:
+    """ops.csv rows: every operator of the workload in graph order and where it ran; array
+    operators' cycles are in layers.csv, vector cycles blank without a vector unit."""
+    timed = {v.operator.name: v for v in result.vector}
+    rows = []
+    for op in result.config.workload.operators:
+        v = timed.get(op.name)
+        rows.append({"operator": op.name, "op": op.op, "unit": op.unit, "macs": op.macs,
+                     "vector_ops": op.vector_ops, "input_elements": op.input_elements,
+                     "output_elements": op.output_elements,
+                     **{key: "" if v is None else getattr(v, attr) for key, attr in (
+                         ("cycles", "total_cycles"), ("sram_read_words", "sram_read_words"),
+                         ("sram_write_words", "sram_write_words"),
+                         ("dram_read_bytes", "dram_read_bytes"),
+                         ("dram_write_bytes", "dram_write_bytes"))}})
     return rows
 
 

@@ -1,4 +1,9 @@
-"""Workloads: layers as GEMMs, read from our YAML format or a SCALE-Sim topology CSV.
+"""Workloads: the simulator's view of a network, layers as GEMMs plus the other operators.
+
+Every network description becomes an `archsim.network.Graph` first (our YAML, ONNX); a
+`Workload` is what the simulator takes from it (`archsim.network.lower`): the array layers
+and, for the run report, every operator with the unit it runs on. A SCALE-Sim topology CSV
+lists array layers only and is read directly with SCALE-Sim's own conventions.
 
 A conv layer (batch N, C channels, H x W input, F filters of R x S, stride s, padding p) is
 the GEMM M = N*E*F', K = R*S*C, N = F (SPEC-sim §1). A fully connected layer is M = batch,
@@ -13,17 +18,18 @@ from __future__ import annotations
 
 import csv
 import enum
-import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from archsim.errors import WorkloadError
+from archsim.network.shapes import conv_output_size, scalesim_output_size
 
 
 class LayerKind(enum.Enum):
     """What the array computes for a layer."""
     CONV = "conv"
     FC = "fc"
+    MATMUL = "matmul"  # activation x activation (attention): both operands streamed in
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,11 @@ class Layer:
 
     `partial_window` selects SCALE-Sim's output-size rule E = ceil((H - R + s)/s), which
     schedules a last window that runs past the input; otherwise E = floor((H+2p-R)/s) + 1.
+
+    `groups` > 1 (grouped and depthwise convolutions; batched activation matmuls): the layer
+    is `groups` independent GEMMs, each over channels/groups inputs and num_filters/groups
+    outputs; gemm_k and gemm_n are one group's, `macs` counts all groups. `pads` (top, left,
+    bottom, right) overrides the symmetric `padding`; `dilation` spaces the filter taps.
     """
     name: str
     kind: LayerKind
@@ -45,6 +56,9 @@ class Layer:
     padding: int = 0
     batch: int = 1
     partial_window: bool = False
+    groups: int = 1
+    dilation: int = 1
+    pads: tuple[int, int, int, int] | None = None
 
     def __post_init__(self):
         problems = layer_problems(self)
@@ -52,20 +66,26 @@ class Layer:
             field, why = problems[0]
             raise WorkloadError(f"layer {self.name!r}: {field}: {why}")
 
-    def _out(self, size: int, filt: int) -> int:
-        if self.partial_window:
-            return math.ceil((size - filt + self.stride) / self.stride)
-        return (size + 2 * self.padding - filt) // self.stride + 1
+    @property
+    def padding_tlbr(self) -> tuple[int, int, int, int]:
+        """(top, left, bottom, right) padding."""
+        return self.pads if self.pads is not None else (self.padding,) * 4
 
     @property
     def ofmap_h(self) -> int:
         """Output rows per image."""
-        return self._out(self.ifmap_h, self.filter_h)
+        if self.partial_window:
+            return scalesim_output_size(self.ifmap_h, self.filter_h, self.stride)
+        t, _, b, _ = self.padding_tlbr
+        return conv_output_size(self.ifmap_h, self.filter_h, self.stride, t, b, self.dilation)
 
     @property
     def ofmap_w(self) -> int:
         """Output columns per image."""
-        return self._out(self.ifmap_w, self.filter_w)
+        if self.partial_window:
+            return scalesim_output_size(self.ifmap_w, self.filter_w, self.stride)
+        _, l, _, r = self.padding_tlbr
+        return conv_output_size(self.ifmap_w, self.filter_w, self.stride, l, r, self.dilation)
 
     @property
     def gemm_m(self) -> int:
@@ -74,45 +94,74 @@ class Layer:
 
     @property
     def gemm_k(self) -> int:
-        """GEMM reduction length: one filter window."""
-        return self.filter_h * self.filter_w * self.channels
+        """GEMM reduction length: one filter window (of one group)."""
+        return self.filter_h * self.filter_w * (self.channels // self.groups)
 
     @property
     def gemm_n(self) -> int:
-        """GEMM columns: filters (output channels)."""
-        return self.num_filters
+        """GEMM columns: filters (output channels) of one group."""
+        return self.num_filters // self.groups
 
     @property
     def macs(self) -> int:
-        """Multiply-accumulates of the layer (whole batch)."""
-        return self.gemm_m * self.gemm_k * self.gemm_n
+        """Multiply-accumulates of the layer (whole batch, all groups)."""
+        return self.groups * self.gemm_m * self.gemm_k * self.gemm_n
+
+    def group_layer(self) -> "Layer":
+        """One group as an ungrouped layer (what the array runs `groups` times)."""
+        if self.groups == 1:
+            return self
+        return replace(self, channels=self.channels // self.groups,
+                       num_filters=self.num_filters // self.groups, groups=1)
 
 
 def layer_problems(layer: Layer) -> list[tuple[str, str]]:
     """(field, reason) for every invalid size of `layer`; empty when it is valid."""
     problems = []
     for field in ("ifmap_h", "ifmap_w", "filter_h", "filter_w", "channels", "num_filters",
-                  "stride", "batch"):
+                  "stride", "batch", "groups", "dilation"):
         value = getattr(layer, field)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             problems.append((field, f"must be a positive integer, got {value!r}"))
     if isinstance(layer.padding, bool) or not isinstance(layer.padding, int) or layer.padding < 0:
         problems.append(("padding", f"must be a non-negative integer, got {layer.padding!r}"))
+    if layer.pads is not None and (len(layer.pads) != 4 or any(
+            isinstance(p, bool) or not isinstance(p, int) or p < 0 for p in layer.pads)):
+        problems.append(("pads", f"must be 4 non-negative integers, got {layer.pads!r}"))
     if problems:
         return problems
-    pad = 0 if layer.partial_window else layer.padding
-    for field, size, filt in (("filter_h", layer.ifmap_h, layer.filter_h),
-                              ("filter_w", layer.ifmap_w, layer.filter_w)):
-        if filt > size + 2 * pad:
-            problems.append((field, f"filter {filt} exceeds the padded input {size + 2 * pad}"))
+    if layer.channels % layer.groups or layer.num_filters % layer.groups:
+        problems.append(("groups", f"{layer.channels} channels and {layer.num_filters} filters "
+                                   f"must both divide into {layer.groups} groups"))
+    t, l, b, r = (0,) * 4 if layer.partial_window else layer.padding_tlbr
+    for field, size, filt in (("filter_h", layer.ifmap_h + t + b, layer.filter_h),
+                              ("filter_w", layer.ifmap_w + l + r, layer.filter_w)):
+        span = layer.dilation * (filt - 1) + 1
+        if span > size:
+            problems.append((field, f"filter {filt} exceeds the padded input {size}"))
     return problems
 
 
 @dataclass(frozen=True)
+class Operator:
+    """One operator of the network for the run report: where it runs (`unit`: array,
+    vector or none) and its work per batch of `batch` (the workload's batch)."""
+    name: str
+    op: str
+    unit: str
+    macs: int
+    vector_ops: int
+    input_elements: int
+    output_elements: int
+
+
+@dataclass(frozen=True)
 class Workload:
-    """A named sequence of layers (only those that run on the array)."""
+    """A named sequence of array layers plus, when it came from a network graph, every
+    operator in graph order (`operators`, for the vector unit and the run report)."""
     name: str
     layers: tuple[Layer, ...]
+    operators: tuple[Operator, ...] = ()
 
     @property
     def macs(self) -> int:
@@ -121,17 +170,28 @@ class Workload:
 
     def with_batch(self, batch: int) -> Workload:
         """The same network at another batch size."""
-        return Workload(self.name, tuple(replace(layer, batch=batch) for layer in self.layers))
+        old = self.layers[0].batch
+        scale = [replace(op, macs=op.macs * batch // old, vector_ops=op.vector_ops * batch // old,
+                         input_elements=op.input_elements * batch // old,
+                         output_elements=op.output_elements * batch // old)
+                 for op in self.operators]
+        return Workload(self.name, tuple(replace(layer, batch=batch) for layer in self.layers),
+                        tuple(scale))
 
 
 def load_workload(path: str | Path) -> Workload:
-    """Read a workload: our YAML (`.yaml`/`.yml`) or a SCALE-Sim topology (`.csv`)."""
+    """Read a workload: our YAML (`.yaml`/`.yml`), an ONNX model (`.onnx`) or a SCALE-Sim
+    topology (`.csv`)."""
     path = Path(path)
     if path.suffix.lower() == ".csv":
         return read_scalesim_topology(path)
     if path.suffix.lower() in (".yaml", ".yml"):
         return read_yaml_workload(path)
-    raise WorkloadError(f"{path}: unknown workload format (expected .yaml, .yml or .csv)")
+    if path.suffix.lower() == ".onnx":
+        from archsim.network.lower import graph_workload
+        from archsim.network.onnx import load_onnx
+        return graph_workload(load_onnx(path))
+    raise WorkloadError(f"{path}: unknown workload format (expected .yaml, .yml, .onnx or .csv)")
 
 
 # SCALE-Sim header names (lower-cased, stripped) -> our field names.
@@ -239,101 +299,15 @@ def read_scalesim_topology(path: str | Path) -> Workload:
     return Workload(path.stem, tuple(layers))
 
 
-_YAML_KEYS = {
-    "conv": {"type", "name", "filters", "kernel", "stride", "padding"},
-    "pool": {"type", "name", "kernel", "stride", "padding"},
-    "fc": {"type", "name", "out_features"},
-}
-
-
-def _get_int(where: str, spec: dict, key: str, default=None, minimum: int = 1) -> int:
-    value = spec.get(key, default)
-    path = f"{where}.{key}" if where else key
-    if value is None:
-        raise WorkloadError(f"{path}: missing")
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise WorkloadError(f"{path}: must be an integer >= {minimum}, got {value!r}")
-    return value
-
-
-def _kernel(where: str, spec: dict) -> tuple[int, int]:
-    value = spec.get("kernel")
-    if isinstance(value, list) and len(value) == 2:
-        return (_get_int(where, {"kernel": value[0]}, "kernel"),
-                _get_int(where, {"kernel": value[1]}, "kernel"))
-    k = _get_int(where, spec, "kernel")
-    return k, k
-
-
-def _yaml_layer(where: str, spec, shape: tuple[int, ...], batch: int):
-    """(Layer or None, new shape) for one entry of `layers:`; shape is (C, H, W) or (n,)."""
-    if not isinstance(spec, dict):
-        raise WorkloadError(f"{where}: must be a mapping")
-    kind = spec.get("type")
-    if not isinstance(kind, str) or kind not in _YAML_KEYS:
-        raise WorkloadError(f"{where}.type: must be one of conv, pool, fc, got {kind!r}")
-    unknown = sorted(set(spec) - _YAML_KEYS[kind], key=str)
-    if unknown:
-        raise WorkloadError(f"{where}.{unknown[0]}: unknown key")
-    name = str(spec.get("name", where))
-    if kind == "fc":
-        out = _get_int(where, spec, "out_features")
-        layer = Layer(name, LayerKind.FC, 1, 1, 1, 1, math.prod(shape), out, batch=batch)
-        return layer, (out,)
-    if len(shape) != 3:
-        raise WorkloadError(f"{where}.type: {kind} after a flattened (fc) layer")
-    r, s = _kernel(where, spec)
-    pad = _get_int(where, spec, "padding", 0, minimum=0)
-    stride = _get_int(where, spec, "stride", 1 if kind == "conv" else r)
-    c, h, w = shape
-    if r > h + 2 * pad or s > w + 2 * pad:
-        raise WorkloadError(f"{where}.kernel: {r}x{s} exceeds the padded input "
-                            f"{h + 2 * pad}x{w + 2 * pad}")
-    oh, ow = (h + 2 * pad - r) // stride + 1, (w + 2 * pad - s) // stride + 1
-    if kind == "pool":
-        return None, (c, oh, ow)
-    filters = _get_int(where, spec, "filters")
-    layer = Layer(name, LayerKind.CONV, h, w, r, s, c, filters, stride, pad, batch)
-    return layer, (filters, oh, ow)
-
-
 def read_yaml_workload(path: str | Path) -> Workload:
-    """Read our YAML network format (see workloads/*.yaml): name, input [C, H, W], batch,
-    layers of type conv (filters, kernel, stride, padding), pool (kernel, stride, padding;
-    changes the shape, not simulated) and fc (out_features; flattens C, H, W)."""
-    from archsim_core.yamlio import load_file
-
-    path = Path(path)
-    doc = load_file(path, WorkloadError, "workload")
-    return workload_from_dict(doc, str(path))
+    """Read our YAML network format (`archsim.network.yaml`) as the simulator's workload."""
+    from archsim.network.lower import graph_workload
+    from archsim.network.yaml import read_yaml_graph
+    return graph_workload(read_yaml_graph(path))
 
 
 def workload_from_dict(doc, source: str) -> Workload:
     """Build a workload from a parsed YAML mapping; errors name `source` and the key path."""
-    try:
-        if not isinstance(doc, dict):
-            raise WorkloadError("top level: must be a mapping")
-        unknown = sorted(set(doc) - {"name", "input", "batch", "layers"}, key=str)
-        if unknown:
-            raise WorkloadError(f"{unknown[0]}: unknown key")
-        shape = doc.get("input")
-        if (not isinstance(shape, list) or len(shape) != 3
-                or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in shape)):
-            raise WorkloadError(f"input: must be [channels, height, width] of positive "
-                                f"integers, got {shape!r}")
-        batch = _get_int("", doc, "batch", 1)
-        specs = doc.get("layers")
-        if not isinstance(specs, list) or not specs:
-            raise WorkloadError("layers: must be a non-empty list")
-        layers, shape = [], tuple(shape)
-        for i, spec in enumerate(specs):
-            layer, shape = _yaml_layer(f"layers[{i}]", spec, shape, batch)
-            if layer is not None:
-                if layer.name in {l.name for l in layers}:
-                    raise WorkloadError(f"layers[{i}].name: duplicate layer name {layer.name!r}")
-                layers.append(layer)
-        if not layers:
-            raise WorkloadError("layers: no conv or fc layer")
-        return Workload(str(doc.get("name", Path(source).stem)), tuple(layers))
-    except WorkloadError as exc:
-        raise WorkloadError(f"{source}: {exc}") from None
+    from archsim.network.lower import graph_workload
+    from archsim.network.yaml import graph_from_dict
+    return graph_workload(graph_from_dict(doc, source))

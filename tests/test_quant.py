@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from archsim.errors import ConfigError, DataError
-from archsim.nn.network import Conv2d, Flatten, Linear, MaxPool2d, Network, ReLU, im2col
+from archsim.network.shapes import im2col
+from archsim.nn.network import Conv2d, Flatten, Linear, MaxPool2d, Network, ReLU
 from archsim.nn.quant import (calibrate, calibration_sample, fixed_point, forward_int8,
                               load_quant, quantize_network, requantise, save_quant)
 
@@ -36,7 +37,7 @@ def test_scales_follow_the_formulas():
                                np.abs(c1.weight.astype(np.float64)).reshape(3, -1).max(1) / 127, rtol=1e-15)
     assert qp.layers[0].input_scale == pytest.approx(float(x.max()) / 127, rel=1e-12)
     # f1's input = flattened pooled relu of c1 (float64 recomputation, no archsim forward)
-    h = np.einsum("nmk,fk->nfm", im2col(x.astype(np.float64), 3, 3, 1, 1),
+    h = np.einsum("nmk,fk->nfm", im2col(x.astype(np.float64), (3, 3), 1, 1).reshape(len(x), 36, -1),
                   c1.weight.reshape(3, -1).astype(np.float64)) + c1.bias[None, :, None]
     h = np.maximum(h, 0).reshape(64, 3, 6, 6).reshape(64, 3, 3, 2, 3, 2).max(axis=(3, 5))
     assert qp.layers[1].input_scale == pytest.approx(h.max() / 127, rel=1e-5)
@@ -78,7 +79,7 @@ def _oracle_int8_forward(net, qp, x):
             b = np.rint(layer.bias.astype(np.float64) / (sx * sw)).astype(np.int64)
             if isinstance(layer, Conv2d):
                 n, _, hh, ww = h.shape
-                cols = im2col(h, 3, 3, layer.stride, layer.padding)            # int64
+                cols = im2col(h, (3, 3), layer.stride, layer.padding).reshape(n, hh * ww, -1)  # int64
                 acc = np.einsum("nmk,fk->nfm", cols, w.reshape(w.shape[0], -1)) + b[None, :, None]
                 acc = acc.reshape(n, w.shape[0], hh, ww)
                 bshape = (1, -1, 1, 1)

@@ -3,7 +3,9 @@
 Writes summary.json (per variant: cycles, latency_s, energy_j, pe_energy_j (MACs only),
 edp_js, utilisation, mapping_efficiency, normalised figures; the resolved config echoed),
 layers.csv (per variant and layer), energy_breakdown.csv (per variant, layer, component and
-action), functional.csv (if the config has a `functional` section) and plots/.
+action), functional.csv (if the config has a `functional` section), ops.csv (a workload from
+a network graph: every operator, the unit it ran on and, with a `vector` section, its vector-unit
+cycles and traffic) and plots/.
 """
 from __future__ import annotations
 
@@ -11,8 +13,8 @@ import sys
 from pathlib import Path
 
 from archsim.results import (  # noqa: F401  (the schema lives in archsim.results)
-    BREAKDOWN_COLUMNS, FUNCTIONAL_COLUMNS, LAYER_COLUMNS, breakdown_rows, config_echo,
-    layer_rows, summary)
+    BREAKDOWN_COLUMNS, FUNCTIONAL_COLUMNS, LAYER_COLUMNS, OPS_COLUMNS, breakdown_rows,
+    config_echo, layer_rows, ops_rows, summary)
 
 
 def register(subparsers) -> None:
@@ -34,6 +36,8 @@ def write_run(result, directory: Path, plots: bool = True, accuracy=None) -> Non
     write_json(directory / "summary.json", summary(result))
     write_csv(directory / "layers.csv", layer_rows(result), LAYER_COLUMNS)
     write_csv(directory / "energy_breakdown.csv", breakdown_rows(result), BREAKDOWN_COLUMNS)
+    if result.config.workload.operators:
+        write_csv(directory / "ops.csv", ops_rows(result), OPS_COLUMNS)
     if result.config.functional is not None:
         from archsim.sim.functional import run_functional
         write_csv(directory / "functional.csv", run_functional(result.config), FUNCTIONAL_COLUMNS)

@@ -1,4 +1,5 @@
-"""Named network architectures and loading their weights from `.npz` files.
+"""Named network architectures (described once, in workloads/*.yaml) and loading their
+weights from `.npz` files.
 
 Weights files use the key convention `<layer>_weight` / `<layer>_bias` (float16 or float32);
 every key's shape is checked against the architecture before a `Network` is built, so a wrong
@@ -15,81 +16,71 @@ import numpy as np
 from archsim.errors import ConfigError, DataError
 from archsim.nn.network import Conv2d, Flatten, Linear, MaxPool2d, Network, ReLU
 
-# Layer plans: ("conv", name, F, C, K, padding) | ("fc", name, out, in) | "relu" | "pool" | "flat"
-_PLANS: dict[str, tuple[tuple[int, int, int], tuple]] = {
-    # Defensive Approximation paper / advertorch LeNet-5 (da_lenet_official.npz)
-    "da-lenet": ((1, 28, 28), (
-        ("conv", "conv1", 32, 1, 3, 1), "relu", "pool",
-        ("conv", "conv2", 64, 32, 3, 1), "relu", "pool", "flat",
-        ("fc", "linear1", 200, 3136), "relu", ("fc", "linear2", 10, 200))),
-    # classic LeNet-5 (LeCun 1998) with ReLU and max pooling; trained by workloads/lenet5_mnist
-    "lenet5": ((1, 28, 28), (
-        ("conv", "conv1", 6, 1, 5, 2), "relu", "pool",
-        ("conv", "conv2", 16, 6, 5, 0), "relu", "pool", "flat",
-        ("fc", "fc1", 120, 400), "relu", ("fc", "fc2", 84, 120), "relu",
-        ("fc", "fc3", 10, 84))),
-    # the CIFAR-10 AlexNet (weights and training script in workloads/alexnet_cifar10/)
-    "alexnet-cifar10": ((3, 32, 32), (
-        ("conv", "conv1", 32, 3, 5, 2), "relu", "pool",
-        ("conv", "conv2", 64, 32, 5, 2), "relu", "pool",
-        ("conv", "conv3", 96, 64, 3, 1), "relu",
-        ("conv", "conv4", 96, 96, 3, 1), "relu",
-        ("conv", "conv5", 64, 96, 3, 1), "relu", "pool", "flat",
-        ("fc", "fc1", 256, 1024), "relu", ("fc", "fc2", 128, 256), "relu",
-        ("fc", "fc3", 10, 128))),
+# architecture name -> its description in workloads/ (the one description of each network:
+# the simulator reads the same file)
+WORKLOADS_DIR = Path(__file__).resolve().parents[2] / "workloads"
+_ARCHITECTURES = {
+    "da-lenet": "da_mnist.yaml",            # Defensive Approximation paper (da_lenet_official.npz)
+    "lenet5": "lenet5_mnist.yaml",          # classic LeNet-5, trained by workloads/lenet5_mnist
+    "alexnet-cifar10": "alexnet_cifar10.yaml",  # the CIFAR-10 AlexNet (workloads/alexnet_cifar10/)
 }
 
 
 def list_architectures() -> list[str]:
     """Names accepted by `build_network` / `load_network`."""
-    return sorted(_PLANS)
+    return sorted(_ARCHITECTURES)
+
+
+def architecture_graph(architecture: str):
+    """The architecture's graph (shapes only) read from its workloads/*.yaml file."""
+    from archsim.network.yaml import read_yaml_graph
+
+    if architecture not in _ARCHITECTURES:
+        raise ConfigError(f"architecture: unknown {architecture!r} "
+                          f"(known: {', '.join(list_architectures())})")
+    return read_yaml_graph(WORKLOADS_DIR / _ARCHITECTURES[architecture])
 
 
 def expected_shapes(architecture: str) -> dict[str, tuple[int, ...]]:
     """The npz keys an architecture needs and their shapes."""
-    _, plan = _plan(architecture)
     shapes: dict[str, tuple[int, ...]] = {}
-    for step in plan:
-        if isinstance(step, tuple) and step[0] == "conv":
-            _, name, f, c, k, _ = step
-            shapes[f"{name}_weight"], shapes[f"{name}_bias"] = (f, c, k, k), (f,)
-        elif isinstance(step, tuple):
-            _, name, out, inp = step
-            shapes[f"{name}_weight"], shapes[f"{name}_bias"] = (out, inp), (out,)
+    for node in architecture_graph(architecture).nodes:
+        a = node.attrs
+        if node.op == "Conv":
+            r, s = a["kernel"]
+            shapes[f"{node.name}_weight"] = (a["out_channels"], a["in_channels"], r, s)
+        elif node.op == "Linear":
+            shapes[f"{node.name}_weight"] = (a["out_features"], a["in_features"])
+        else:
+            continue
+        shapes[f"{node.name}_bias"] = (shapes[f"{node.name}_weight"][0],)
     return shapes
 
 
-def _plan(architecture: str):
-    if architecture not in _PLANS:
-        raise ConfigError(f"architecture: unknown {architecture!r} "
-                          f"(known: {', '.join(list_architectures())})")
-    return _PLANS[architecture]
+def _layer(node, params):
+    a = node.attrs
+    if node.op == "Conv":
+        return Conv2d(node.name, params[f"{node.name}_weight"], params[f"{node.name}_bias"],
+                      stride=a["stride"][0], padding=a["pads"][0])
+    if node.op == "Linear":
+        return Linear(node.name, params[f"{node.name}_weight"], params[f"{node.name}_bias"])
+    if node.op == "MaxPool":
+        return MaxPool2d(a["kernel"][0], a["stride"][0])
+    return {"Relu": ReLU, "Flatten": Flatten}[node.op]()
 
 
 def build_network(architecture: str, params: Mapping[str, np.ndarray], source: str = "<params>",
                   name: str | None = None) -> Network:
     """A Network of `architecture` from `<layer>_weight/_bias` arrays (shapes checked)."""
-    input_shape, plan = _plan(architecture)
+    graph = architecture_graph(architecture)
     for key, shape in expected_shapes(architecture).items():
         if key not in params:
             raise DataError(f"{source}: missing key {key!r} for architecture {architecture}")
         if tuple(params[key].shape) != shape:
             raise DataError(f"{source}: key {key!r} has shape {tuple(params[key].shape)}, "
                             f"{architecture} needs {shape}")
-    layers: list = []
-    for step in plan:
-        if step == "relu":
-            layers.append(ReLU())
-        elif step == "pool":
-            layers.append(MaxPool2d(2, 2))
-        elif step == "flat":
-            layers.append(Flatten())
-        elif step[0] == "conv":
-            layers.append(Conv2d(step[1], params[f"{step[1]}_weight"], params[f"{step[1]}_bias"],
-                                 stride=1, padding=step[5]))
-        else:
-            layers.append(Linear(step[1], params[f"{step[1]}_weight"], params[f"{step[1]}_bias"]))
-    return Network(name or architecture, input_shape, tuple(layers))
+    layers = tuple(_layer(node, params) for node in graph.nodes)
+    return Network(name or architecture, graph.input_shape[1:], layers)
 
 
 def read_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:

@@ -15,6 +15,7 @@ from typing import Any, Union
 import numpy as np
 
 from archsim.errors import ConfigError, DataError
+from archsim.network.shapes import conv_output_size, im2col
 
 
 def _frozen_f32(value: Any, what: str, ndim: int) -> np.ndarray:
@@ -51,9 +52,8 @@ class Conv2d:
         f, wc, r, s = self.weight.shape
         if c != wc:
             raise DataError(f"{self.name}: input has {c} channels, weight expects {wc}")
-        oh = (h + 2 * self.padding - r) // self.stride + 1
-        ow = (w + 2 * self.padding - s) // self.stride + 1
-        return f, oh, ow
+        return (f, conv_output_size(h, r, self.stride, self.padding),
+                conv_output_size(w, s, self.stride, self.padding))
 
 
 @dataclass(frozen=True, eq=False)
@@ -98,7 +98,8 @@ class MaxPool2d:
     def output_shape(self, in_shape: tuple[int, ...]) -> tuple[int, int, int]:
         """(C, OH, OW) for (C, H, W)."""
         c, h, w = in_shape
-        return c, (h - self.kernel) // self.stride + 1, (w - self.kernel) // self.stride + 1
+        return (c, conv_output_size(h, self.kernel, self.stride),
+                conv_output_size(w, self.kernel, self.stride))
 
 
 @dataclass(frozen=True)
@@ -157,23 +158,11 @@ class Network:
         return out
 
 
-def im2col(x: np.ndarray, r: int, s: int, stride: int, padding: int) -> np.ndarray:
-    """Patches of x[N,C,H,W] as [N, OH*OW, C*R*S], column index k = (c*R + r)*S + s."""
-    n, c, h, w = x.shape
-    if padding:
-        x = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
-    oh = (h + 2 * padding - r) // stride + 1
-    ow = (w + 2 * padding - s) // stride + 1
-    win = np.lib.stride_tricks.sliding_window_view(x, (r, s), axis=(2, 3))
-    win = win[:, :, ::stride, ::stride][:, :, :oh, :ow]          # N, C, OH, OW, R, S
-    return np.ascontiguousarray(win.transpose(0, 2, 3, 1, 4, 5)).reshape(n, oh * ow, c * r * s)
-
-
 def _conv_exact(layer: Conv2d, x: np.ndarray) -> np.ndarray:
     f, c, r, s = layer.weight.shape
     n = x.shape[0]
     _, oh, ow = layer.output_shape(x.shape[1:])
-    cols = im2col(x, r, s, layer.stride, layer.padding).reshape(n * oh * ow, c * r * s)
+    cols = im2col(x, (r, s), layer.stride, layer.padding)
     out = (cols @ layer.weight.reshape(f, -1).T + layer.bias).reshape(n, oh * ow, f)
     return np.ascontiguousarray(out.transpose(0, 2, 1)).reshape(n, f, oh, ow)
 

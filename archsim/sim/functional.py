@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from archsim.errors import WorkloadError
+from archsim.network import shapes
 from archsim.sim.plan import Dataflow
 from archsim.workloads import Layer, LayerKind
 
@@ -59,14 +60,8 @@ def gemm(m, x: np.ndarray, w: np.ndarray, dataflow: Dataflow | str, rows: int) -
 
 def im2col(layer: Layer, x: np.ndarray) -> np.ndarray:
     """x [N, C, H, W] -> [N*E*F, C*R*S] with k = (c*R + r)*S + s (zero padding)."""
-    n, c, h, w = x.shape
-    p, s = layer.padding, layer.stride
-    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
-    win = np.lib.stride_tricks.sliding_window_view(xp, (layer.filter_h, layer.filter_w),
-                                                   axis=(2, 3))
-    win = win[:, :, ::s, ::s][:, :, :layer.ofmap_h, :layer.ofmap_w]
-    return np.ascontiguousarray(win.transpose(0, 2, 3, 1, 4, 5)).reshape(
-        n * layer.ofmap_h * layer.ofmap_w, c * layer.filter_h * layer.filter_w)
+    return shapes.im2col(x, (layer.filter_h, layer.filter_w), layer.stride, layer.padding_tlbr,
+                         layer.dilation)
 
 
 def layer_outputs(m, layer: Layer, x: np.ndarray, weight: np.ndarray, bias=None,
@@ -76,6 +71,9 @@ def layer_outputs(m, layer: Layer, x: np.ndarray, weight: np.ndarray, bias=None,
     if layer.partial_window:
         raise WorkloadError(f"layer {layer.name!r}: functional mode needs real windows "
                             "(SCALE-Sim partial windows have no values)")
+    if layer.groups != 1 or layer.kind is LayerKind.MATMUL:
+        raise WorkloadError(f"layer {layer.name!r}: functional mode maps ungrouped conv and fc "
+                            "layers (use `archsim accuracy` for whole networks)")
     if layer.kind is LayerKind.FC:
         out = gemm(m, x.reshape(x.shape[0], -1), weight.T, dataflow, rows)
     else:

@@ -57,9 +57,15 @@ class LayerPlan:
     overlap_stationary_load: bool = False
 
     @property
+    def groups(self) -> int:
+        """Independent GEMMs of the layer (grouped/depthwise convs, batched matmuls); each
+        runs its own row_folds x col_folds folds, one group after another."""
+        return self.layer.groups
+
+    @property
     def folds(self) -> int:
-        """Number of array passes."""
-        return self.row_folds * self.col_folds
+        """Number of array passes (all groups)."""
+        return self.groups * self.row_folds * self.col_folds
 
     @property
     def load_cycles(self) -> int:
@@ -69,9 +75,10 @@ class LayerPlan:
     @property
     def compute_cycles(self) -> int:
         """True cycle count with no stalls: folds x cycles per fold; with overlapped loading
-        only the first fold pays the R-cycle load (every later tile is ready in time)."""
-        if self.overlap_stationary_load:
-            return self.folds * (self.cycles_per_fold - self.load_cycles) + self.load_cycles
+        only the first fold (of each group) pays the R-cycle load (later tiles are ready in time)."""
+        if self.overlap_stationary_load:  # each group starts with an exposed load
+            return self.folds * (self.cycles_per_fold - self.load_cycles) \
+                + self.groups * self.load_cycles
         return self.folds * self.cycles_per_fold
 
     @property
@@ -95,9 +102,9 @@ class LayerPlan:
         """Unweighted mean over folds of used PEs / (R x C) (SCALE-Sim's definition).
 
         The used rows summed over row folds are Sr, the used columns over column folds Sc,
-        so the mean is Sr*Sc / (folds*R*C).
+        so the mean is Sr*Sc / (folds*R*C) (per group; every group maps alike).
         """
-        return self.sr * self.sc / (self.folds * self.rows * self.cols)
+        return self.sr * self.sc * self.groups / (self.folds * self.rows * self.cols)
 
     # The one fold geometry (bounds and issue order); the SimPy model, the DRAM reuse model
     # and the SCALE-Sim-compatible reports all use these.
@@ -116,18 +123,20 @@ class LayerPlan:
         return row_fold, col_fold
 
     def fold_grid(self):
-        """numpy arrays (row fold, column fold, used rows, used columns) of every fold, in
-        issue order."""
+        """numpy arrays (row fold, column fold, used rows, used columns) of every fold of one
+        group, in issue order."""
         import numpy as np
 
-        col_fold, row_fold = np.divmod(np.arange(self.folds), self.row_folds)
+        col_fold, row_fold = np.divmod(np.arange(self.row_folds * self.col_folds),
+                                       self.row_folds)
         used_rows = np.minimum(self.rows, self.sr - row_fold * self.rows)
         used_cols = np.minimum(self.cols, self.sc - col_fold * self.cols)
         return row_fold, col_fold, used_rows, used_cols
 
     def iter_folds(self) -> Iterator[Fold]:
-        """Folds in issue order: column fold outer, row fold inner (SPEC-sim §2)."""
-        for index in range(self.folds):
+        """Folds of one group in issue order: column fold outer, row fold inner (SPEC-sim
+        §2); a grouped layer repeats them once per group (see `archsim.sim.grouped`)."""
+        for index in range(self.row_folds * self.col_folds):
             row_fold, col_fold = self.fold_position(index)
             yield Fold(index, row_fold, col_fold, self.used_rows(row_fold),
                        self.used_cols(col_fold))
@@ -151,6 +160,7 @@ def plan_layer(layer: Layer, rows: int, cols: int, dataflow: Dataflow | str, *,
 
     `overlap_stationary_load` (beyond SCALE-Sim, off by default): WS/IS stationary tiles are
     double-buffered in the PEs, so a fold's R-cycle load runs during the previous fold.
+    A grouped layer's extents are one group's; its folds and SRAM reads count all groups.
     """
     for name, value in (("rows", rows), ("cols", cols)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -165,6 +175,7 @@ def plan_layer(layer: Layer, rows: int, cols: int, dataflow: Dataflow | str, *,
         reads = (m * k * col_folds, k * n, row_folds * m * n)
     else:
         reads = (m * k, k * n * col_folds, row_folds * m * n)
+    reads = tuple(layer.groups * count for count in reads)  # every group reads alike
     return LayerPlan(layer, rows, cols, dataflow, sr, sc, t, row_folds, col_folds,
                      cycles_per_fold(rows, cols, t, dataflow), *reads,
                      overlap_stationary_load=overlap_stationary_load)

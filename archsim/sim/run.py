@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 from archsim.config import ClockMode, Config
 from archsim.energy import action_energies_pj, energy_by_action_pj
-from archsim.sim.accelerator import LayerResult, WorkloadResult, simulate_workload
+from archsim.sim.accelerator import LayerResult, WorkloadResult
+from archsim.sim.grouped import simulate_network
+from archsim.sim.vector import time_vector_ops
 
 
 @dataclass(frozen=True)
@@ -37,10 +39,17 @@ class VariantCost:
 
 @dataclass(frozen=True)
 class RunResult:
-    """Simulation (variant-independent) plus one VariantCost per configured variant."""
+    """Simulation (variant-independent) plus one VariantCost per configured variant;
+    `vector` times the non-GEMM operators when the config has a vector unit."""
     config: Config
     sim: WorkloadResult
     variants: tuple[VariantCost, ...]
+    vector: tuple = ()  # archsim.sim.vector.VectorResult per vector-unit operator
+
+    @property
+    def vector_cycles(self) -> int:
+        """Cycles of the vector-unit operators (run after the array layers' data is out)."""
+        return sum(v.total_cycles for v in self.vector)
 
 
 def clock_mhz(config: Config, pe) -> float:
@@ -90,7 +99,9 @@ def run_config(config: Config, progress: bool = False) -> RunResult:
     for v in config.variants:
         memory = memory_for_variant(config.memory, v.spec)
         if memory not in sims:
-            sims[memory] = simulate_workload(config.workload, config.array, memory,
-                                             progress=progress)
+            sims[memory] = simulate_network(config.workload, config.array, memory,
+                                            progress=progress)
         costs.append(cost_variant(config, sims[memory], v.label, v.spec, memory))
-    return RunResult(config, costs[0].sim, tuple(costs))
+    vector = () if config.vector is None else time_vector_ops(
+        config.workload.operators, config.vector, config.memory)
+    return RunResult(config, costs[0].sim, tuple(costs), vector)

@@ -103,11 +103,11 @@ def make_point(spec: SweepSpec, point_id: int, indices: tuple[int, ...]) -> Poin
 def simulate_group(group_doc_json: str, base_dir: str):
     """(Config, WorkloadResult) of a group: the variant-independent simulation, done once."""
     from archsim.config import config_from_dict
-    from archsim.sim.accelerator import simulate_workload
+    from archsim.sim.grouped import simulate_network
 
     config = config_from_dict(json.loads(group_doc_json), f"{base_dir}/<sweep group>",
                               Path(base_dir))
-    return config, simulate_workload(config.workload, config.array, config.memory)
+    return config, simulate_network(config.workload, config.array, config.memory)
 
 
 @functools.lru_cache(maxsize=4)
