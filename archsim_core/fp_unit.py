@@ -48,7 +48,8 @@ from collections.abc import Sequence
 
 from archsim_core.errors import SpecError
 from archsim_core.formats import FPFormat
-from archsim_core.netlist import (CONST0, CONST1, AndGate, CellInst, Gate, GATE_PINS, Netlist)
+from archsim_core.netlist import (CONST0, CONST1, GATE_PINS, AndGate, CellInst, Gate, Netlist,
+                                  NetlistBuilder)
 
 #: gates and cells the generators instantiate (a cell library must cost all of them)
 REQUIRED_GATES = ("AND2", "OR2", "XOR2", "INV", "MUX2", "DFF")
@@ -58,31 +59,17 @@ MULTIPLIER_BLOCKS = ("significand", "unpack", "exponent", "normalise", "round", 
 ARRAY_ROLES = ("pp", "final", "recomb")
 
 
-class UnitBuilder:
+class UnitBuilder(NetlistBuilder):
     """Netlist construction with constant folding, structural hashing and dead-logic removal,
-    so every gate of the built netlist has non-constant inputs and drives something."""
+    so every gate of the built netlist has non-constant inputs and drives something (signal
+    numbering and operand bits as NetlistBuilder's; nodes kept in one list instead)."""
 
     def __init__(self, n_a: int, n_b: int, name: str = ""):
-        self.n_a, self.n_b, self.name = n_a, n_b, name
-        self._next = 2 + n_a + n_b
+        super().__init__(n_a, n_b, name)
         self.nodes: list = []          # AndGate | CellInst | Gate, in creation order
         self._hash: dict = {}
         self._inv: dict[int, int] = {}
         self.role = "unpack"
-
-    # -- signals -----------------------------------------------------------------------
-    def a(self, i: int) -> int:
-        """Signal of operand bit a_i."""
-        return 2 + i
-
-    def b(self, j: int) -> int:
-        """Signal of operand bit b_j."""
-        return 2 + self.n_a + j
-
-    def _new(self) -> int:
-        sig = self._next
-        self._next += 1
-        return sig
 
     # -- the significand generators' interface (structures._emit) -----------------------
     def and_(self, x: int, y: int) -> int:

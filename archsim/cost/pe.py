@@ -131,12 +131,6 @@ def multiplier_unit(spec: VariantSpec, lib: CellLibrary, stream: str = DEFAULT_S
     return mac_cost(spec, lib, stream, n_ops, seed).mult
 
 
-def adder_unit(lib: CellLibrary, variant="exact") -> UnitCost:
-    """The PE's accumulation adder netlist of a variant (default `exact`: the FP32 IEEE RNE
-    adder) priced on the default stream (its area and delay do not depend on the stream)."""
-    return mac_cost(variant_spec(variant), lib).adder
-
-
 @functools.lru_cache(maxsize=8)
 def pj_per_eu(lib: CellLibrary) -> float:
     """Calibration: pJ per library energy unit, from the anchor variant on the default stream."""
