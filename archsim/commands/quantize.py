@@ -39,31 +39,26 @@ def register(subparsers) -> None:
 
 
 def _calibration_images(args, net):
+    """Images x of --calibration FILE.npz and what to record about them."""
     import numpy as np
     import zipfile
     from pathlib import Path
 
     from archsim.errors import DataError
-    from archsim.nn.datasets import load_split, resolve_data_dir
-    from archsim.nn.quant import calibration_sample
 
-    if args.calibration:
-        path = Path(args.calibration)
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                if "x" not in data.files:
-                    raise DataError(f"{path}: x: missing (calibration images)")
-                x = np.asarray(data["x"])
-        except FileNotFoundError:
-            raise DataError(f"{path}: calibration file not found") from None
-        except (OSError, ValueError, zipfile.BadZipFile) as exc:
-            raise DataError(f"{path}: not a readable npz file ({exc})") from None
-        if x.dtype.kind != "f":
-            raise DataError(f"{path}: x: calibration images must be floating point, got {x.dtype}")
-        return x, {"source": str(path)}
-    train = load_split(args.dataset, resolve_data_dir(args.data_dir), "train")
-    x, _ = calibration_sample(train.x, args.calibration_images, args.seed)
-    return x, {"source": f"{args.dataset}-train", "seed": args.seed}
+    path = Path(args.calibration)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if "x" not in data.files:
+                raise DataError(f"{path}: x: missing (calibration images)")
+            x = np.asarray(data["x"])
+    except FileNotFoundError:
+        raise DataError(f"{path}: calibration file not found") from None
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise DataError(f"{path}: not a readable npz file ({exc})") from None
+    if x.dtype.kind != "f":
+        raise DataError(f"{path}: x: calibration images must be floating point, got {x.dtype}")
+    return x, {"source": str(path)}
 
 
 def handle(args) -> int:
@@ -73,8 +68,8 @@ def handle(args) -> int:
     from archsim.errors import ConfigError
     from archsim.nn.architectures import load_network
     from archsim.nn.network import labels_of
-    from archsim.nn.quant import (calibrate, check_variant_names, load_quant, quantize_network,
-                                  save_quant, variant_logits)
+    from archsim.nn.quant import (calibrate, calibrate_on_training, check_variant_names,
+                                  load_quant, quantize_network, save_quant, variant_logits)
     from archsim.results import output_dir, write_csv
 
     for name in ("calibration_images", "batch_size"):
@@ -86,10 +81,13 @@ def handle(args) -> int:
     check_variant_names(args.variants)
     if args.quant:
         params = load_quant(args.quant, net)
-    else:
+    elif args.calibration:
         x, info = _calibration_images(args, net)
-        params = calibrate(net, x, args.method, args.percentile,
-                           source=args.calibration or f"{args.dataset}-train", info=info)
+        params = calibrate(net, x, args.method, args.percentile, source=args.calibration,
+                           info=info)
+    else:
+        params = calibrate_on_training(net, args.dataset, args.data_dir, args.calibration_images,
+                                       args.seed, args.method, args.percentile)
     qnet = quantize_network(net, params)
     rows = []
     if args.variants:

@@ -149,6 +149,25 @@ def calibrate(net: Network, x_calib, method: str = "percentile",
     return QuantParams(net.name, layers, tuple(sorted(calib.items())))
 
 
+DEFAULT_CALIBRATION_IMAGES = 512
+DEFAULT_SEED = 0
+
+
+def calibrate_on_training(net: Network, dataset: str, data_dir=None,
+                          images: int = DEFAULT_CALIBRATION_IMAGES, seed: int = DEFAULT_SEED,
+                          method: str = "percentile",
+                          percentile: float = DEFAULT_PERCENTILE) -> QuantParams:
+    """`calibrate` on `images` training images of `dataset` (mnist, cifar10) drawn by a seeded
+    generator (`calibration_sample`); data_dir as `archsim.nn.datasets.resolve_data_dir`."""
+    from archsim.nn.datasets import load_split, resolve_data_dir
+
+    train = load_split(dataset, resolve_data_dir(data_dir), "train")
+    x, _ = calibration_sample(train.x, images, seed)
+    source = f"{dataset}-train"
+    return calibrate(net, x, method, percentile, source=source,
+                     info={"source": source, "seed": seed})
+
+
 # ---------------------------------------------------------------------- file format
 
 def save_quant(qp: QuantParams, path: str | os.PathLike) -> Path:
@@ -397,13 +416,16 @@ def prepare_accuracy(acc) -> tuple:
     return net, qnet, test
 
 
-def accuracy_rows(net: Network, qnet, test, variants, progress: bool = False) -> list[dict]:
-    """accuracy.csv rows (variant, images, correct, top1) for (label, spec) pairs."""
+def accuracy_rows(net: Network, qnet, test, variants, progress: bool = False,
+                  batch_size: int = 256) -> list[dict]:
+    """accuracy.csv rows (variant, images, correct, top1) for (label, spec) pairs; `test` has
+    inputs `x` and integer labels `y`."""
     from archsim.nn.network import labels_of
 
     rows = []
     for label, spec in variants:
-        labels = labels_of(variant_logits(net, test.x, spec, qnet, progress=progress))
+        labels = labels_of(variant_logits(net, test.x, spec, qnet, batch_size=batch_size,
+                                          progress=progress))
         correct = int(np.count_nonzero(labels == test.y))
         rows.append({"variant": label, "images": int(len(test.y)), "correct": correct,
                      "top1": correct / len(test.y)})
