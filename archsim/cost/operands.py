@@ -49,14 +49,15 @@ class Gemm:
 def capture_gemms(net, images: np.ndarray) -> list[Gemm]:
     """Run `net` (archsim.nn.network.Network) forward on `images` (float32, exact numpy) and
     record every conv / fc layer's GEMM operands."""
-    from archsim.nn.network import Conv2d, Linear, apply_layer, im2col
+    from archsim.network.shapes import im2col
+    from archsim.nn.network import Conv2d, Linear, apply_layer
 
     h = np.ascontiguousarray(images, dtype=np.float32)
     out = []
     for layer in net.layers:
         if isinstance(layer, Conv2d):
             f, c, r, s = layer.weight.shape
-            cols = im2col(h, r, s, layer.stride, layer.padding).reshape(-1, c * r * s)
+            cols = im2col(h, (r, s), layer.stride, layer.padding)
             out.append(Gemm(layer.name, cols, np.ascontiguousarray(layer.weight.reshape(f, -1).T)))
         elif isinstance(layer, Linear):
             out.append(Gemm(layer.name, np.ascontiguousarray(h.reshape(h.shape[0], -1)),

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from archsim.sim.accelerator import LayerResult, WorkloadResult, simulate_layer
+from archsim.sim.limits import check_simulation
 from archsim.sim.plan import plan_layer
 from archsim.workloads import Layer, Workload
 
@@ -31,9 +32,15 @@ def simulate_network(workload: Workload, array_config, memory, progress: bool = 
                      ) -> WorkloadResult:
     """Per-layer results in layer order (ungrouped layers exactly as `simulate_layer`)."""
     layers = workload.layers
+    for layer in layers:  # every layer's work estimated first: too large is refused up front
+        unit = layer.group_layer()
+        check_simulation(plan_layer(unit, array_config.rows, array_config.cols,
+                                    array_config.dataflow), memory,
+                         f"workload {workload.name!r}: ")
     if progress:
-        from tqdm import tqdm
-        layers = tqdm(layers, desc=f"simulating {workload.name}", unit="layer", leave=False)
+        from archsim.progress import steps
+        layers = steps(layers, f"simulating {workload.name}", len(layers), "layer",
+                       label=lambda layer: layer.name)
     seen: dict[Layer, LayerResult] = {}
     results = []
     for layer in layers:
