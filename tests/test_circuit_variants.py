@@ -67,3 +67,101 @@ def test_non_8x8_circuit_is_one_line_naming_the_field(tmp_path, shared_data, cap
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "pe.variants[1]" in err and "8x4" in err
     assert not (tmp_path / "o").exists()
+
+
+# ------------------------------------------------------------------ archsim cost on circuits
+
+GSCL = "cell_library_gscl45nm.yaml"
+# a 2x2 unsigned array multiplier written by hand: 6 AND2 (4 partial products, 2 carries),
+# 2 XOR2 (the two sums)
+MUL2X2 = """module mul2x2(input [1:0] a, input [1:0] b, output [3:0] y);
+  wire p01 = a[1] & b[0];
+  wire p10 = a[0] & b[1];
+  wire p11 = a[1] & b[1];
+  wire c1 = p01 & p10;
+  assign y[0] = a[0] & b[0];
+  assign y[1] = p01 ^ p10;
+  assign y[2] = p11 ^ c1;
+  assign y[3] = p11 & c1;
+endmodule
+"""
+
+
+def _library(repo_root):
+    path = repo_root / "archsim" / "data" / GSCL
+    return path, yaml.safe_load(path.read_text())
+
+
+def _cost(tmp_path, *argv):
+    out = tmp_path / "cost"
+    assert cli.main(["cost", *argv, "--out", str(out), "--no-plot"]) == 0
+    return json.loads((out / "cost.json").read_text()), (out / "cost.csv").read_text()
+
+
+def test_cost_of_a_hand_written_2x2_multiplier(tmp_path, repo_root):
+    lib_path, lib = _library(repo_root)
+    cells = {**lib["cells"], **lib["gates"]}   # cells and plain gates of the YAML
+    (tmp_path / "mul2x2.v").write_text(MUL2X2)
+    # the same circuit as a dict spec file (relative path) and as verilog:PATH
+    (tmp_path / "m.yaml").write_text("verilog: mul2x2.v\nsigned: false\nname: m2\n")
+    data, text = _cost(tmp_path, str(tmp_path / "m.yaml"), f"verilog:{tmp_path / 'mul2x2.v'}",
+                       "--library", str(lib_path))
+    assert data["mode"] == "integer" and data["baseline"] == "m2"
+    rows = {r["variant"]: r for r in data["rows"]}
+    assert [r["level"] for r in data["rows"]] == ["circuit", "circuit"]   # not 8x8: no int8 PE
+    area = 6 * cells["AND2"]["area_um2"] + 2 * cells["G_XOR2"]["area_um2"]
+    tr = 6 * cells["AND2"]["transistors"] + 2 * cells["G_XOR2"]["transistors"]
+    and_d = cells["AND2"]["delay"]["Y"]["A"]
+    xor_d = max(cells["G_XOR2"]["delay"]["Sum"].values())   # gates are cells with a Sum output
+    # longest path: a1 -> p01 (AND) -> c1 (AND) -> y2 (XOR) vs -> y3 (AND)
+    delay_ns = max(2 * and_d + xor_d, 3 * and_d) * lib["calibration"]["ns_per_delay_unit"]
+    for name in ("m2", "mul2x2"):
+        r = rows[name]
+        assert r["area_um2"] == pytest.approx(area, rel=1e-12)
+        assert r["transistors"] == tr
+        assert r["delay_ns"] == pytest.approx(delay_ns, rel=1e-12)
+        assert r["energy_pj"] > 0
+        assert r["edp_pj_ns"] == pytest.approx(r["energy_pj"] * r["delay_ns"])
+        assert r["area_um2_rel"] == 1.0 and r["delay_ns_rel"] == 1.0
+    assert data["circuits"]["m2"]["n_a"] == 2 and data["circuits"]["m2"]["out_bits"] == 4
+    assert text.splitlines()[0].startswith("variant,level,area_um2,transistors,")
+
+
+def test_cost_of_an_evoapprox_8x8_circuit_and_its_int8_mac(tmp_path, repo_root, shared_data):
+    from archsim_core.intmul import get_int_multiplier
+    from archsim.cost.timing import effective_cell
+
+    lib_path, lib = _library(repo_root)
+    cells = {**lib["cells"], **lib["gates"]}   # cells and plain gates of the YAML
+    src = shared_data / SIGNED
+    spec = tmp_path / "s.yaml"
+    spec.write_text(f"verilog: {src}\nsigned: true\n")
+    data, _ = _cost(tmp_path, str(spec), "--library", str(lib_path))
+    rows = {r["level"]: r for r in data["rows"]}
+    net = get_int_multiplier({"verilog": str(src), "signed": True}).netlist
+    area = (len(net.gates) * cells["AND2"]["area_um2"]
+            + sum(cells[effective_cell(net, i)]["area_um2"] for i in range(len(net.cells))))
+    assert rows["circuit"]["area_um2"] == pytest.approx(area, rel=1e-12)
+    # the int8 MAC adds an int32 ripple adder (HA + 31 FA) and a 32-bit register (32 DFF);
+    # a signed circuit needs no sign-magnitude wrapper
+    extra = cells["HA"]["area_um2"] + 31 * cells["FA"]["area_um2"] + 32 * cells["DFF"]["area_um2"]
+    assert rows["int8_mac"]["area_um2"] == pytest.approx(area + extra, rel=1e-9)
+    extra_tr = (cells["HA"]["transistors"] + 31 * cells["FA"]["transistors"]
+                + 32 * cells["DFF"]["transistors"])
+    assert rows["int8_mac"]["transistors"] == rows["circuit"]["transistors"] + extra_tr
+    assert rows["int8_mac"]["delay_ns"] > rows["circuit"]["delay_ns"]
+    assert data["pe"]["s"]["mac_delay_ns"] == pytest.approx(rows["int8_mac"]["delay_ns"])
+
+
+def test_cost_bad_integer_input_is_one_line(tmp_path, shared_data, capsys):
+    bad = tmp_path / "bad.v"
+    bad.write_text("module m(input [1:0] a, input [1:0] b, output [3:0] y);\n  assign y = a &&& ;\n")
+    cases = (([f"verilog:{bad}"], "bad.v"),
+             (["exact", f"int8:{shared_data / SIGNED}"], "separate runs"),
+             ([f"int8:{shared_data / SIGNED}", "--baseline", "exact"], "separate runs"))
+    for argv, named in cases:
+        out = tmp_path / "o"
+        assert cli.main(["cost", *argv, "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "Traceback" not in err and named in err
+        assert not out.exists()
