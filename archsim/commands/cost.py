@@ -164,7 +164,8 @@ def run(args) -> int:
         if args.sweep:
             write_csv(tmp / "sweep.csv", payload["sweep"], SWEEP_COLUMNS)
         else:
-            write_csv(tmp / "cost.csv", payload["rows"], COLUMNS)
+            blank = [{k: "" if v is None else v for k, v in r.items()} for r in payload["rows"]]
+            write_csv(tmp / "cost.csv", blank, COLUMNS)   # no baseline at a level: empty _rel
         if not args.no_plot:
             plot_cost_dir(tmp)
     if args.sweep:

@@ -220,7 +220,8 @@ def plot_cost_dir(run_dir) -> list[Path]:
     rows = data.get("rows", [])
     if rows:
         variants = list(dict.fromkeys(r["variant"] for r in rows))
-        levels = list(dict.fromkeys(r["level"] for r in rows))   # FP: LEVELS; integer: circuit...
+        # FP: LEVELS; integer circuits: circuit, int8_mac (levels the baseline lacks are not drawn)
+        levels = list(dict.fromkeys(r["level"] for r in rows if r["energy_pj_rel"] is not None))
         fig, axes = plt.subplots(1, len(levels), figsize=(5 * len(levels), 4.6), squeeze=False)
         axes = axes[0]
         for ax, level in zip(axes, levels):
