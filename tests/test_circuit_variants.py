@@ -165,3 +165,19 @@ def test_cost_bad_integer_input_is_one_line(tmp_path, shared_data, capsys):
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "Traceback" not in err and named in err
         assert not out.exists()
+
+
+def test_cost_int8_pe_names_beside_a_circuit(tmp_path, shared_data):
+    data, text = _cost(tmp_path, "int8", "uint8-da", f"int8:{shared_data / SIGNED}")
+    levels = [(r["variant"], r["level"]) for r in data["rows"]]
+    assert levels == [("int8", "int8_mac"), ("uint8-da", "circuit"), ("uint8-da", "int8_mac"),
+                      ("mul8s_1KR3", "circuit"), ("mul8s_1KR3", "int8_mac")]
+    base = data["rows"][0]
+    for r in data["rows"]:
+        if r["level"] == "circuit":      # the exact int8 PE has no circuit row: no baseline
+            assert r["area_um2_rel"] is None
+        else:
+            assert r["area_um2_rel"] == pytest.approx(r["area_um2"] / base["area_um2"])
+            assert r["edp_pj_ns_rel"] == pytest.approx(r["edp_pj_ns"] / base["edp_pj_ns"])
+    # the CSV leaves relative cells empty where there is no baseline
+    assert text.splitlines()[2].endswith(",,,,,")

@@ -13,6 +13,10 @@ Rows, in cost.csv's columns (archsim.cost.report.COLUMNS), per circuit:
   sign-magnitude wrapper, + int32 ripple adder + 32-bit accumulator register, priced on the int8
   codes of the uniform U[-1, 1] stream; delay is the chained MAC path).
 
+The int8 PE names of run configs (`int8`, `uint8-exact`, `uint8-da`, `uint8-lsb-CELL-k`) are
+accepted too: `int8_mac`, and `circuit` for those with a netlist (the unsigned arrays; the exact
+`int8` PE is priced as a Baugh-Wooley array by archsim.int8_mac and has no circuit row).
+
 Every metric is also given relative to the baseline circuit at the same level (None where the
 baseline has no row at that level, e.g. an 8x4 baseline at `int8_mac`).
 """
@@ -56,34 +60,48 @@ def _int8_mac_row(name: str, pe_name: str, library, lib) -> tuple[dict, dict]:
     return row, asdict(pe)
 
 
+def _entries(variants, baseline) -> dict:
+    """{name: (IntMultiplier or None, int8 PE variant name or None, netlist or None)}."""
+    from archsim_core.int8 import int_variant, is_int_variant
+    from archsim_core.intmul import get_int_multiplier, is_int_spec
+
+    out = {}
+    for v in ([] if baseline is None else [baseline]) + list(variants):
+        if is_int_spec(v):
+            m = get_int_multiplier(v)
+            out.setdefault(m.name, (m, pe_variant_name(m), m.netlist))
+        elif is_int_variant(v):       # int8, uint8-exact, uint8-da, uint8-lsb-CELL-k
+            m8 = int_variant(v)
+            out.setdefault(m8.name, (None, v, m8.netlist))
+    return out
+
+
 def integer_compare(variants, baseline, library) -> dict:
     """cost.json's payload (mode "integer") for integer circuit specs; the baseline (None: the
     first variant) first, each circuit name once. `library`: None or a library YAML path."""
     from archsim.cost.library import resolve_library
     from archsim.cost.timing import analyse_timing, check_netlist
     from archsim.cost.validate import circuit_costs
-    from archsim_core.intmul import get_int_multiplier
 
     lib = resolve_library(library)
-    mults = {}
-    for v in ([] if baseline is None else [baseline]) + list(variants):
-        m = get_int_multiplier(v)
-        mults.setdefault(m.name, m)
+    mults = _entries(variants, baseline)
     rows, pes, circuits = [], {}, {}
-    for name, m in mults.items():
-        check_netlist(m.netlist, lib)
-        timing = analyse_timing(m.netlist, lib)
-        c = circuit_costs(m.netlist, lib)
-        rows.append(_row(name, "circuit", c["area_um2"], c["transistors"], timing.delay_units,
-                         lib.ns_per_delay_unit, c["energy_pj"]))
-        pe_name = pe_variant_name(m)
+    for name, (m, pe_name, netlist) in mults.items():
+        info = {"int8_pe": pe_name}
+        if netlist is not None:
+            check_netlist(netlist, lib)
+            timing = analyse_timing(netlist, lib)
+            c = circuit_costs(netlist, lib)
+            rows.append(_row(name, "circuit", c["area_um2"], c["transistors"],
+                             timing.delay_units, lib.ns_per_delay_unit, c["energy_pj"]))
+            info.update(gates=c["gates"], n_a=netlist.n_a, n_b=netlist.n_b,
+                        out_bits=netlist.n_outputs, critical_path=timing.describe())
+        if m is not None:
+            info.update(verilog=m.spec.verilog, module=m.spec.module, signed=m.signed, op=m.op)
         if pe_name is not None:
             row, pes[name] = _int8_mac_row(name, pe_name, library, lib)
             rows.append(row)
-        circuits[name] = {"verilog": m.spec.verilog, "module": m.spec.module,
-                          "signed": m.signed, "op": m.op, "n_a": m.n_a, "n_b": m.n_b,
-                          "out_bits": m.out_bits, "gates": c["gates"],
-                          "int8_pe": pe_name is not None, "critical_path": timing.describe()}
+        circuits[name] = info
     base_name = next(iter(mults))
     base = {r["level"]: r for r in rows if r["variant"] == base_name}
     for r in rows:
@@ -103,10 +121,12 @@ def split_kinds(variants, baseline) -> bool:
     SpecError (one line) when they mix."""
     from archsim_core.intmul import is_int_spec
 
+    from archsim_core.int8 import is_int_variant
+
     given = list(variants) + ([] if baseline is None else [baseline])
-    kinds = {is_int_spec(v) for v in given}
+    kinds = {is_int_spec(v) or is_int_variant(v) for v in given}
     if len(kinds) > 1:
-        ints = [str(v) for v in given if is_int_spec(v)]
+        ints = [str(v) for v in given if is_int_spec(v) or is_int_variant(v)]
         raise SpecError(f"cost integer circuits and FP variants in separate runs (integer: "
                         f"{', '.join(ints)}); --baseline must be of the same kind")
     return kinds == {True}
