@@ -339,8 +339,8 @@ def _circuit_variant(spec, base: Path) -> str:
     if (m.n_a, m.n_b) != (8, 8) or m.op != "mul":
         raise SpecError(f"{ispec.verilog}: the int8 PE needs an 8x8 multiplier, this circuit is "
                         f"{m.n_a}x{m.n_b} -> {m.out_bits} bits ({m.op})")
-    if ispec.module is not None and import_verilog(ispec.verilog, ispec.module) is not \
-            import_verilog(ispec.verilog):
+    if ispec.module is not None and import_verilog(ispec.verilog, ispec.module).name != \
+            import_verilog(ispec.verilog).name:       # netlists are named after their module
         raise SpecError(f"{ispec.verilog}: module {ispec.module!r} is not the file's top module; "
                         "the int8 PE takes the top module")
     return ("int8:" if ispec.signed else "uint8:") + str(Path(ispec.verilog).resolve())

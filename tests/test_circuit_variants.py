@@ -181,3 +181,16 @@ def test_cost_int8_pe_names_beside_a_circuit(tmp_path, shared_data):
             assert r["edp_pj_ns_rel"] == pytest.approx(r["edp_pj_ns"] / base["edp_pj_ns"])
     # the CSV leaves relative cells empty where there is no baseline
     assert text.splitlines()[2].endswith(",,,,,")
+
+
+def test_module_key_names_the_top_module_or_fails(tmp_path, shared_data, capsys):
+    from archsim.config import load_config
+
+    src = shared_data / SIGNED
+    cfg = _run_config(tmp_path, "m", {"verilog": str(src), "signed": True, "module": src.stem})
+    assert [v.label for v in load_config(cfg).variants] == ["exact", f"int8:{src.stem}"]
+    (tmp_path / "two.v").write_text(MUL2X2 + MUL2X2.replace("mul2x2", "other"))
+    bad = _run_config(tmp_path, "b", {"verilog": "two.v", "module": "nope"})
+    assert cli.main(["run", str(bad), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pe.variants[1]" in err and "nope" in err
