@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from archsim.energy import EnergyTable, load_ert
-from archsim.errors import ArchsimError, ConfigError
+from archsim.errors import ArchsimError, ConfigError, SpecError
 from archsim.sim.plan import Dataflow
 from archsim.sim.vector import VectorConfig
 from archsim.workloads import Workload, load_workload, workload_from_dict
@@ -287,8 +287,8 @@ def _variants(chk: _Checker, doc: dict, base: Path) -> tuple[PEVariant, ...]:
     for i, spec in enumerate(specs):
         if isinstance(spec, str) and spec.endswith((".yaml", ".yml")):
             spec = str(base / spec)  # a variant spec file, relative to the config
-        int_spec = _int_variant_spec(spec, base)
         try:
+            int_spec = _int_variant_spec(spec, base)
             if int_spec is not None:  # int8, int8:PATH.v, uint8:PATH.v, uint8-... (sim/precision.py)
                 from archsim_core.int8 import int_variant
                 spec, label = int_spec, int_variant(int_spec).name
@@ -305,15 +305,45 @@ def _variants(chk: _Checker, doc: dict, base: Path) -> tuple[PEVariant, ...]:
 
 
 def _int_variant_spec(spec, base: Path) -> str | None:
-    """An integer variant name with a relative Verilog path made relative to the config."""
+    """An integer variant name with a relative Verilog path made relative to the config.
+    Circuit specs of archsim_core.intmul (`{verilog: PATH, signed: BOOL}`, `verilog:PATH`, a
+    spec .yaml with `verilog:`) become the int8 PE's `int8:PATH` / `uint8:PATH` (8x8 only)."""
     from archsim_core.int8 import INT8_PREFIXES, is_int_variant
+    from archsim_core.intmul import is_int_spec
 
     if not is_int_variant(spec):
-        return None
+        return _circuit_variant(spec, base) if is_int_spec(spec) else None
     for prefix in INT8_PREFIXES:
         if spec.startswith(prefix) and not Path(spec[len(prefix):]).is_absolute():
             return prefix + str(base / spec[len(prefix):])
     return spec
+
+
+def _circuit_variant(spec, base: Path) -> str:
+    """`int8:PATH` / `uint8:PATH` (absolute) of an 8x8 Verilog multiplier circuit spec;
+    SpecError (one line) for any other integer circuit."""
+    from archsim_core.intmul import get_int_multiplier, resolve_int_spec
+    from archsim_core.verilog import import_verilog
+
+    if isinstance(spec, str) and spec.startswith("verilog:"):
+        path = spec[len("verilog:"):]
+        spec = "verilog:" + str(base / path) if not Path(path).is_absolute() else spec
+    elif isinstance(spec, dict) and isinstance(spec.get("verilog"), str):
+        spec = {**spec, "verilog": str(base / spec["verilog"])}   # base / absolute = absolute
+    ispec = resolve_int_spec(spec)
+    if ispec.verilog is None:
+        raise SpecError("a PE variant must be a Verilog 8x8 multiplier ({verilog: PATH, "
+                        "signed: BOOL}); archsim's own integer arrays are uint8-exact, uint8-da, "
+                        "uint8-lsb-CELL-k")
+    m = get_int_multiplier(ispec)
+    if (m.n_a, m.n_b) != (8, 8) or m.op != "mul":
+        raise SpecError(f"{ispec.verilog}: the int8 PE needs an 8x8 multiplier, this circuit is "
+                        f"{m.n_a}x{m.n_b} -> {m.out_bits} bits ({m.op})")
+    if ispec.module is not None and import_verilog(ispec.verilog, ispec.module).name != \
+            import_verilog(ispec.verilog).name:       # netlists are named after their module
+        raise SpecError(f"{ispec.verilog}: module {ispec.module!r} is not the file's top module; "
+                        "the int8 PE takes the top module")
+    return ("int8:" if ispec.signed else "uint8:") + str(Path(ispec.verilog).resolve())
 
 
 def _onnx_workload(chk: _Checker, sec: dict, base: Path, batch) -> Workload | None:

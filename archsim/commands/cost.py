@@ -3,13 +3,19 @@
 Compare mode prints and writes (OUT/cost.csv, OUT/cost.json, OUT/cost.png) each variant's
 significand array, whole FP multiplier and MAC (multiplier + adder + register), normalised to
 the baseline, the per-block breakdown of the PE (every figure from a netlist: cost.json
-`blocks`, each block's `method` naming its netlist) and the DA paper's comparison. Sweep mode
+`blocks`, each block's `method` naming its netlist) and the DA paper's comparison. Integer
+circuits (`{verilog: PATH, signed: BOOL}` spec .yaml files, `verilog:PATH`, `int8:PATH.v`,
+`uint8:PATH.v`) are costed in their own run (mixing them with FP variants is an error): each
+circuit's netlist (area, transistors, critical path, energy per operation) and, for 8x8
+multipliers, the int8 MAC a run config builds from it (archsim.cost.integer). Sweep mode
 (`--sweep lsb --cells AMA1,...,AMA5 --k 0..24`) writes OUT/sweep.csv with error (ER, MRED)
 against energy and delay, and a Pareto plot (OUT/pareto.png).
 """
 from __future__ import annotations
 
 import sys
+
+from archsim.errors import SpecError
 
 DEFAULT_VARIANTS = ("exact", "da", "da-flat")
 
@@ -20,7 +26,9 @@ def register(subparsers) -> None:
                               description=__doc__.splitlines()[0])
     p.add_argument("variants", nargs="*", metavar="VARIANT",
                    help=f"variant names or spec .yaml files (default: {' '.join(DEFAULT_VARIANTS)})")
-    p.add_argument("--baseline", default="exact", help="variant everything is normalised to")
+    p.add_argument("--baseline", default=None,
+                   help="variant everything is normalised to (default: exact; for integer "
+                        "circuits the first one)")
     p.add_argument("--library", default=None, metavar="FILE", help="cell library YAML")
     p.add_argument("--stream", default="uniform", metavar="KIND",
                    help="operand stream: uniform, small, gaussian, or pairs:FILE.npz (arrays x, y)")
@@ -54,7 +62,7 @@ def _compare(args, lib) -> dict:
                                      paper_comparison, prefix_sensitivity, resolve_all,
                                      role_breakdown, unit_breakdown)
 
-    specs = resolve_all(list(args.variants or DEFAULT_VARIANTS), args.baseline)
+    specs = resolve_all(list(args.variants or DEFAULT_VARIANTS), args.baseline or "exact")
     rows = compare(specs, specs[0], lib, args.stream)
     pes = {s.name: asdict(pe_cost(s, library=lib, stream=args.stream)) for s in specs}
     return {"mode": "compare", "baseline": specs[0].name, "rows": rows,
@@ -78,14 +86,18 @@ def _sweep(args, lib) -> dict:
     return {"mode": "sweep", "baseline": "exact", "sweep": rows}
 
 
+def _rel(value) -> str:
+    return f"{value:6.3f}" if value is not None else f"{'-':>6}"
+
+
 def _print_table(rows) -> None:
     print(f"{'variant':16} {'level':12} {'area_um2':>10} {'transistors':>11} {'delay_ns':>9} "
           f"{'energy_pj':>10} {'edp_pj_ns':>10} {'area':>6} {'delay':>6} {'energy':>6} {'edp':>6}")
     for r in rows:
         print(f"{r['variant']:16} {r['level']:12} {r['area_um2']:10.1f} {r['transistors']:11d} "
               f"{r['delay_ns']:9.3f} {r['energy_pj']:10.4f} {r['edp_pj_ns']:10.4f} "
-              f"{r['area_um2_rel']:6.3f} {r['delay_ns_rel']:6.3f} {r['energy_pj_rel']:6.3f} "
-              f"{r['edp_pj_ns_rel']:6.3f}")
+              f"{_rel(r['area_um2_rel'])} {_rel(r['delay_ns_rel'])} {_rel(r['energy_pj_rel'])} "
+              f"{_rel(r['edp_pj_ns_rel'])}")
 
 
 def _print_blocks(blocks) -> None:
@@ -128,6 +140,7 @@ def _print_sweep(rows) -> None:
 
 def run(args) -> int:
     """Compute everything first, then write all outputs at once (all or nothing)."""
+    from archsim.cost.integer import integer_compare, split_kinds
     from archsim.cost.library import resolve_library
     from archsim.cost.report import COLUMNS, plot_cost_dir
     from archsim.cost.sweep import COLUMNS as SWEEP_COLUMNS
@@ -137,18 +150,28 @@ def run(args) -> int:
     out = args.out if args.out else default_out("cost")
     check_output_dir(out)
     lib = resolve_library(args.library)
-    payload = _sweep(args, lib) if args.sweep else _compare(args, lib)
+    integer = not args.sweep and split_kinds(args.variants, args.baseline)
+    if integer:
+        if args.stream != "uniform":
+            raise SpecError("--stream: integer circuits are priced on their own operand "
+                            "streams (cost.json energy_streams); leave it at uniform")
+        payload = integer_compare(args.variants, args.baseline, args.library)
+    else:
+        payload = _sweep(args, lib) if args.sweep else _compare(args, lib)
     payload.update(library=_library_echo(lib), stream=args.stream)
     with output_dir(out) as tmp:
         write_json(tmp / "cost.json", payload)
         if args.sweep:
             write_csv(tmp / "sweep.csv", payload["sweep"], SWEEP_COLUMNS)
         else:
-            write_csv(tmp / "cost.csv", payload["rows"], COLUMNS)
+            blank = [{k: "" if v is None else v for k, v in r.items()} for r in payload["rows"]]
+            write_csv(tmp / "cost.csv", blank, COLUMNS)   # no baseline at a level: empty _rel
         if not args.no_plot:
             plot_cost_dir(tmp)
     if args.sweep:
         _print_sweep(payload["sweep"])
+    elif integer:
+        _print_table(payload["rows"])
     else:
         _print_table(payload["rows"])
         _print_blocks(payload["blocks"])

@@ -191,7 +191,9 @@ def _bars(ax, rows, level, variants):
     x = np.arange(len(metrics))
     width = 0.8 / max(len(variants), 1)
     for i, v in enumerate(variants):
-        r = next(r for r in rows if r["variant"] == v and r["level"] == level)
+        r = next((r for r in rows if r["variant"] == v and r["level"] == level), None)
+        if r is None or any(r[m] is None for m, _ in metrics):
+            continue   # an integer circuit without this level, or no baseline at it
         values = [r[m] for m, _ in metrics]
         ax.bar(x + i * width, values, width, label=v)
         for xi, val in zip(x + i * width, values):
@@ -218,8 +220,11 @@ def plot_cost_dir(run_dir) -> list[Path]:
     rows = data.get("rows", [])
     if rows:
         variants = list(dict.fromkeys(r["variant"] for r in rows))
-        fig, axes = plt.subplots(1, len(LEVELS), figsize=(15, 4.6))
-        for ax, level in zip(axes, LEVELS):
+        # FP: LEVELS; integer circuits: circuit, int8_mac (levels the baseline lacks are not drawn)
+        levels = list(dict.fromkeys(r["level"] for r in rows if r["energy_pj_rel"] is not None))
+        fig, axes = plt.subplots(1, len(levels), figsize=(5 * len(levels), 4.6), squeeze=False)
+        axes = axes[0]
+        for ax, level in zip(axes, levels):
             _bars(ax, rows, level, variants)
         handles, labels = axes[0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 7), fontsize=8)
