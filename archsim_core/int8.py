@@ -34,25 +34,13 @@ from pathlib import Path
 import numpy as np
 
 from archsim_core.errors import SpecError
+from archsim_core.multiplier import load_compiled
 
 _LSB = re.compile(r"^uint8-lsb-([A-Za-z_][A-Za-z0-9_]*)-(\d+)$")
 INT8_PREFIXES = ("int8:", "uint8:")
 
 
-def _load_kernels():
-    import os
-    unset = "OMP_WAIT_POLICY" not in os.environ
-    if unset:   # same reason as archsim_core.multiplier: idle OpenMP workers must not spin
-        os.environ["OMP_WAIT_POLICY"] = "passive"
-    try:
-        from archsim_core import _intkernels
-    finally:
-        if unset:
-            del os.environ["OMP_WAIT_POLICY"]
-    return _intkernels
-
-
-_k = _load_kernels()
+_k = load_compiled("_intkernels")   # OpenMP wait policy as the FP kernels
 
 
 def is_int_variant(spec) -> bool:

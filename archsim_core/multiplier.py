@@ -25,6 +25,7 @@ Arithmetic conventions (archsim_core/_fp.pxd has the details):
 """
 from __future__ import annotations
 
+import importlib
 import os
 
 import numpy as np
@@ -32,8 +33,9 @@ import numpy as np
 from archsim_core.errors import ArchsimCoreError as ArchsimError
 
 
-def _load_kernels():
-    """Import the compiled kernels with OMP_WAIT_POLICY=passive unless the caller set it.
+def load_compiled(module: str):
+    """Import a compiled archsim_core module (`_kernels`, `_intkernels`, ...) with
+    OMP_WAIT_POLICY=passive unless the caller set it.
 
     The kernels run many short parallel regions. With libgomp's default (active) policy an
     idle worker spins for up to ~300k iterations after each region: on a shared or loaded
@@ -45,14 +47,13 @@ def _load_kernels():
     if unset:
         os.environ["OMP_WAIT_POLICY"] = "passive"
     try:
-        from archsim_core import _kernels
+        return importlib.import_module(f"archsim_core.{module}")
     finally:
         if unset:
             del os.environ["OMP_WAIT_POLICY"]
-    return _kernels
 
 
-_kernels = _load_kernels()
+_kernels = load_compiled("_kernels")
 
 from archsim_core.formats import FP16, FP32  # noqa: E402
 from archsim_core.variants import build_engine, build_netlist, resolve_variant  # noqa: E402
