@@ -456,19 +456,27 @@ def _accuracy(chk: _Checker, doc: dict, base: Path) -> AccuracyConfig | None:
                           values["data_dir"], values["quant"], images)
 
 
+def _loadable(chk: _Checker, field: str, path, base: Path, load, not_a_path: str) -> bool:
+    """Check that `path` (relative to the config) is a string `load` accepts; record the
+    problem under `field` otherwise. True when it is."""
+    if not isinstance(path, str):
+        chk.fail(field, not_a_path)
+        return False
+    try:
+        load(base / path)
+    except ArchsimError as exc:
+        chk.fail(field, str(exc))
+        return False
+    return True
+
+
 def _cost(chk: _Checker, doc: dict, base: Path) -> CostConfig | None:
     sec = chk.section(doc["cost"], "cost")
     n_problems = len(chk.problems)
     library = sec.get("library")
     if library is not None:
-        if not isinstance(library, str):
-            chk.fail("cost.library", "must be a path string")
-        else:
-            from archsim.cost.library import load_library
-            try:
-                load_library(base / library)
-            except ArchsimError as exc:
-                chk.fail("cost.library", str(exc))
+        from archsim.cost.library import load_library
+        _loadable(chk, "cost.library", library, base, load_library, "must be a path string")
     sample = chk.number(sec, "cost.sample", integer=True, minimum=2, default=32)
     seed = chk.number(sec, "cost.seed", integer=True, minimum=0, default=0)
     ops = chk.number(sec, "cost.ops", integer=True, minimum=2, default=256)
@@ -479,14 +487,9 @@ def _cost(chk: _Checker, doc: dict, base: Path) -> CostConfig | None:
         chk.fail("cost.operands.source", f"must be one of uniform, dataset, npz, got {source!r}")
     elif source == "npz":
         path = ops_sec.get("path")
-        if not isinstance(path, str):
-            chk.fail("cost.operands.path", "missing (the .npz of operand pairs x, y)")
-        else:
-            from archsim.cost.operands import load_pairs
-            try:
-                load_pairs(base / path)
-            except ArchsimError as exc:
-                chk.fail("cost.operands.path", str(exc))
+        from archsim.cost.operands import load_pairs
+        if _loadable(chk, "cost.operands.path", path, base, load_pairs,
+                     "missing (the .npz of operand pairs x, y)"):
             extra["path"] = str(base / path)
     elif source == "dataset":
         extra = _cost_dataset(chk, ops_sec, base)
