@@ -38,8 +38,8 @@ def _craft(name, kwargs, clf, x, y):
         config = type("C", (), {"batch_size": 64, "seed": 0})()
         test = type("T", (), {"num_classes": 10})()
 
-        def seed_libraries(self):
-            np.random.seed(0)
+        def seed_libraries(self, restart=0):
+            np.random.seed(restart)
 
         def rng(self, salt):
             return np.random.default_rng([0, salt])

@@ -38,6 +38,31 @@ def _exact_op(layer, x, weight, bias):
     return F.linear(x, weight, bias)
 
 
+def _exact_grads(layer, x, weight, grad, need):
+    """Gradients of the exact conv/linear layer at input `x` w.r.t. (x, weight, bias), each
+    computed only when `need` asks for it (None otherwise): attacks need the input gradient
+    alone, training all three."""
+    import torch
+    gx = gw = gb = None
+    if isinstance(layer, Conv2d):
+        if need[0]:
+            gx = torch.nn.grad.conv2d_input(x.shape, weight, grad, stride=layer.stride,
+                                            padding=layer.padding)
+        if need[1]:
+            gw = torch.nn.grad.conv2d_weight(x, weight.shape, grad, stride=layer.stride,
+                                             padding=layer.padding)
+        if need[2]:
+            gb = grad.sum(dim=(0, 2, 3))
+    else:
+        if need[0]:
+            gx = grad @ weight
+        if need[1]:
+            gw = grad.t() @ x
+        if need[2]:
+            gb = grad.sum(dim=0)
+    return gx, gw, gb
+
+
 def _bpda_function():
     torch = require_torch("BPDA")
 
@@ -46,25 +71,26 @@ def _bpda_function():
 
         @staticmethod
         def forward(ctx, x, weight, bias, layer, mult):
-            ctx.save_for_backward(x, weight, bias)
+            ctx.save_for_backward(x, weight)
             ctx.layer = layer
             out = apply_layer(layer, np.ascontiguousarray(x.detach().cpu().numpy()), mult)
             return torch.from_numpy(np.ascontiguousarray(out, dtype=np.float32))
 
         @staticmethod
         def backward(ctx, grad):
-            x, weight, bias = ctx.saved_tensors
-            with torch.enable_grad():
-                xs, ws, bs = (t.detach().requires_grad_() for t in (x, weight, bias))
-                y = _exact_op(ctx.layer, xs, ws, bs)
-                gx, gw, gb = torch.autograd.grad(y, (xs, ws, bs), grad)
+            x, weight = ctx.saved_tensors
+            gx, gw, gb = _exact_grads(ctx.layer, x, weight, grad.contiguous(),
+                                      ctx.needs_input_grad[:3])
             return gx, gw, gb, None, None
 
     return _BPDA
 
 
-def torch_module(net: Network, multiplier: Any = None):
-    """A torch.nn.Module computing `net` (exact, or approximate forward with BPDA backward)."""
+def torch_module(net: Network, multiplier: Any = None, trainable: bool = True):
+    """A torch.nn.Module computing `net` (exact, or approximate forward with BPDA backward).
+
+    `trainable=False` freezes the parameters (requires_grad off): attacks then get input
+    gradients without paying for weight gradients."""
     torch = require_torch("torch_module")
     mult = resolve_multiplier(multiplier)
     bpda = _bpda_function() if mult is not None else None
@@ -75,7 +101,8 @@ def torch_module(net: Network, multiplier: Any = None):
         def __init__(self):
             super().__init__()
             self.params = torch.nn.ParameterDict({
-                k: torch.nn.Parameter(torch.from_numpy(np.array(v, dtype=np.float32)))
+                k: torch.nn.Parameter(torch.from_numpy(np.array(v, dtype=np.float32)),
+                                      requires_grad=trainable)
                 for k, v in net.parameters().items()})
 
         def forward(self, x):

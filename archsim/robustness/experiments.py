@@ -121,12 +121,13 @@ class Runner:
         """A generator seeded by (config seed, salt)."""
         return np.random.default_rng([self.config.seed, salt])
 
-    def seed_libraries(self) -> None:
-        """Seed numpy's and torch's global RNGs (ART draws from them) before each attack."""
-        np.random.seed(self.config.seed)
+    def seed_libraries(self, restart: int = 0) -> None:
+        """Seed numpy's and torch's global RNGs (ART draws from them) before each attack;
+        restart r > 0 of an attack run one start at a time gets seed + r."""
+        np.random.seed(self.config.seed + restart)
         try:
             import torch
-            torch.manual_seed(self.config.seed)
+            torch.manual_seed(self.config.seed + restart)
         except ImportError:
             pass
 

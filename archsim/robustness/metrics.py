@@ -18,6 +18,10 @@ DEFINITIONS = {
     "psnr_db": "10 log10(1 / mse) (peak 1.0); higher = smaller perturbation",
     "top1_confidence": "largest softmax probability of the logits",
     "logit_magnification": "per image ||z_approx||_2 / ||z_exact||_2 of the logit vectors",
+    "carried": "white-box eps sweeps run in increasing eps; an image fooled at a smaller eps "
+               "keeps that adversarial example (it lies in every larger ball) and is not "
+               "attacked again; random restarts run one at a time on the images no earlier "
+               "start fooled. `carried` counts the images of a row taken from a smaller eps",
 }
 
 

@@ -23,7 +23,7 @@ from archsim.robustness.experiments import FLOAT32, Runner, subset_note
 
 def _classifier(runner: Runner, net, multiplier=None, loss: str = "ce"):
     from archsim.nn.torch_bridge import torch_module
-    return torch_classifier(torch_module(net, multiplier), net.input_shape,
+    return torch_classifier(torch_module(net, multiplier, trainable=False), net.input_shape,
                             runner.test.num_classes, loss)
 
 
@@ -41,12 +41,13 @@ def _source_net(runner: Runner, source: str):
     return runner.surrogates[source]
 
 
-def _craft(runner: Runner, attack: str, kwargs: dict, clf, x: np.ndarray, y: np.ndarray):
+def _craft(runner: Runner, attack: str, kwargs: dict, clf, x: np.ndarray, y: np.ndarray,
+           restart: int = 0):
     """Adversarial examples (untargeted, true labels given; JSMA gets seeded random wrong
     targets; DDN is archsim's own, on the classifier's torch module)."""
     if len(x) == 0:  # no eligible image: ART cannot generate from an empty batch
         return np.empty_like(x, dtype=np.float32)
-    runner.seed_libraries()
+    runner.seed_libraries(restart)
     k = runner.test.num_classes
     if attack == "ddn":
         from archsim.robustness.adaptive import ddn
@@ -253,11 +254,48 @@ def run_blackbox(runner: Runner, exp: ExperimentConfig) -> dict:
             "summary": proxy["summary"]}
 
 
+RESTART_KEYS = ("num_random_init", "nb_random_init")
+
+
+def _restarts(kwargs: dict) -> tuple[str | None, int]:
+    """(the attack's random-restart parameter, its count) for attacks with random starts."""
+    for key in RESTART_KEYS:
+        if key in kwargs:
+            return key, int(kwargs[key])
+    return None, 0
+
+
+def _attack_model(runner: Runner, spec_name: str, kwargs: dict, name: str, x: np.ndarray,
+                  y: np.ndarray, start: np.ndarray | None = None,
+                  done: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(x_adv, fooled) of one attack run on one model. Only images not in `done` are attacked
+    (the others keep `start`, an adversarial example already found within this run's budget);
+    with R > 1 random starts the attack runs one start at a time (seed + r), each on the
+    images no earlier start fooled, as ART keeps a later start's result only where it
+    succeeds: the same attack with less work on images already fooled."""
+    clf = model_classifier(runner, name, kwargs.get("loss", "ce"))
+    x_adv = np.array(x if start is None else start, dtype=np.float32, copy=True)
+    fooled = np.zeros(len(y), bool) if done is None else done.copy()
+    key, starts = _restarts(kwargs)
+    for r in range(max(1, starts) if key else 1):
+        todo = np.flatnonzero(~fooled)
+        if len(todo) == 0:
+            break
+        kw = dict(kwargs) | ({key: 1} if key and starts > 1 else {})
+        x_adv[todo] = _craft(runner, spec_name, kw, clf, x[todo], y[todo], restart=r)
+        fooled[todo] = _fooled(runner, name, x_adv[todo], y[todo])
+    return x_adv, fooled
+
+
 def run_whitebox(runner: Runner, exp: ExperimentConfig) -> dict:
     """Every attack on every model directly (BPDA through approximate multipliers), on the
     images all models classify correctly: success with Wilson intervals, paired McNemar
     against exact; minimum-norm attacks give distances (median with a bootstrap interval)
-    and robustness curves (fraction with distance <= eps)."""
+    and robustness curves (fraction with distance <= eps).
+
+    An eps sweep runs in increasing eps; an image already fooled at a smaller eps keeps that
+    example (it lies inside every larger ball), so only the others are attacked again. The
+    success curve is thus monotone by construction; `carried` counts such images per row."""
     require_art("the whitebox experiment")
     sub = runner.subset(exp)
     names = _models_of(runner, exp)
@@ -265,13 +303,18 @@ def run_whitebox(runner: Runner, exp: ExperimentConfig) -> dict:
     x, y = sub.x[ok], sub.y[ok]
     rows, curves, per_image = [], [], {}
     for spec in exp.attacks:
-        for label, kwargs in spec.runs():
+        runs = spec.runs()
+        if spec.sweep_key == "eps":
+            runs = sorted(runs, key=lambda run: run[1]["eps"])
+        found: dict[str, tuple[np.ndarray, np.ndarray]] = {}   # model -> (x_adv, fooled)
+        for label, kwargs in runs:
             meta = _attack_meta(spec.name, kwargs)
             fooled = {}
             for name in names:
-                clf = model_classifier(runner, name, kwargs.get("loss", "ce"))
-                x_adv = _craft(runner, spec.name, kwargs, clf, x, y)
-                f = _fooled(runner, name, x_adv, y)
+                start, done = found.get(name, (None, None))
+                x_adv, f = _attack_model(runner, spec.name, kwargs, name, x, y, start, done)
+                if spec.sweep_key == "eps":
+                    found[name] = (x_adv, f)
                 pert = metrics.perturbation(x_adv, x)
                 fooled[name] = f
                 per_image[(label, name)] = (f, pert)
@@ -283,6 +326,7 @@ def run_whitebox(runner: Runner, exp: ExperimentConfig) -> dict:
                             | {"n": len(y), "fooled": int(f.sum())} | _rate(int(f.sum()), len(y))
                             | {"label": label, "steps": meta["steps"],
                                "restarts": meta["restarts"], "confidence": meta["confidence"],
+                               "carried": int(done.sum()) if done is not None else 0,
                                "exact_only": pair["a_only"], "model_only": pair["b_only"],
                                "mcnemar_p": pair["mcnemar_p"], "median_dist": med,
                                "median_dist_ci_low": lo, "median_dist_ci_high": hi,
