@@ -13,7 +13,6 @@ from archsim_core.evaluate import evaluate
 from archsim_core.int8 import exact_signed_table, int_variant, pe_netlist
 from archsim_core.intarray import baugh_wooley_netlist, sign_magnitude_netlist, signed_values
 from archsim_core.netlist import CONST0
-from archsim_core.verilog import export_verilog
 
 UNSIGNED = "evoapprox/multiplers/8x8_unsigned/pareto_pwr_ep"
 EVO = ("mul8u_1JFF", "mul8u_GS2", "mul8u_L40", "mul8u_E9R")   # E9R: the constant-0 circuit
@@ -172,17 +171,20 @@ def test_wrapper_gate_counts_by_hand():
 # ------------------------------------------------------------------ Icarus on exported Verilog
 
 
-def _icarus_exhaustive(net, tmp_path):
+def _icarus_exhaustive(variant, unit, n_out, tmp_path):
+    """Icarus Verilog on the file `archsim verilog VARIANT --unit UNIT` writes, every pair."""
+    from archsim.cli import main
     from test_verilog_export import icarus_outputs
 
+    out = tmp_path / "export.v"
+    assert main(["verilog", variant, "--unit", unit, "--module", "dut_top", "--out", str(out)]) == 0
     a, b = _pairs(8)
-    text = export_verilog(net, "dut_top")
-    return icarus_outputs(text, "dut_top", 8, 8, net.n_outputs, a, b, tmp_path)
+    return icarus_outputs(out.read_text(), "dut_top", 8, 8, n_out, a, b, tmp_path)
 
 
 def test_icarus_simulates_the_exported_baugh_wooley_as_int16_products(tmp_path):
     a, b = _pairs(8)
-    sim = _icarus_exhaustive(baugh_wooley_netlist(8), tmp_path).astype(np.uint16).view(np.int16)
+    sim = _icarus_exhaustive("int8", "significand", 16, tmp_path).astype(np.uint16).view(np.int16)
     x = a.astype(np.uint8).view(np.int8).astype(np.int16)
     y = b.astype(np.uint8).view(np.int8).astype(np.int16)
     np.testing.assert_array_equal(sim, x * y)
@@ -191,13 +193,22 @@ def test_icarus_simulates_the_exported_baugh_wooley_as_int16_products(tmp_path):
 @pytest.mark.parametrize("which", ["uint8-exact", "mul8u_L40"])
 def test_icarus_simulates_the_exported_wrapper(which, tmp_path, shared_data):
     if which.startswith("mul8u"):
-        src = shared_data / UNSIGNED / f"{which}.v"
-        net, u = pe_netlist(f"uint8:{src}"), _c_table(which, shared_data, tmp_path)
+        variant = f"uint8:{shared_data / UNSIGNED / which}.v"
+        u = _c_table(which, shared_data, tmp_path)
     else:
-        net = pe_netlist(which)
+        variant = which
         u = evaluate(int_variant(which).netlist, *_pairs(8)).astype(np.int64).reshape(256, 256)
-    sim = signed_values(_icarus_exhaustive(net, tmp_path), net.n_outputs).reshape(256, 256)
-    np.testing.assert_array_equal(sim, _wrapped_oracle(u))
+    n_out = pe_netlist(variant).n_outputs
+    sim = signed_values(_icarus_exhaustive(variant, "int8-pe", n_out, tmp_path), n_out)
+    np.testing.assert_array_equal(sim.reshape(256, 256), _wrapped_oracle(u))
+
+
+def test_export_int8_pe_needs_an_int8_variant(tmp_path, capsys):
+    from archsim.cli import main
+
+    assert main(["verilog", "exact", "--unit", "int8-pe", "--out", str(tmp_path / "x.v")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "int8-pe" in err and not (tmp_path / "x.v").exists()
 
 
 # ------------------------------------------------------------------ costs from the netlists
