@@ -245,3 +245,20 @@ def test_a_constant_zero_circuit_costs_no_switching_energy(shared_data):
     # activity-0.5 wrapper estimate charged energy here), and the accumulator never moves
     assert pe.mult_area_um2 == 0 and pe.mult_energy_pj == 0 and pe.mult_delay_ns == 0
     assert pe.adder_energy_pj == 0
+
+
+@pytest.mark.slow
+def test_wrapper_around_every_unsigned_evoapprox_8x8_circuit(shared_data, tmp_path):
+    files = {p.stem: p for p in sorted((shared_data / "evoapprox/multiplers/8x8_unsigned")
+                                       .glob("*/mul8u_*.v")) if not p.stem.endswith("_pdk45")}
+    assert len(files) >= 20
+    a, b = _pairs(8)
+    for stem, src in sorted(files.items()):
+        from evoapprox_data import c_model_outputs
+
+        u = c_model_outputs(src.with_suffix(".c"), None, None, 16, tmp_path, exhaustive=(8, 8))
+        net = pe_netlist(f"uint8:{src}")
+        got = signed_values(evaluate(net, a, b), net.n_outputs).reshape(256, 256)
+        np.testing.assert_array_equal(got, _wrapped_oracle(u.astype(np.int64).reshape(256, 256)),
+                                      err_msg=stem)
+        np.testing.assert_array_equal(got, int_variant(f"uint8:{src}").table, err_msg=stem)
