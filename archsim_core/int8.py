@@ -11,13 +11,14 @@ as uint8) are a (first operand: the activation) and b (second operand: the weigh
   unsigned 8x8 circuit. |a| of every int8 value fits the unsigned 8-bit input, including
   |-128| = 128 (bit pattern 0x80), so no operand is clipped; a product U(...) = 0 gives 0
   whatever the signs. (The post-training quantizer never produces -128: its ranges are
-  symmetric, -127..127.)
+  symmetric, -127..127.) `pe_netlist(name)` is this wrapper as a netlist around the circuit's
+  (archsim_core.intarray.sign_magnitude_netlist), bit-identical to the table.
 
 Sums are int32 and wrap modulo 2**32 exactly as numpy int32 arithmetic does; every output
 element is summed in increasing k by one thread, so results never depend on the thread count.
 
 Variant names (`int_variant(name)`):
-  int8                 exact signed 8x8 (a * b)
+  int8                 exact signed 8x8 (a * b): the Baugh-Wooley array (archsim_core.intarray)
   int8:PATH.v          a signed 8x8 Verilog multiplier (EvoApprox mul8s_*)
   uint8:PATH.v         an unsigned 8x8 Verilog multiplier (EvoApprox mul8u_*), sign-magnitude
   uint8-lsb-CELL-k     unsigned 8x8 ripple-row array whose k lowest columns use CELL (AMA1..5, ...)
@@ -90,7 +91,9 @@ class IntMultiplier8:
     `table`: int32 (256, 256) over raw int8 patterns (what the PE computes, wrapper included);
     `circuit_table`: the circuit's own table (unsigned circuits: over unsigned operands);
     `signed`: whether the circuit itself is signed; `netlist`: an archsim_core Netlist of the
-    circuit when one exists (used for costing), else None; `source`: a file, if any."""
+    circuit when one is built here (`int8`: the Baugh-Wooley array; the unsigned arrays), else
+    None (Verilog circuits: `circuit_netlist` imports it); `source`: a file, if any. The PE's
+    whole multiplier netlist (wrapper included) is `pe_netlist(name)`."""
 
     name: str
     signed: bool
@@ -197,8 +200,10 @@ def int_variant(name: str) -> IntMultiplier8:
     if not isinstance(name, str):
         raise SpecError(f"integer variant must be a name, got {type(name).__name__}")
     if name == "int8":
+        from archsim_core.intarray import baugh_wooley_netlist
+
         t = exact_signed_table()
-        return IntMultiplier8("int8", True, t, t, None)
+        return IntMultiplier8("int8", True, t, t, baugh_wooley_netlist(8))
     if name == "uint8-exact":
         return _unsigned_netlist_mult(name, ripple_row(8, 8))
     if name == "uint8-da":
@@ -220,6 +225,35 @@ def int_variant(name: str) -> IntMultiplier8:
                                   source=path)
     raise SpecError(f"unknown integer variant {name!r} (known: int8, int8:PATH.v, uint8:PATH.v, "
                     "uint8-exact, uint8-da, uint8-lsb-<CELL>-<k>)")
+
+
+def circuit_netlist(mult: IntMultiplier8):
+    """The netlist of the circuit itself (`mult.netlist`, or the Verilog file's, imported
+    through Yosys by archsim_core.verilog); SpecError when there is none."""
+    if mult.netlist is not None:
+        return mult.netlist
+    if mult.source is None:
+        raise SpecError(f"variant {mult.name}: no netlist")
+    from archsim_core.verilog import import_verilog
+
+    netlist = import_verilog(mult.source)
+    if (netlist.n_a, netlist.n_b) != (8, 8):
+        raise SpecError(f"{mult.source}: multiplier is {netlist.n_a}x{netlist.n_b} bits; int8 "
+                        "operands need 8x8")
+    return netlist
+
+
+def pe_netlist(name: str):
+    """The netlist of the int8 PE's multiplier of variant `name`, inputs the raw int8 patterns
+    (a = activation, b = weight), output the product in two's complement: the circuit itself
+    when it is signed (`int8`: the Baugh-Wooley array, archsim_core.intarray), else the
+    sign-magnitude wrapper composed around the unsigned circuit (intarray.sign_magnitude_netlist).
+    Its function is `int_variant(name).table` (tests/test_int8_netlists.py, all 65,536 pairs)."""
+    from archsim_core.intarray import sign_magnitude_netlist
+
+    mult = int_variant(name)
+    core = circuit_netlist(mult)
+    return core if mult.signed else sign_magnitude_netlist(core, f"sm({mult.name})")
 
 
 def verilog_table(path: str, signed: bool) -> np.ndarray:

@@ -170,17 +170,21 @@ def test_cost_bad_integer_input_is_one_line(tmp_path, shared_data, capsys):
 def test_cost_int8_pe_names_beside_a_circuit(tmp_path, shared_data):
     data, text = _cost(tmp_path, "int8", "uint8-da", f"int8:{shared_data / SIGNED}")
     levels = [(r["variant"], r["level"]) for r in data["rows"]]
-    assert levels == [("int8", "int8_mac"), ("uint8-da", "circuit"), ("uint8-da", "int8_mac"),
-                      ("mul8s_1KR3", "circuit"), ("mul8s_1KR3", "int8_mac")]
-    base = data["rows"][0]
+    # the exact int8 PE's circuit is its Baugh-Wooley array (archsim_core.intarray)
+    assert levels == [("int8", "circuit"), ("int8", "int8_mac"), ("uint8-da", "circuit"),
+                      ("uint8-da", "int8_mac"), ("mul8s_1KR3", "circuit"),
+                      ("mul8s_1KR3", "int8_mac")]
+    base = {r["level"]: r for r in data["rows"][:2]}
     for r in data["rows"]:
-        if r["level"] == "circuit":      # the exact int8 PE has no circuit row: no baseline
-            assert r["area_um2_rel"] is None
-        else:
-            assert r["area_um2_rel"] == pytest.approx(r["area_um2"] / base["area_um2"])
-            assert r["edp_pj_ns_rel"] == pytest.approx(r["edp_pj_ns"] / base["edp_pj_ns"])
-    # the CSV leaves relative cells empty where there is no baseline
-    assert text.splitlines()[2].endswith(",,,,,")
+        b = base[r["level"]]
+        assert r["area_um2_rel"] == pytest.approx(r["area_um2"] / b["area_um2"])
+        assert r["edp_pj_ns_rel"] == pytest.approx(r["edp_pj_ns"] / b["edp_pj_ns"])
+    # an 8x4 baseline has no int8_mac row: the CSV leaves those relative cells empty
+    v8x4 = sorted((shared_data / "evoapprox/multiplers/8x4_unsigned").glob("*/mul8x4u_*.v"))[0]
+    data, text = _cost(tmp_path, f"verilog:{v8x4}", "int8")
+    levels = [(r["level"], r["area_um2_rel"]) for r in data["rows"]]
+    assert levels[0] == ("circuit", 1.0) and levels[2] == ("int8_mac", None)
+    assert text.splitlines()[3].endswith(",,,,,")
 
 
 def test_module_key_names_the_top_module_or_fails(tmp_path, shared_data, capsys):

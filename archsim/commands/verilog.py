@@ -3,7 +3,11 @@
 Ports `a`, `b` (operands, bit 0 = LSB) and `y` (result). `--unit significand` (default) writes
 the significand multiplier netlist of an FP variant (or the netlist of an integer circuit:
 verilog:PATH, int8:PATH.v, uint8:PATH.v, a spec .yaml); `--unit fp` writes the whole FP
-multiplier unit when the multiplier provides one (`unit_netlist`). The file re-imports through
+multiplier unit when the multiplier provides one (`unit_netlist`). The int8 PE names (`int8`: the
+Baugh-Wooley array; `uint8-exact`, `uint8-da`, `uint8-lsb-CELL-k`: the unsigned arrays) export
+their circuit; `--unit int8-pe` writes the int8 PE's whole multiplier of any int8 variant
+(`int8`, `int8:PATH.v`, `uint8:PATH.v`, `uint8-...`): an unsigned circuit inside its
+sign-magnitude wrapper (archsim_core.int8.pe_netlist). The file re-imports through
 `archsim_core.verilog.import_verilog` to a netlist computing the same function. An existing
 FILE is replaced only if archsim wrote it.
 """
@@ -17,8 +21,9 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("verilog", help="export a variant's netlist as structural Verilog",
                               description=__doc__)
     p.add_argument("variant", metavar="VARIANT", help="variant name, spec .yaml or integer circuit")
-    p.add_argument("--unit", choices=("significand", "fp"), default="significand",
-                   help="significand multiplier (default) or the whole FP unit")
+    p.add_argument("--unit", choices=("significand", "fp", "int8-pe"), default="significand",
+                   help="significand multiplier (default), the whole FP unit, or the int8 PE's "
+                        "multiplier (sign-magnitude wrapper included)")
     p.add_argument("--module", default=None, help="module name (default: from the variant)")
     p.add_argument("--out", required=True, help="output .v file")
     p.set_defaults(handler=handle)
@@ -28,8 +33,16 @@ def variant_netlist(variant: str, unit: str):
     """(netlist, description) of a variant for export; SpecError when unavailable."""
     from archsim.errors import SpecError
     from archsim_core import get_multiplier
+    from archsim_core.int8 import int_variant, is_int_variant, pe_netlist
     from archsim_core.intmul import is_int_spec
 
+    if unit == "int8-pe":
+        if not is_int_variant(variant):
+            raise SpecError(f"{variant}: --unit int8-pe needs an int8 PE variant (int8, "
+                            "int8:PATH.v, uint8:PATH.v, uint8-exact, uint8-da, uint8-lsb-CELL-k)")
+        return pe_netlist(variant), f"{int_variant(variant).name} int8 PE multiplier"
+    if is_int_variant(variant) and not is_int_spec(variant):
+        return int_variant(variant).netlist, f"{variant} integer circuit"
     mult = get_multiplier(variant)
     if unit == "fp":
         if is_int_spec(variant):

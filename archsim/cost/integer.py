@@ -14,8 +14,9 @@ Rows, in cost.csv's columns (archsim.cost.report.COLUMNS), per circuit:
   codes of the uniform U[-1, 1] stream; delay is the chained MAC path).
 
 The int8 PE names of run configs (`int8`, `uint8-exact`, `uint8-da`, `uint8-lsb-CELL-k`) are
-accepted too: `int8_mac`, and `circuit` for those with a netlist (the unsigned arrays; the exact
-`int8` PE is priced as a Baugh-Wooley array by archsim.int8_mac and has no circuit row).
+accepted too: `int8_mac`, and `circuit` (the circuit's own netlist: the Baugh-Wooley array of
+`int8`, the unsigned arrays without their sign-magnitude wrapper, which the `int8_mac` row
+includes).
 
 Every metric is also given relative to the baseline circuit at the same level (None where the
 baseline has no row at that level, e.g. an 8x4 baseline at `int8_mac`).
