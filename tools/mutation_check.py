@@ -153,8 +153,10 @@ def _loss_negated() -> None:
 def _rel_step_ignored() -> None:
     def make(orig):
         def _finish(kwargs):
+            if "rel_step" not in kwargs:
+                return orig(kwargs)
             kw = orig(dict(kwargs) | {"rel_step": None})
-            kw["rel_step"] = kwargs.get("rel_step")
+            kw["rel_step"] = kwargs["rel_step"]
             return kw
         return _finish
     _swap("archsim.robustness.attacks", "_finish", make)
@@ -260,18 +262,30 @@ def run_tests(mutation: str, tests: list[str], slow: bool) -> dict:
         if xml.is_file():
             for case in ET.parse(xml).getroot().iter("testcase"):
                 total += 1
-                if case.find("failure") is not None or case.find("error") is not None:
+                bad = case.find("failure")
+                bad = case.find("error") if bad is None else bad
+                if bad is not None:
                     failed.append(f"{case.get('classname', '').rsplit('.', 1)[-1]}::"
-                                  f"{case.get('name')}")
+                                  f"{case.get('name')}{_kind(bad.get('message') or '')}")
     return {"code": proc.returncode, "failed": failed, "total": total, "seconds": seconds,
             "output": proc.stdout + proc.stderr}
+
+
+def _kind(message: str) -> str:
+    """'' for an assertion failure (the test noticed), else ' [ExceptionType]' (the mutated
+    code crashed the test: still a failure, but flagged so a broken mutation is visible)."""
+    first = message.strip().split(":", 1)[0].strip()
+    if not first or first.startswith(("assert", "AssertionError", "Failed")):
+        return ""
+    return f" [{first.split()[0]}]"
 
 
 def _compact(failed: list[str]) -> str:
     """Failing test ids, parametrized cases of one test folded: `test_x (10 cases)`."""
     counts: dict[str, int] = {}
     for test_id in failed:
-        base = test_id.split("[", 1)[0]
+        name, _, kind = test_id.partition(" [")
+        base = name.split("[", 1)[0] + (f" [{kind}" if kind else "")
         counts[base] = counts.get(base, 0) + 1
     return ", ".join(b if n == 1 else f"{b} ({n} cases)" for b, n in counts.items()) or "-"
 
