@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -309,6 +310,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-baseline", action="store_true", help="skip the unmutated run")
     ap.add_argument("--list", action="store_true", help="list the mutations and exit")
     args = ap.parse_args(argv)
+    # SIGTERM -> SystemExit: subprocess.run then kills the running pytest and the temporary
+    # directory is removed (no orphaned test run left behind)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.list:
         for name, (desc, _) in MUTATIONS.items():
             print(f"{name:32s} {desc}")
