@@ -7,12 +7,17 @@ is available; writes a CSV and the accuracy/energy Pareto plot.
         --dataset mnist --data-dir ../shared/data --quant workloads/int8/da_lenet.quant.json \
         --out workloads/int8/results/da_lenet [--limit N]
 
-Rows: float32-numpy and int8 (exact) first, then every circuit. Columns: variant, kind
-(fp32 / exact / evoapprox-signed / evoapprox-unsigned / netlist), images, correct, top1,
-published_pwr_mw, published_area_um2, published_mae_pct, published_wce_pct (from the
-circuit's own header comments), mac_energy_pj (archsim.int8_mac: multiplier + int32 adder;
-empty where no netlist exists: the EvoApprox Verilog is priced only through issue #11's
-importer), mult_energy_pj.
+Rows: float32-numpy and int8 (exact) first, then every EvoApprox circuit (sorted by name), then
+archsim's own netlist families. Columns of sweep.csv: variant, kind (fp32 / exact /
+evoapprox-signed / evoapprox-unsigned / netlist), images, correct, top1, published_pwr_mw,
+published_area_um2, published_mae_pct, published_wce_pct (from the circuit's own header
+comments). Accuracy and energy are separate steps: archsim's MAC energies come only from the
+costs.csv of workloads/int8/price.py (--costs), merged into table.md and pareto.png, so a
+re-priced MAC model needs only price.py and --plot-only, never a re-run of the networks.
+
+Each row is appended to sweep.csv as soon as its network run ends; a re-run with the same --out
+and image count resumes after the rows already there (so a long sweep can be stopped and
+continued; the rows are always in the order above).
 """
 from __future__ import annotations
 
@@ -26,8 +31,8 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 COLUMNS = ["variant", "kind", "images", "correct", "top1", "published_pwr_mw",
-           "published_area_um2", "published_mae_pct", "published_wce_pct", "mac_energy_pj",
-           "mult_energy_pj"]
+           "published_area_um2", "published_mae_pct", "published_wce_pct"]
+ENERGY = ["mac_energy_pj", "mult_energy_pj"]
 NETLIST_FAMILY = ["uint8-exact", "uint8-da"] + [f"uint8-lsb-{c}-{k}" for c in ("AMA5", "AMA1")
                                                 for k in (2, 4, 6, 8, 10, 12)]
 _FIELDS = {"published_pwr_mw": r"PDK45_PWR\s*=\s*([\d.eE+-]+)",
@@ -76,7 +81,6 @@ def main(argv=None) -> int:
     import numpy as np
     from tqdm import tqdm
 
-    from archsim.int8_mac import int8_pe_cost
     from archsim.nn.architectures import load_network
     from archsim.nn.datasets import load_split
     from archsim.nn.network import labels_of
@@ -94,26 +98,41 @@ def main(argv=None) -> int:
     jobs += [(name, "netlist", {}) for name in NETLIST_FAMILY]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    rows = []
-    for name, kind, figures in tqdm(jobs, desc=f"{net.name} top-1", unit="multiplier"):
-        labels = labels_of(variant_logits(net, test.x, name, qnet, batch_size=500))
-        correct = int(np.count_nonzero(labels == test.y))
-        row = {"variant": name.split("/")[-1] if ":" in name else name, "kind": kind,
-               "images": len(test.y), "correct": correct, "top1": correct / len(test.y),
-               **{k: "" for k in _FIELDS}, **figures, "mac_energy_pj": "", "mult_energy_pj": ""}
-        if kind in ("exact", "netlist"):
-            pe = int8_pe_cost(name)
-            row["mac_energy_pj"] = pe.mult_energy_pj + pe.add_energy_pj
-            row["mult_energy_pj"] = pe.mult_energy_pj
-        rows.append(row)
-        tqdm.write(f"{row['variant']:>28}: top-1 {row['top1']:.4f}")
-    with (out / "sweep.csv").open("w", newline="") as fh:
+    done = _resume(out / "sweep.csv", len(test.y), [short_name(n) for n, _, _ in jobs])
+    todo = jobs[len(done):]
+    with (out / "sweep.csv").open("a", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
-        w.writerow(COLUMNS)
-        for r in rows:
-            w.writerow([repr(r[c]) if isinstance(r[c], float) else r[c] for c in COLUMNS])
+        if not done:
+            w.writerow(COLUMNS)
+        for name, kind, figures in tqdm(todo, desc=f"{net.name} top-1", unit="multiplier"):
+            labels = labels_of(variant_logits(net, test.x, name, qnet, batch_size=500))
+            correct = int(np.count_nonzero(labels == test.y))
+            row = {"variant": short_name(name), "kind": kind, "images": len(test.y),
+                   "correct": correct, "top1": correct / len(test.y), **dict.fromkeys(_FIELDS, ""),
+                   **figures}
+            w.writerow([repr(row[c]) if isinstance(row[c], float) else row[c] for c in COLUMNS])
+            fh.flush()
+            tqdm.write(f"{row['variant']:>28}: top-1 {row['top1']:.4f}")
     finish(out, args.costs, args.dataset)
     return 0
+
+
+def short_name(variant: str) -> str:
+    """The row name: a circuit's file name, an archsim variant's own name."""
+    return variant.split("/")[-1] if ":" in variant else variant
+
+
+def _resume(path: Path, images: int, order: list[str]) -> list[str]:
+    """Variants already in PATH (a sweep.csv this script wrote); they must be a prefix of ORDER
+    run on the same number of images, else the file is refused rather than mixed."""
+    if not path.is_file():
+        return []
+    rows = list(csv.DictReader(path.open()))
+    names = [r["variant"] for r in rows]
+    if names != order[:len(names)] or any(int(r["images"]) != images for r in rows):
+        raise SystemExit(f"{path}: rows do not match this sweep (variants in order, {images} "
+                         "images); remove it or choose another --out")
+    return names
 
 
 def finish(out: Path, costs: str | None, dataset: str) -> None:
@@ -123,12 +142,13 @@ def finish(out: Path, costs: str | None, dataset: str) -> None:
         for key in COLUMNS[2:]:
             if r[key] != "":
                 r[key] = float(r[key])
+        r.update(dict.fromkeys(ENERGY, ""))
         rows.append(r)
     if costs:
         by_name = {c["variant"]: c for c in csv.DictReader(open(costs))}
         for r in rows:
             c = by_name.get(r["variant"])
-            if c and c["mac_energy_pj"] != "":   # costs.csv is the current price of every row
+            if c and c["mac_energy_pj"] != "":
                 r["mac_energy_pj"] = float(c["mac_energy_pj"])
                 r["mult_energy_pj"] = float(c["mult_energy_pj"])
     lines = ["| variant | kind | top-1 (%) | published power (mW) | published area (um2) | "
