@@ -48,7 +48,7 @@ def spec_echo(spec: SweepSpec, n_points: int) -> dict:
 
 
 def _parse(column: str, text: str, planned):
-    if column == "point_id" or column == "cycles":
+    if column in ("point_id", "cycles", "dram_read_bytes", "dram_write_bytes"):
         return int(text)
     if column in FLOAT_COLUMNS:
         return float(text)
