@@ -46,9 +46,10 @@ def mixed_spec(tmp_path, shared_data):
     return spec
 
 
-def test_int8_rows_equal_archsim_run_and_hand_counted_bytes(tmp_path, mixed_spec):
-    assert run(["sweep", mixed_spec, "--out", tmp_path / "sw", "--workers", "0",
-                "--no-plots"]) == 0
+def test_int8_rows_equal_archsim_run_and_hand_counted_bytes(tmp_path, mixed_spec, monkeypatch):
+    monkeypatch.chdir(tmp_path.parent)      # the spec named by a relative path
+    assert run(["sweep", f"{tmp_path.name}/spec.yaml", "--out", tmp_path / "sw", "--workers",
+                "0", "--no-plots"]) == 0
     rows = read_rows(tmp_path / "sw" / "results.csv")
     assert len(rows) == 10
     circuit = tmp_path / "circ" / "mul8u_1446.v"

@@ -275,7 +275,7 @@ def _pe_value(value, spec_dir: Path):
     from archsim.config import _int_variant_spec
 
     try:
-        resolved = _int_variant_spec(value, spec_dir)
+        resolved = _int_variant_spec(value, spec_dir.resolve())
     except ArchsimError:
         return value          # left as written: the run-config validator reports it
     return value if resolved is None else resolved
