@@ -115,6 +115,8 @@ def test_int8_top1_equals_the_integer_oracle(tmp_path, shared_data, repo_root):
     finally:
         execute.top1_accuracy = original
     assert len(calls) == 3                     # 6 points, 3 variants
+    echo = json.loads((tmp_path / "sw" / "sweep.json").read_text())["accuracy"]
+    assert echo["quant"] == "da_lenet.quant.json"
     rows = read_rows(tmp_path / "sw" / "results.csv")
     net = load_network(weights, "da-lenet")
     test = load_split("mnist", shared_data, "test")

@@ -43,7 +43,8 @@ def spec_echo(spec: SweepSpec, n_points: int) -> dict:
             "objectives": list(spec.objectives),
             "accuracy": None if spec.accuracy is None else {
                 "dataset": spec.accuracy.dataset, "architecture": spec.accuracy.architecture,
-                "weights": Path(spec.accuracy.weights).name, "images": spec.accuracy.images},
+                "weights": Path(spec.accuracy.weights).name, "images": spec.accuracy.images,
+                "quant": spec.accuracy.quant and Path(spec.accuracy.quant).name},
             "columns": spec.columns, "points": n_points}
 
 
