@@ -60,11 +60,11 @@ def evoapprox_circuits(data_dir: Path) -> list[tuple[str, Path, dict]]:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--architecture", required=True)
-    ap.add_argument("--weights", required=True)
+    ap.add_argument("--architecture")
+    ap.add_argument("--weights")
     ap.add_argument("--dataset", required=True)
-    ap.add_argument("--data-dir", required=True)
-    ap.add_argument("--quant", required=True)
+    ap.add_argument("--data-dir")
+    ap.add_argument("--quant")
     ap.add_argument("--evoapprox-dir", default=None,
                     help="directory holding evoapprox/ (default: --data-dir)")
     ap.add_argument("--limit", type=int, default=None)
@@ -77,6 +77,9 @@ def main(argv=None) -> int:
     if args.plot_only:
         finish(Path(args.out), args.costs, args.dataset)
         return 0
+    for name in ("architecture", "weights", "data_dir", "quant"):
+        if getattr(args, name) is None:
+            ap.error(f"--{name.replace('_', '-')} is required unless --plot-only")
 
     import numpy as np
     from tqdm import tqdm
@@ -158,6 +161,9 @@ def finish(out: Path, costs: str | None, dataset: str) -> None:
         lines.append(f"| {r['variant']} | {r['kind']} | {100 * r['top1']:.2f} | "
                      f"{fmt(r['published_pwr_mw'], '.4g')} | {fmt(r['published_area_um2'], '.4g')} | "
                      f"{fmt(r['published_mae_pct'], '.3g')} | {fmt(r['mac_energy_pj'], '.4f')} |")
+    kinds = [r["kind"] for r in rows]
+    lines += ["", f"Rows: {len(rows)} on {int(rows[0]['images'])} test images each; "
+              + ", ".join(f"{kinds.count(k)} {k}" for k in dict.fromkeys(kinds))]
     evo = [r for r in rows if r["kind"].startswith("evoapprox") and r["mult_energy_pj"] != ""
            and r["published_pwr_mw"] != ""]
     if len(evo) > 2:
