@@ -188,3 +188,38 @@ def test_quant_file_of_another_network_is_refused(tmp_path, capsys, shared_data,
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "accuracy.quant" in err and str(spec) in err, err
     assert not (tmp_path / "out").exists()
+
+
+def test_per_layer_integer_mix_is_the_sum_of_int8_layer_energies(tmp_path):
+    """Different integer multipliers per layer share the int8 simulation; each layer is
+    priced with its own multiplier (layers.csv of an `archsim run` with both)."""
+    (tmp_path / "base.yaml").write_text(TINY_RUN.replace("variants: [exact, da]",
+                                                         "variants: [int8, uint8-lsb-AMA5-6]"))
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("base: base.yaml\naxes:\n"
+                    "  pe.layers: {layers: [c1, f1], variants: [int8, uint8-lsb-AMA5-6]}\n")
+    assert run(["sweep", spec, "--out", tmp_path / "sw", "--workers", "0", "--no-plots"]) == 0
+    assert run(["run", tmp_path / "base.yaml", "--out", tmp_path / "r", "--no-plots"]) == 0
+    layers = {(r["variant"], r["layer"]): r for r in read_rows(tmp_path / "r" / "layers.csv")}
+    rows = read_rows(tmp_path / "sw" / "results.csv")
+    assert len(rows) == 4
+    for row in rows:
+        assign = json.loads(row["pe.layers"])
+        want = sum(float(layers[(assign[n], n)]["energy_pj"]) for n in ("c1", "f1")) * 1e-12
+        assert float(row["energy_j"]) == pytest.approx(want, rel=1e-12)
+        assert int(row["dram_write_bytes"]) == 261
+    assert len({r["energy_j"] for r in rows}) == 4
+
+
+def test_per_layer_integer_mix_with_accuracy_is_refused(tmp_path, capsys, shared_data,
+                                                        repo_root):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(f"base: {repo_root / 'configs' / 'da_mnist.yaml'}\naxes:\n"
+                    f"  pe.variant: [int8]\n  pe.layers: [{{conv1: uint8-lsb-AMA5-6}}]\n"
+                    f"objectives: [top1]\n"
+                    f"accuracy: {{dataset: mnist, architecture: da-lenet, images: 10, "
+                    f"weights: {shared_data / 'da_lenet_official.npz'}, data_dir: {shared_data}}}\n")
+    assert run(["sweep", spec, "--out", tmp_path / "out", "--workers", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "one integer multiplier for every layer" in err, err
+    assert not (tmp_path / "out").exists()
