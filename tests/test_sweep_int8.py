@@ -218,7 +218,8 @@ def test_per_layer_integer_mix_with_accuracy_is_refused(tmp_path, capsys, shared
                     f"  pe.variant: [int8]\n  pe.layers: [{{conv1: uint8-lsb-AMA5-6}}]\n"
                     f"objectives: [top1]\n"
                     f"accuracy: {{dataset: mnist, architecture: da-lenet, images: 10, "
-                    f"weights: {shared_data / 'da_lenet_official.npz'}, data_dir: {shared_data}}}\n")
+                    f"weights: {shared_data / 'da_lenet_official.npz'}, "
+                    f"data_dir: {shared_data}}}\n")
     assert run(["sweep", spec, "--out", tmp_path / "out", "--workers", "0"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "one integer multiplier for every layer" in err, err
