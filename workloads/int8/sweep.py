@@ -7,9 +7,10 @@ is available; writes a CSV and the accuracy/energy Pareto plot.
         --dataset mnist --data-dir ../shared/data --quant workloads/int8/da_lenet.quant.json \
         --out workloads/int8/results/da_lenet [--limit N]
 
-Rows: float32-numpy and int8 (exact) first, then every EvoApprox circuit (sorted by name), then
-archsim's own netlist families. Columns of sweep.csv: variant, kind (fp32 / exact /
-evoapprox-signed / evoapprox-unsigned / netlist), images, correct, top1, published_pwr_mw,
+Rows: float32-numpy and int8 (exact) first, then every EvoApprox circuit (sorted by name, or
+with --order interleaved signed and unsigned alternating), then archsim's own netlist
+families. Columns of sweep.csv: variant, kind (fp32 / exact / evoapprox-signed /
+evoapprox-unsigned / netlist), images, correct, top1, published_pwr_mw,
 published_area_um2, published_mae_pct, published_wce_pct (from the circuit's own header
 comments). Accuracy and energy are separate steps: archsim's MAC energies come only from the
 costs.csv of workloads/int8/price.py (--costs), merged into table.md and pareto.png, so a
@@ -68,6 +69,9 @@ def main(argv=None) -> int:
     ap.add_argument("--evoapprox-dir", default=None,
                     help="directory holding evoapprox/ (default: --data-dir)")
     ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--order", choices=("name", "interleaved"), default="name",
+                    help="EvoApprox circuits by file name, or signed and unsigned alternating "
+                         "(each by name): a sweep stopped early then covers both families")
     ap.add_argument("--out", required=True)
     ap.add_argument("--costs", default=None,
                     help="costs.csv of workloads/int8/price.py: its MAC energies replace the CSV's")
@@ -96,8 +100,9 @@ def main(argv=None) -> int:
     if args.limit:
         test = test.take(min(args.limit, len(test.y)))
     jobs = [("float32-numpy", "fp32", {}), ("int8", "exact", {})]
-    jobs += [(name, "evoapprox-" + ("signed" if name.startswith("int8:") else "unsigned"), fig)
-             for name, _, fig in evoapprox_circuits(Path(args.evoapprox_dir or data_dir))]
+    circuits = [(name, "evoapprox-" + ("signed" if name.startswith("int8:") else "unsigned"), fig)
+                for name, _, fig in evoapprox_circuits(Path(args.evoapprox_dir or data_dir))]
+    jobs += interleaved(circuits) if args.order == "interleaved" else circuits
     jobs += [(name, "netlist", {}) for name in NETLIST_FAMILY]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -118,6 +123,16 @@ def main(argv=None) -> int:
             tqdm.write(f"{row['variant']:>28}: top-1 {row['top1']:.4f}")
     finish(out, args.costs, args.dataset)
     return 0
+
+
+def interleaved(circuits: list) -> list:
+    """Signed and unsigned circuits alternating, each family in its given order."""
+    signed = [c for c in circuits if c[1] == "evoapprox-signed"]
+    unsigned = [c for c in circuits if c[1] != "evoapprox-signed"]
+    out = []
+    for i in range(max(len(signed), len(unsigned))):
+        out += signed[i:i + 1] + unsigned[i:i + 1]
+    return out
 
 
 def short_name(variant: str) -> str:
