@@ -84,7 +84,7 @@ def readme(path: Path) -> None:
     for line in path.read_text().splitlines():
         if line.startswith("<!-- BEGIN "):
             block = line[len("<!-- BEGIN "):-len(" -->")].split()
-            out += [line, render(block[0], block[1:], base)]
+            out += [line, "", render(block[0], block[1:], base), ""]
         elif line == "<!-- END -->":
             out.append(line)
             block = None
