@@ -73,6 +73,10 @@ def main(argv=None) -> int:
                     help="EvoApprox circuits by file name, or signed and unsigned alternating "
                          "(each by name): a sweep stopped early then covers both families")
     ap.add_argument("--out", required=True)
+    ap.add_argument("--jobs", default=None, metavar="A:B",
+                    help="only rows A..B-1 of the full order (a slice, to split a sweep over "
+                         "processes; concatenating the slices' sweep.csv rows in order gives "
+                         "the whole sweep's)")
     ap.add_argument("--costs", default=None,
                     help="costs.csv of workloads/int8/price.py: its MAC energies replace the CSV's")
     ap.add_argument("--plot-only", action="store_true",
@@ -104,6 +108,9 @@ def main(argv=None) -> int:
                 for name, _, fig in evoapprox_circuits(Path(args.evoapprox_dir or data_dir))]
     jobs += interleaved(circuits) if args.order == "interleaved" else circuits
     jobs += [(name, "netlist", {}) for name in NETLIST_FAMILY]
+    if args.jobs:
+        start, stop = (int(v) if v else None for v in args.jobs.split(":"))
+        jobs = jobs[start:stop]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     done = _resume(out / "sweep.csv", len(test.y), [short_name(n) for n, _, _ in jobs])
