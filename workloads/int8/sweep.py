@@ -190,7 +190,7 @@ def finish(out: Path, costs: str | None, dataset: str) -> None:
               + ", ".join(f"{kinds.count(k)} {k}" for k in dict.fromkeys(kinds))]
     evo = [r for r in rows if r["kind"].startswith("evoapprox") and r["mult_energy_pj"] != ""
            and r["published_pwr_mw"] != ""]
-    if len(evo) > 2:
+    if len(evo) >= 10:   # a rank correlation over a handful of circuits means little
         from scipy.stats import spearmanr
         rho = spearmanr([r["published_pwr_mw"] for r in evo], [r["mult_energy_pj"] for r in evo])
         lines += ["", f"Spearman rank correlation, EvoApprox published PDK45 power vs archsim's "
