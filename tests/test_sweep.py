@@ -197,7 +197,6 @@ BAD = [
     ("axes:\n  array.rows: []\n", "axes.array.rows: empty"),
     ("axes:\n  pe.variant: [exact, nonsense]\n", "axes.pe.variant[1]"),
     ("axes:\n  pe.layers: [{c1: da, c9: da}]\n", "axes.pe.layers[0]: no layer 'c9'"),
-    ("axes:\n  pe.variant: [exact, int8]\n", "axes.pe.variant[1]: integer PE variant"),
     # 1000 x 1000 x 1000 x 2 variants = 2e9 points, refused before any value is validated
     ("axes:\n  array.rows: {r}\n  array.cols: {r}\n  memory.sram_kib: {r}\n"
      .format(r=list(range(1, 1001))), "max_points: the grid has 2000000000 points"),

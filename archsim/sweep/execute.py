@@ -33,7 +33,8 @@ def run_serial(store, spec, progress: bool = False) -> None:
     with _bar(store, progress) as bar:
         for p in todo:
             if p.group_key not in groups:
-                groups[p.group_key] = simulate_group(p.group_doc_json, p.base_dir)
+                groups[p.group_key] = simulate_group(p.group_doc_json, p.base_dir,
+                                                     p.precision)
             top1 = None
             if p.accuracy_key is not None:
                 if p.accuracy_key not in accuracy:
@@ -80,7 +81,8 @@ def evaluate_group(points: list, top1: list, pes: dict, columns: tuple,
     """Rows of points sharing one group: its simulation once, then each point priced. One
     Dask task per group: thousands of tiny per-point tasks would cost more in scheduling
     than the pricing itself."""
-    group = simulate_group(points[0].group_doc_json, points[0].base_dir)
+    group = simulate_group(points[0].group_doc_json, points[0].base_dir,
+                           points[0].precision)
     return [evaluate(p, group, t, columns, constraints, pes) for p, t in zip(points, top1)]
 
 

@@ -11,6 +11,13 @@ Mixed per-layer assignments: every layer is priced with its own variant's MAC en
 array runs at the slowest assigned variant's clock (critical-path mode) and every PE holds one
 multiplier of each assigned variant (area = R x C x (sum of those multipliers + one adder
 and register)).
+
+Integer PEs (int8, int8:PATH.v, uint8:PATH.v, ...): a point's precision ("int8" or "fp") is
+part of its group, whose simulation then uses the int8 word sizes (1-byte operands, 4-byte
+partial sums: archsim.sim.precision.memory_for_variant, as `archsim run` does per word-size
+set); the MAC is priced by archsim.int8_mac (through archsim.sim.run.variant_pe_cost) and the
+SRAM/DRAM actions at the int8 word sizes; top-1 comes from the quantized network
+(archsim.nn.quant.variant_logits).
 """
 from __future__ import annotations
 
@@ -41,13 +48,31 @@ class Point:
     layer_variant: tuple          # ((layer name, label), ...) for assigned layers
     accuracy_key: str | None
     accuracy_assignment: tuple    # ((network layer, spec_json), ...) when accuracy is asked
+    precision: str = "fp"         # "int8" when the point's PEs are integer: int8 word sizes
 
 
 @functools.lru_cache(maxsize=None)
 def _variant(spec_json: str) -> tuple[str, str]:
+    from archsim_core.int8 import int_variant, is_int_variant
     from archsim_core.variants import resolve_variant
 
-    return resolve_variant(json.loads(spec_json)).name, spec_json
+    spec = json.loads(spec_json)
+    if is_int_variant(spec):
+        return int_variant(spec).name, spec_json
+    return resolve_variant(spec).name, spec_json
+
+
+def _precision(spec: SweepSpec, point_id: int, cells, specs: list[str]) -> str:
+    """"int8" or "fp" for a point's variant specs; ConfigError if they mix the two."""
+    from archsim.errors import ConfigError
+    from archsim_core.int8 import is_int_variant
+
+    kinds = {is_int_variant(json.loads(s)) for s in specs}
+    if len(kinds) > 1:
+        raise ConfigError(f"{spec.source}: point {point_id} ("
+                          + ", ".join(f"{k}={c}" for k, c in cells) + "): mixes integer and FP "
+                          "PE variants (different word sizes); sweep them as separate points")
+    return "int8" if kinds == {True} else "fp"
 
 
 def _clock(doc: dict):
@@ -84,29 +109,46 @@ def make_point(spec: SweepSpec, point_id: int, indices: tuple[int, ...]) -> Poin
     group_doc = inline_workload(group_doc, Path(base_dir))
     labels = {s: _variant(s) for s in [default, *assigned.values()]}
     cells = tuple((a.key, a.values[i]) for a, i in zip(spec.axes, indices))
+    precision = _precision(spec, point_id, cells, [default, *assigned.values()])
     acc_assignment, acc_key = (), None
     if spec.accuracy is not None:
         acc_assignment = tuple((layer, assigned.get(layer, default))
                                for layer in _network_layers(spec.accuracy.architecture))
+        if precision == "int8" and len({s for _, s in acc_assignment}) > 1:
+            from archsim.errors import ConfigError
+            raise ConfigError(f"{spec.source}: point {point_id} ("
+                              + ", ".join(f"{k}={c}" for k, c in cells) + "): top-1 of a "
+                              "quantized network takes one integer multiplier for every layer")
         acc_key = sha({"accuracy": dataclasses.asdict(spec.accuracy),
                        "layers": [[l, labels[s][0]] for l, s in acc_assignment]})
     return Point(
         point_id=point_id, cells=cells,
         config_hash=sha({"base": base_doc, "point": [[k, c] for k, c in cells]}),
-        group_key=sha({"doc": group_doc, "dir": base_dir}),
+        group_key=sha({"doc": group_doc, "dir": base_dir, "precision": precision}),
         group_doc_json=canonical(group_doc), base_dir=base_dir, clock=_clock(doc),
         variants=tuple(dict.fromkeys(labels[s] for s in [default, *assigned.values()])),
         layer_variant=tuple((layer, labels[s][0]) for layer, s in sorted(assigned.items())),
-        accuracy_key=acc_key, accuracy_assignment=acc_assignment)
+        accuracy_key=acc_key, accuracy_assignment=acc_assignment, precision=precision)
 
 
-def simulate_group(group_doc_json: str, base_dir: str):
-    """(Config, WorkloadResult) of a group: the variant-independent simulation, done once."""
+def group_config(group_doc_json: str, base_dir: str, precision: str, where: str | None = None):
+    """The Config of a group, its memory at the group's word sizes (int8 or as configured)."""
     from archsim.config import config_from_dict
+    from archsim.sim.precision import memory_for_variant
+
+    config = config_from_dict(json.loads(group_doc_json), where or f"{base_dir}/<sweep group>",
+                              Path(base_dir))
+    if precision == "int8":
+        config = dataclasses.replace(config, memory=memory_for_variant(config.memory, "int8"))
+    return config
+
+
+def simulate_group(group_doc_json: str, base_dir: str, precision: str = "fp"):
+    """(Config, WorkloadResult) of a group: the variant-independent simulation, done once;
+    the Config's memory carries the word sizes it was simulated with."""
     from archsim.sim.grouped import simulate_network
 
-    config = config_from_dict(json.loads(group_doc_json), f"{base_dir}/<sweep group>",
-                              Path(base_dir))
+    config = group_config(group_doc_json, base_dir, precision)
     return config, simulate_network(config.workload, config.array, config.memory)
 
 
@@ -125,15 +167,34 @@ def _network(weights: str, architecture: str):
     return load_network(weights, architecture)
 
 
+@functools.lru_cache(maxsize=4)
+def _quantized(acc: AccuracySpec):
+    """The quantized network of an accuracy spec: its `quant` file, else calibrated on the
+    seeded training sample `archsim accuracy` uses without --quant."""
+    from archsim.nn.quant import calibrate_on_training, load_quant, quantize_network
+
+    net = _network(acc.weights, acc.architecture)
+    params = (load_quant(acc.quant, net) if acc.quant is not None
+              else calibrate_on_training(net, acc.dataset, acc.data_dir))
+    return quantize_network(net, params)
+
+
 def top1_accuracy(acc: AccuracySpec, assignment: tuple, batch_size: int = 250) -> float:
     """Top-1 accuracy on the first `acc.images` test images with every conv/linear layer's
-    products through its assigned variant ((layer, spec_json), ...)."""
+    products through its assigned variant ((layer, spec_json), ...); an integer variant (the
+    same on every layer) through the quantized network."""
     from archsim_core import get_multiplier
+    from archsim_core.int8 import is_int_variant
 
     from archsim.nn.network import Conv2d, Linear, apply_layer, labels_of
 
     net = _network(acc.weights, acc.architecture)
     x, y = _test_images(acc.dataset, acc.data_dir, acc.images)
+    if is_int_variant(name := json.loads(assignment[0][1])):
+        # make_point admits integer points only with one multiplier on every layer
+        from archsim.nn.quant import variant_logits
+        logits = variant_logits(net, x, name, _quantized(acc), batch_size)
+        return int((labels_of(logits) == y).sum()) / len(y)
     mults = {layer: get_multiplier(json.loads(s)) for layer, s in assignment}
     correct = 0
     for start in range(0, len(y), batch_size):
@@ -191,7 +252,10 @@ def evaluate(point: Point, group, top1: float | None, spec_columns: tuple,
     pe_area = (sum(costs[label].pe.mult_area_um2 for label in sorted(used))
                + max(costs[label].pe.adder_area_um2 + costs[label].pe.register_area_um2
                      for label in sorted(used)))
+    counts = [r.count_map() for r in sim.layers]
     row = {"point_id": point.point_id, **dict(point.cells), "cycles": sim.total_cycles,
+           "dram_read_bytes": sum(c[("dram", "read")] for c in counts),
+           "dram_write_bytes": sum(c[("dram", "write")] for c in counts),
            "clock_mhz": clock_mhz, "latency_s": latency_s, "energy_j": energy_j,
            "pe_energy_j": pe_pj * 1e-12, "edp_js": energy_j * latency_s,
            "area_um2": config.array.rows * config.array.cols * pe_area,
@@ -221,7 +285,6 @@ def plan_points(spec: SweepSpec) -> list[Point]:
 def check_groups(spec: SweepSpec, points: list[Point]) -> None:
     """Refuse, before anything runs, a group whose simulation would be too large (the bounds
     `archsim run` applies: archsim.sim.limits), naming the spec and the first such point."""
-    from archsim.config import config_from_dict
     from archsim.errors import ArchsimError, ConfigError
     from archsim.sim.limits import check_simulation
     from archsim.sim.plan import plan_layer
@@ -234,8 +297,7 @@ def check_groups(spec: SweepSpec, points: list[Point]) -> None:
         where = (f"{spec.source}: point {p.point_id} ("
                  + ", ".join(f"{k}={c}" for k, c in p.cells) + "): ")
         try:
-            config = config_from_dict(json.loads(p.group_doc_json), where.rstrip(": "),
-                                      Path(p.base_dir))
+            config = group_config(p.group_doc_json, p.base_dir, p.precision, where.rstrip(": "))
             for layer in config.workload.layers:
                 plan = plan_layer(layer, config.array.rows, config.array.cols,
                                   config.array.dataflow)

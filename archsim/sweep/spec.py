@@ -7,6 +7,7 @@
       memory.sram_kib: [32, 64]          # alias: the three SRAMs together
       workload.path: [../workloads/da_mnist.yaml]        # relative to this file
       pe.variant: [exact, da, {family: lsb-AMA5-k, k: [8, 16]}]   # one PE variant per point
+      # integer PEs too: int8, int8:PATH.v, uint8:PATH.v (PATH relative to this file)
       pe.layers: {layers: [conv1, conv2], variants: [exact, da]}  # every per-layer assignment
     sampling: grid                       # grid | zip | random | lhs
     samples: 100                         # random / lhs: number of points
@@ -15,12 +16,22 @@
     constraints: [{key: array.size, min: 16}, {key: area_um2, max: 2.0e+7}]
     objectives: [energy, latency, top1]  # latency energy pe_energy edp area top1 cycles
     accuracy: {dataset: mnist, architecture: da-lenet, images: 1000,
-               weights: ../../shared/data/da_lenet_official.npz, data_dir: ../../shared/data}
+               weights: ../../shared/data/da_lenet_official.npz, data_dir: ../../shared/data,
+               quant: q.json}   # quant: optional, for integer variants (archsim quantize)
 
 Every axis value is validated by resolving it into the base config (the run-config
 validator names the key); an unknown key, a wrong type, an empty axis, or a grid larger than
 `max_points` is one `ConfigError` naming the spec file and field. Without a `pe.variant` or
 `pe.layers` axis, the base config's variants form an implicit `pe.variant` axis.
+
+Integer PE variants (int8, int8:PATH.v, uint8:PATH.v, uint8-...; archsim_core.int8) are
+simulated with the int8 word sizes (archsim.sim.precision), priced by the int8 MAC
+(archsim.int8_mac) and, with an accuracy section, scored on the quantized network
+(archsim.nn.quant; parameters from `accuracy.quant`, else calibrated on 512 seeded training
+images as `archsim accuracy` does). A point's variants (the pe.variant value and every
+per-layer one) must be all integer or all FP: they share one simulation, so one word size;
+with an accuracy section, an integer point uses one multiplier for every layer (the quantized
+forward takes one).
 """
 from __future__ import annotations
 
@@ -41,14 +52,14 @@ OBJECTIVES = {"latency": ("latency_s", 1), "energy": ("energy_j", 1),
               "pe_energy": ("pe_energy_j", 1), "edp": ("edp_js", 1),
               "area": ("area_um2", 1), "top1": ("top1", -1), "cycles": ("cycles", 1)}
 RESULT_COLUMNS = ("cycles", "clock_mhz", "latency_s", "energy_j", "pe_energy_j", "edp_js",
-                  "area_um2")
+                  "area_um2", "dram_read_bytes", "dram_write_bytes")
 ALIASES = {"array.size": ("array.rows", "array.cols"),
            "memory.sram_kib": ("memory.ifmap_sram_kib", "memory.filter_sram_kib",
                                "memory.ofmap_sram_kib")}
 PATH_KEYS = ("workload.path", "energy.ert")   # values relative to the spec file
 _SPEC_KEYS = {"base", "axes", "sampling", "samples", "seed", "max_points", "constraints",
               "objectives", "accuracy"}
-_ACC_KEYS = {"dataset", "architecture", "weights", "data_dir", "images"}
+_ACC_KEYS = {"dataset", "architecture", "weights", "data_dir", "images", "quant"}
 
 
 @dataclass(frozen=True)
@@ -88,6 +99,7 @@ class AccuracySpec:
     weights: str
     data_dir: str
     images: int
+    quant: str | None = None      # quantization parameters for integer variants (JSON)
 
 
 @dataclass(frozen=True)
@@ -257,15 +269,26 @@ def _workload_yaml(path: str):
         return None   # left as a path: the run-config validator reports it
 
 
-def _no_int_variants(source: str, field: str, config) -> None:
-    """Integer PEs change the simulated word size (archsim.sim.precision), which a sweep's
-    one-simulation-per-group sharing does not model yet: refuse them by name."""
+def _pe_value(value, spec_dir: Path):
+    """A PE variant value with an integer circuit's relative Verilog path made absolute
+    against the spec's directory (int8:PATH, uint8:PATH, verilog:PATH, {verilog: PATH})."""
+    from archsim.config import _int_variant_spec
+
+    try:
+        resolved = _int_variant_spec(value, spec_dir.resolve())
+    except ArchsimError:
+        return value          # left as written: the run-config validator reports it
+    return value if resolved is None else resolved
+
+
+def _one_precision(source: str, field: str, config) -> None:
+    """A point's variants share one simulation: refuse a mix of integer and FP PEs."""
     from archsim_core.int8 import is_int_variant
 
-    for v in config.variants:
-        if is_int_variant(v.spec):
-            _fail(source, field, f"integer PE variant {v.label!r}: not supported by sweeps "
-                  f"yet (its word size changes the simulation); use archsim run")
+    kinds = {is_int_variant(v.spec) for v in config.variants}
+    if len(kinds) > 1:
+        _fail(source, field, "mixes integer and FP PE variants (different word sizes: "
+              "archsim.sim.precision); sweep them as separate points")
 
 
 def _axis(source: str, spec_dir: Path, base_doc: dict, base_dir: Path, key: str,
@@ -280,16 +303,20 @@ def _axis(source: str, spec_dir: Path, base_doc: dict, base_dir: Path, key: str,
         setting = value
         if key in PATH_KEYS and isinstance(value, str):
             setting = str((spec_dir / value).resolve())
-        if key == "pe.variant":
-            doc.setdefault("pe", {})["variants"] = [value]
+        elif key == "pe.variant":
+            setting = _pe_value(value, spec_dir)
         elif key == "pe.layers":
-            distinct = sorted({canonical(v) for v in value.values()})
+            setting = {layer: _pe_value(v, spec_dir) for layer, v in value.items()}
+        if key == "pe.variant":
+            doc.setdefault("pe", {})["variants"] = [setting]
+        elif key == "pe.layers":
+            distinct = sorted({canonical(v) for v in setting.values()})
             doc.setdefault("pe", {})["variants"] = [json.loads(v) for v in distinct]
         else:
             set_dotted(doc, key, setting)
         config = _check_doc(doc, base_dir, f"{source}: {field}[{i}] = {cells[i]!r}")
-        if key in ("pe.variant", "pe.layers"):
-            _no_int_variants(source, f"{field}[{i}]", config)
+        if key == "pe.layers":
+            _one_precision(source, f"{field}[{i}]", config)
         if key == "pe.layers":
             names = {l.name for l in config.workload.layers}
             for layer in sorted(set(value) - names):
@@ -382,8 +409,20 @@ def _accuracy(source: str, spec_dir: Path, raw, needed: bool) -> AccuracySpec | 
     images = _integer(source, raw, "images", None, 1)
     if images is None:
         _fail(source, "accuracy.images", "missing")
+    quant = raw.get("quant")
+    if quant is not None:
+        if not isinstance(quant, str):
+            _fail(source, "accuracy.quant", "must be the path of a quantization file")
+        quant = (spec_dir / quant).resolve()
+        from archsim.nn.architectures import load_network
+        from archsim.nn.quant import load_quant
+        try:   # read and matched against the network now, not on a worker mid-sweep
+            load_quant(quant, load_network(str(weights), raw["architecture"]))
+        except ArchsimError as exc:
+            _fail(source, "accuracy.quant", str(exc))
+        quant = str(quant)
     return AccuracySpec(raw["dataset"], raw["architecture"], str(weights),
-                        str((spec_dir / raw["data_dir"]).resolve()), images)
+                        str((spec_dir / raw["data_dir"]).resolve()), images, quant)
 
 
 def _read_yaml(path: Path, what: str):

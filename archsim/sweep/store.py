@@ -43,12 +43,13 @@ def spec_echo(spec: SweepSpec, n_points: int) -> dict:
             "objectives": list(spec.objectives),
             "accuracy": None if spec.accuracy is None else {
                 "dataset": spec.accuracy.dataset, "architecture": spec.accuracy.architecture,
-                "weights": Path(spec.accuracy.weights).name, "images": spec.accuracy.images},
+                "weights": Path(spec.accuracy.weights).name, "images": spec.accuracy.images,
+                "quant": spec.accuracy.quant and Path(spec.accuracy.quant).name},
             "columns": spec.columns, "points": n_points}
 
 
 def _parse(column: str, text: str, planned):
-    if column == "point_id" or column == "cycles":
+    if column in ("point_id", "cycles", "dram_read_bytes", "dram_write_bytes"):
         return int(text)
     if column in FLOAT_COLUMNS:
         return float(text)

@@ -7,12 +7,18 @@ is available; writes a CSV and the accuracy/energy Pareto plot.
         --dataset mnist --data-dir ../shared/data --quant workloads/int8/da_lenet.quant.json \
         --out workloads/int8/results/da_lenet [--limit N]
 
-Rows: float32-numpy and int8 (exact) first, then every circuit. Columns: variant, kind
-(fp32 / exact / evoapprox-signed / evoapprox-unsigned / netlist), images, correct, top1,
-published_pwr_mw, published_area_um2, published_mae_pct, published_wce_pct (from the
-circuit's own header comments), mac_energy_pj (archsim.int8_mac: multiplier + int32 adder;
-empty where no netlist exists: the EvoApprox Verilog is priced only through issue #11's
-importer), mult_energy_pj.
+Rows: float32-numpy and int8 (exact) first, then every EvoApprox circuit (sorted by name, or
+with --order interleaved signed and unsigned alternating), then archsim's own netlist
+families. Columns of sweep.csv: variant, kind (fp32 / exact / evoapprox-signed /
+evoapprox-unsigned / netlist), images, correct, top1, published_pwr_mw,
+published_area_um2, published_mae_pct, published_wce_pct (from the circuit's own header
+comments). Accuracy and energy are separate steps: archsim's MAC energies come only from the
+costs.csv of workloads/int8/price.py (--costs), merged into table.md and pareto.png, so a
+re-priced MAC model needs only price.py and --plot-only, never a re-run of the networks.
+
+Each row is appended to sweep.csv as soon as its network run ends; a re-run with the same --out
+and image count resumes after the rows already there (so a long sweep can be stopped and
+continued; the rows are always in the order above).
 """
 from __future__ import annotations
 
@@ -26,8 +32,8 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 COLUMNS = ["variant", "kind", "images", "correct", "top1", "published_pwr_mw",
-           "published_area_um2", "published_mae_pct", "published_wce_pct", "mac_energy_pj",
-           "mult_energy_pj"]
+           "published_area_um2", "published_mae_pct", "published_wce_pct"]
+ENERGY = ["mac_energy_pj", "mult_energy_pj"]
 NETLIST_FAMILY = ["uint8-exact", "uint8-da"] + [f"uint8-lsb-{c}-{k}" for c in ("AMA5", "AMA1")
                                                 for k in (2, 4, 6, 8, 10, 12)]
 _FIELDS = {"published_pwr_mw": r"PDK45_PWR\s*=\s*([\d.eE+-]+)",
@@ -55,15 +61,22 @@ def evoapprox_circuits(data_dir: Path) -> list[tuple[str, Path, dict]]:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--architecture", required=True)
-    ap.add_argument("--weights", required=True)
+    ap.add_argument("--architecture")
+    ap.add_argument("--weights")
     ap.add_argument("--dataset", required=True)
-    ap.add_argument("--data-dir", required=True)
-    ap.add_argument("--quant", required=True)
+    ap.add_argument("--data-dir")
+    ap.add_argument("--quant")
     ap.add_argument("--evoapprox-dir", default=None,
                     help="directory holding evoapprox/ (default: --data-dir)")
     ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--order", choices=("name", "interleaved"), default="name",
+                    help="EvoApprox circuits by file name, or signed and unsigned alternating "
+                         "(each by name): a sweep stopped early then covers both families")
     ap.add_argument("--out", required=True)
+    ap.add_argument("--jobs", default=None, metavar="A:B",
+                    help="only rows A..B-1 of the full order (a slice, to split a sweep over "
+                         "processes; concatenating the slices' sweep.csv rows in order gives "
+                         "the whole sweep's)")
     ap.add_argument("--costs", default=None,
                     help="costs.csv of workloads/int8/price.py: its MAC energies replace the CSV's")
     ap.add_argument("--plot-only", action="store_true",
@@ -72,11 +85,13 @@ def main(argv=None) -> int:
     if args.plot_only:
         finish(Path(args.out), args.costs, args.dataset)
         return 0
+    for name in ("architecture", "weights", "data_dir", "quant"):
+        if getattr(args, name) is None:
+            ap.error(f"--{name.replace('_', '-')} is required unless --plot-only")
 
     import numpy as np
     from tqdm import tqdm
 
-    from archsim.int8_mac import int8_pe_cost
     from archsim.nn.architectures import load_network
     from archsim.nn.datasets import load_split
     from archsim.nn.network import labels_of
@@ -89,31 +104,62 @@ def main(argv=None) -> int:
     if args.limit:
         test = test.take(min(args.limit, len(test.y)))
     jobs = [("float32-numpy", "fp32", {}), ("int8", "exact", {})]
-    jobs += [(name, "evoapprox-" + ("signed" if name.startswith("int8:") else "unsigned"), fig)
-             for name, _, fig in evoapprox_circuits(Path(args.evoapprox_dir or data_dir))]
+    circuits = [(name, "evoapprox-" + ("signed" if name.startswith("int8:") else "unsigned"), fig)
+                for name, _, fig in evoapprox_circuits(Path(args.evoapprox_dir or data_dir))]
+    jobs += interleaved(circuits) if args.order == "interleaved" else circuits
     jobs += [(name, "netlist", {}) for name in NETLIST_FAMILY]
+    start = 0
+    if args.jobs:
+        start, stop = (int(v) if v else None for v in args.jobs.split(":"))
+        jobs = jobs[start:stop]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    rows = []
-    for name, kind, figures in tqdm(jobs, desc=f"{net.name} top-1", unit="multiplier"):
-        labels = labels_of(variant_logits(net, test.x, name, qnet, batch_size=500))
-        correct = int(np.count_nonzero(labels == test.y))
-        row = {"variant": name.split("/")[-1] if ":" in name else name, "kind": kind,
-               "images": len(test.y), "correct": correct, "top1": correct / len(test.y),
-               **{k: "" for k in _FIELDS}, **figures, "mac_energy_pj": "", "mult_energy_pj": ""}
-        if kind in ("exact", "netlist"):
-            pe = int8_pe_cost(name)
-            row["mac_energy_pj"] = pe.mult_energy_pj + pe.add_energy_pj
-            row["mult_energy_pj"] = pe.mult_energy_pj
-        rows.append(row)
-        tqdm.write(f"{row['variant']:>28}: top-1 {row['top1']:.4f}")
-    with (out / "sweep.csv").open("w", newline="") as fh:
+    done = _resume(out / "sweep.csv", len(test.y), [short_name(n) for n, _, _ in jobs])
+    todo = jobs[len(done):]
+    with (out / "sweep.csv").open("a", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
-        w.writerow(COLUMNS)
-        for r in rows:
-            w.writerow([repr(r[c]) if isinstance(r[c], float) else r[c] for c in COLUMNS])
-    finish(out, args.costs, args.dataset)
+        if not done:
+            w.writerow(COLUMNS)
+        for name, kind, figures in tqdm(todo, desc=f"{net.name} top-1", unit="multiplier"):
+            labels = labels_of(variant_logits(net, test.x, name, qnet, batch_size=500))
+            correct = int(np.count_nonzero(labels == test.y))
+            row = {"variant": short_name(name), "kind": kind, "images": len(test.y),
+                   "correct": correct, "top1": correct / len(test.y), **dict.fromkeys(_FIELDS, ""),
+                   **figures}
+            w.writerow([repr(row[c]) if isinstance(row[c], float) else row[c] for c in COLUMNS])
+            fh.flush()
+            tqdm.write(f"{row['variant']:>28}: top-1 {row['top1']:.4f}")
+    if start in (None, 0):    # a later slice has no FP32 row to draw against: concatenate first
+        finish(out, args.costs, args.dataset)
     return 0
+
+
+def interleaved(circuits: list) -> list:
+    """Signed and unsigned circuits alternating, each family in its given order."""
+    signed = [c for c in circuits if c[1] == "evoapprox-signed"]
+    unsigned = [c for c in circuits if c[1] != "evoapprox-signed"]
+    out = []
+    for i in range(max(len(signed), len(unsigned))):
+        out += signed[i:i + 1] + unsigned[i:i + 1]
+    return out
+
+
+def short_name(variant: str) -> str:
+    """The row name: a circuit's file name, an archsim variant's own name."""
+    return variant.split("/")[-1] if ":" in variant else variant
+
+
+def _resume(path: Path, images: int, order: list[str]) -> list[str]:
+    """Variants already in PATH (a sweep.csv this script wrote); they must be a prefix of ORDER
+    run on the same number of images, else the file is refused rather than mixed."""
+    if not path.is_file():
+        return []
+    rows = list(csv.DictReader(path.open()))
+    names = [r["variant"] for r in rows]
+    if names != order[:len(names)] or any(int(r["images"]) != images for r in rows):
+        raise SystemExit(f"{path}: rows do not match this sweep (variants in order, {images} "
+                         "images); remove it or choose another --out")
+    return names
 
 
 def finish(out: Path, costs: str | None, dataset: str) -> None:
@@ -123,12 +169,13 @@ def finish(out: Path, costs: str | None, dataset: str) -> None:
         for key in COLUMNS[2:]:
             if r[key] != "":
                 r[key] = float(r[key])
+        r.update(dict.fromkeys(ENERGY, ""))
         rows.append(r)
     if costs:
         by_name = {c["variant"]: c for c in csv.DictReader(open(costs))}
         for r in rows:
             c = by_name.get(r["variant"])
-            if c and c["mac_energy_pj"] != "":   # costs.csv is the current price of every row
+            if c and c["mac_energy_pj"] != "":
                 r["mac_energy_pj"] = float(c["mac_energy_pj"])
                 r["mult_energy_pj"] = float(c["mult_energy_pj"])
     lines = ["| variant | kind | top-1 (%) | published power (mW) | published area (um2) | "
@@ -138,9 +185,12 @@ def finish(out: Path, costs: str | None, dataset: str) -> None:
         lines.append(f"| {r['variant']} | {r['kind']} | {100 * r['top1']:.2f} | "
                      f"{fmt(r['published_pwr_mw'], '.4g')} | {fmt(r['published_area_um2'], '.4g')} | "
                      f"{fmt(r['published_mae_pct'], '.3g')} | {fmt(r['mac_energy_pj'], '.4f')} |")
+    kinds = [r["kind"] for r in rows]
+    lines += ["", f"Rows: {len(rows)} on {int(rows[0]['images'])} test images each; "
+              + ", ".join(f"{kinds.count(k)} {k}" for k in dict.fromkeys(kinds))]
     evo = [r for r in rows if r["kind"].startswith("evoapprox") and r["mult_energy_pj"] != ""
            and r["published_pwr_mw"] != ""]
-    if len(evo) > 2:
+    if len(evo) >= 10:   # a rank correlation over a handful of circuits means little
         from scipy.stats import spearmanr
         rho = spearmanr([r["published_pwr_mw"] for r in evo], [r["mult_energy_pj"] for r in evo])
         lines += ["", f"Spearman rank correlation, EvoApprox published PDK45 power vs archsim's "

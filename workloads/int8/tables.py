@@ -4,6 +4,11 @@ normalised EDP, top-1 if the run has accuracy.csv), and accuracy.csv files side 
 
     python workloads/int8/tables.py run DIR...
     python workloads/int8/tables.py accuracy CSV...
+    python workloads/int8/tables.py sweep DIR          # an `archsim sweep` results directory
+    python workloads/int8/tables.py readme README.md   # re-render every generated block
+
+`readme` replaces the text between `<!-- BEGIN kind args -->` and `<!-- END -->` lines of the
+README with the output of `tables.py kind args` (a table.md is pasted with `file PATH`).
 """
 from __future__ import annotations
 
@@ -41,9 +46,56 @@ def accuracy_table(paths) -> str:
     return "\n".join(lines)
 
 
+def sweep_table(directory: Path) -> str:
+    """Rows of an `archsim sweep` results.csv: PE, array, SRAM, cycles, DRAM bytes, energy,
+    latency, EDP, top-1 (Verilog variants by file name)."""
+    rows = list(csv.DictReader((directory / "results.csv").open()))
+    lines = ["| point | array | SRAM KiB | PE | cycles | DRAM read B | DRAM write B | energy uJ | "
+             "latency ms | EDP J*s | top-1 |", "|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        pe = r["pe.variant"]
+        pe = pe.split(":")[0] + ":" + pe.split("/")[-1] if "/" in pe else pe
+        top1 = f"{100 * float(r['top1']):.1f} %" if r.get("top1") else ""
+        lines.append(f"| {r['point_id']} | {r['array.size']} | {r['memory.sram_kib']} | {pe} | "
+                     f"{r['cycles']} | {r['dram_read_bytes']} | {r['dram_write_bytes']} | "
+                     f"{float(r['energy_j']) * 1e6:.4g} | {float(r['latency_s']) * 1e3:.4g} | "
+                     f"{float(r['edp_js']):.4g} | {top1} |")
+    return "\n".join(lines)
+
+
+def render(kind: str, args: list[str], base: Path) -> str:
+    """The text of one generated block (paths relative to the repository root `base`)."""
+    paths = [base / a for a in args]
+    if kind == "run":
+        return "\n\n".join(run_table(p) for p in paths)
+    if kind == "accuracy":
+        return accuracy_table(paths)
+    if kind == "sweep":
+        return sweep_table(paths[0])
+    if kind == "file":
+        return paths[0].read_text().rstrip("\n")
+    raise SystemExit(f"unknown block kind {kind!r}")
+
+
+def readme(path: Path) -> None:
+    """Re-render every `<!-- BEGIN kind args -->` ... `<!-- END -->` block of `path`."""
+    base = Path(__file__).resolve().parents[2]
+    out, block = [], None
+    for line in path.read_text().splitlines():
+        if line.startswith("<!-- BEGIN "):
+            block = line[len("<!-- BEGIN "):-len(" -->")].split()
+            out += [line, "", render(block[0], block[1:], base), ""]
+        elif line == "<!-- END -->":
+            out.append(line)
+            block = None
+        elif block is None:
+            out.append(line)
+    path.write_text("\n".join(out) + "\n")
+
+
 if __name__ == "__main__":
     kind, args = sys.argv[1], sys.argv[2:]
-    if kind == "run":
-        print("\n\n".join(run_table(Path(a)) for a in args))
+    if kind == "readme":
+        readme(Path(args[0]))
     else:
-        print(accuracy_table(args))
+        print(render(kind, args, Path.cwd()))
