@@ -11,6 +11,7 @@ images present and results.json (`coverage`) and report.md name the missing rang
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 
@@ -124,9 +125,11 @@ def plan(parts: list[dict], allow_missing: bool) -> dict:
     return out
 
 
-def _header(parts: list[dict]) -> dict:
-    """results.json's header: the first part's, with the networks and control statistics of
-    whichever parts have them (a part runs only what its experiments need)."""
+def _header(parts: list[dict]) -> tuple[dict, list[str]]:
+    """results.json's header (the first part's, with the networks and control statistics of
+    whichever parts have them: a part builds only what its experiments need), and warnings:
+    parts whose control calibration statistics differ from the header's (another machine's
+    BLAS rounding: the weight controls of those parts are not bit-identical)."""
     head = {k: v for k, v in parts[0]["meta"].items() if k not in ("results", "coverage")}
     head["networks"] = {}
     for p in parts:
@@ -134,7 +137,11 @@ def _header(parts: list[dict]) -> dict:
                              if k not in head["networks"]}
         if not head.get("control_layer_stats") and p["meta"].get("control_layer_stats"):
             head["control_layer_stats"] = p["meta"]["control_layer_stats"]
-    return head
+    warnings = [f"{Path(p['run']).name}: control_layer_stats differ from the merged header's "
+                "(controls calibrated with other rounding)" for p in parts
+                if p["meta"].get("control_layer_stats")
+                and p["meta"]["control_layer_stats"] != head["control_layer_stats"]]
+    return head, warnings
 
 
 def merge(runs: list[str], allow_missing: bool = False) -> tuple[dict, dict, dict]:
@@ -153,8 +160,9 @@ def merge(runs: list[str], allow_missing: bool = False) -> tuple[dict, dict, dic
         cov[kind] = {"subset": list(subset), "covered": covered, "missing": missing}
     merged_from = [{"run": Path(p["run"]).name, "part": p["meta"]["coverage"].get("part"),
                     "experiments": {k: list(v) for k, v in p["ranges"].items()}} for p in parts]
-    return _header(parts), results, {"part": None, "merged_from": merged_from,
-                                     "experiments": cov}
+    header, warnings = _header(parts)
+    return header, results, {"part": None, "merged_from": merged_from, "experiments": cov} \
+        | ({"warnings": warnings} if warnings else {})
 
 
 def run(args) -> int:
@@ -170,6 +178,8 @@ def run(args) -> int:
     with output_dir(args.out) as tmp:
         written = write_results(tmp, header, results, cov)
     missing = [k for k, c in cov["experiments"].items() if c["missing"]]
+    for w in cov.get("warnings", []):
+        print(f"archsim robustness-merge: warning: {w}", file=sys.stderr)
     print(f"archsim robustness-merge: pooled {len(args.runs)} runs into {len(written)} files "
           f"in {args.out}" + (f" (incomplete: {', '.join(missing)})" if missing else ""))
     return 0

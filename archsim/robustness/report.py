@@ -63,13 +63,14 @@ def _coverage_lines(cov: dict) -> list[str]:
         return []
     head = f"Part {cov['part'][0]}/{cov['part'][1]} of a split run" if cov.get("part") else \
         f"Merged from {len(cov.get('merged_from', []))} runs"
-    lines = [f"## Coverage", "", head + " (test-set index ranges, half-open):", ""]
+    lines = ["## Coverage", "", head + " (test-set index ranges, half-open):", ""]
     for kind, c in exps.items():
         cov_txt = ", ".join(f"[{a}, {b})" for a, b in c["covered"])
         miss = ", ".join(f"[{a}, {b})" for a, b in c["missing"])
         lines.append(f"- {kind}: subset [{c['subset'][0]}, {c['subset'][1]}), covered {cov_txt}"
                      + (f"; **missing {miss}** (the tables cover only the images present)"
                         if miss else ""))
+    lines += [f"- warning: {w}" for w in cov.get("warnings", [])]
     return lines + [""]
 
 
