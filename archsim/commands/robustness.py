@@ -1,6 +1,9 @@
-"""`archsim robustness CONFIG [--out DIR] [--data-dir DIR]`: adversarial-robustness experiments
-(clean accuracy, confidence, noise, transferability, black-box, white-box BPDA) of a network run
-with exact and approximate multipliers. Writes results.json, one CSV per table, and plots."""
+"""`archsim robustness CONFIG [--out DIR] [--data-dir DIR] [--only KINDS] [--part K/N]`:
+adversarial-robustness experiments (clean accuracy, confidence, noise, transferability,
+black-box, white-box BPDA) of a network run with exact and approximate multipliers. Writes
+results.json, one CSV per table, per_image.npz (the per-image outcomes the tables are built
+from), report.md and plots. `--part K/N` runs range K of N of every experiment's images;
+`archsim robustness-merge` pools the parts exactly as one run would report them."""
 from __future__ import annotations
 
 import sys
@@ -19,6 +22,10 @@ def register(subparsers) -> None:
                                       "$ARCHSIM_DATA_DIR)")
     p.add_argument("--only", help="comma-separated experiments of the config to run "
                                    "(e.g. transfer,whitebox); default: all")
+    p.add_argument("--part", metavar="K/N",
+                   help="run only range K of N contiguous, disjoint ranges of every selected "
+                        "experiment's images (1 <= K <= N); merge the parts with "
+                        "`archsim robustness-merge`")
     p.set_defaults(handler=run)
 
 
@@ -68,11 +75,14 @@ def run(args) -> int:
     from archsim.nn.datasets import load_split
     from archsim.robustness.config import load_config
     from archsim.robustness.experiments import Runner, run_experiments
-    from archsim.robustness.report import write_results
+    from archsim.robustness.parts import check_part, parse_part
+    from archsim.robustness.report import coverage, run_header, write_results
     from archsim.outdir import check_output_dir, default_out, output_dir
+    part = parse_part(args.part) if args.part is not None else None
     _require_extras()
     only = tuple(s.strip() for s in (args.only or "").split(",") if s.strip())
     config = load_config(args.config, args.data_dir, only)
+    check_part(config, part)
     _check_variants(config)
     out = Path(args.out) if args.out else default_out(config.name)
     check_output_dir(out)
@@ -83,11 +93,12 @@ def run(args) -> int:
              if needs_proxy else None)
     test = load_split(config.dataset, config.data_dir, "test")
     runner = Runner(config, test, target, proxy, progress=sys.stderr.isatty(),
-                    log=_stderr_log(time.perf_counter()))
+                    log=_stderr_log(time.perf_counter()), part=part)
     runner.surrogates = {name: load_network(m.weights, m.architecture, name=name)
                          for name, m in config.surrogates}
     results = run_experiments(runner)
     with output_dir(out) as tmp:
-        written = write_results(tmp, config, target, proxy, results, runner)
+        written = write_results(tmp, run_header(config, target, proxy, runner), results,
+                                coverage(config, part))
     print(f"archsim robustness: wrote {len(written)} files to {out}")
     return 0

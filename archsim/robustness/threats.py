@@ -18,7 +18,7 @@ from archsim.robustness import stats as st
 from archsim.robustness.attacks import (MIN_NORM, BudgetExhausted, QueryBudget, make_attack,
                                         require_art, torch_classifier)
 from archsim.robustness.config import ExperimentConfig
-from archsim.robustness.experiments import FLOAT32, Runner, subset_note
+from archsim.robustness.experiments import FLOAT32, Runner
 
 
 def _classifier(runner: Runner, net, multiplier=None, loss: str = "ce"):
@@ -67,11 +67,12 @@ def _fooled(runner: Runner, name: str, x: np.ndarray, y: np.ndarray) -> np.ndarr
 
 
 def _eligible(runner: Runner, exp: ExperimentConfig, names) -> np.ndarray:
-    """Images every named model classifies correctly when clean (paired comparisons)."""
-    sub = runner.subset(exp)
-    ok = np.ones(len(sub.y), bool)
+    """Images (of this run's range) every named model classifies correctly when clean
+    (paired comparisons)."""
+    _, y = runner.part_x(exp)
+    ok = np.ones(len(y), bool)
     for name in names:
-        ok &= labels_of(runner.clean_logits(name, exp)) == sub.y
+        ok &= labels_of(runner.clean_logits(name, exp)) == y
     return ok
 
 
@@ -102,47 +103,68 @@ def _rate(k: int, n: int) -> dict:
     return {"success": st.ratio(k, n), "ci_low": lo, "ci_high": hi}
 
 
-def run_transfer(runner: Runner, exp: ExperimentConfig, sources=None, attacks=None) -> dict:
+def run_transfer(runner: Runner, exp: ExperimentConfig) -> dict:
     """Examples crafted on each source model (exact target, proxy, surrogates), evaluated on
     every model, on the images all of them (and the source) classify correctly."""
     require_art("the transfer experiment")
-    sub = runner.subset(exp)
+    return build_transfer(transfer_data(runner, exp))
+
+
+def transfer_data(runner: Runner, exp: ExperimentConfig, sources=None, attacks=None) -> dict:
+    """Per-image outcomes of the transfer runs: per (source, attack run) the test indices of
+    the images attacked, whether each example fools the source and each model, its L2/Linf."""
+    xs, ys = runner.part_x(exp)
+    index = runner.indices(exp)
     names = _models_of(runner, exp)
     elig = _eligible(runner, exp, names)
-    rows = []
+    runs = []
     for source in sources or exp.sources:
         net = _source_net(runner, source)
-        ok = elig & (labels_of(runner.logits(FLOAT32, sub.x, net=net)) == sub.y)
-        x, y = sub.x[ok], sub.y[ok]
+        ok = elig & (labels_of(runner.logits(FLOAT32, xs, net=net)) == ys)
+        x, y = xs[ok], ys[ok]
         for spec in attacks or exp.attacks:
             for label, kwargs in spec.runs():
                 clf = _classifier(runner, net, None, kwargs.get("loss", "ce"))
                 x_adv = _craft(runner, spec.name, kwargs, clf, x, y)
                 f_src = _fooled(runner, FLOAT32, x_adv, y) if source == "target" else \
                     labels_of(runner.logits(FLOAT32, x_adv, net=net)) != y
-                fooled = {n: _fooled(runner, n, x_adv, y) for n in names}
+                fooled = [_fooled(runner, n, x_adv, y) for n in names]
                 pert = metrics.perturbation(x_adv, x)
-                for n in names:
-                    f = fooled[n]
-                    pair = st.paired(fooled[FLOAT32], f)
-                    tr_k, tr_n = int((f & f_src).sum()), int(f_src.sum())
-                    tr_lo, tr_hi = st.wilson(tr_k, tr_n)
-                    se, sm = st.ratio(fooled[FLOAT32].sum(), len(y)), st.ratio(f.sum(), len(y))
-                    rows.append({"dataset": runner.config.dataset, "source": source,
-                                 "label": label} | _attack_meta(spec.name, kwargs)
-                                | {"model": n, "n": len(y), "fooled_source": int(f_src.sum()),
-                                   "fooled": int(f.sum())} | _rate(int(f.sum()), len(y))
-                                | {"transferred": tr_k, "transfer_rate": st.ratio(tr_k, tr_n),
-                                   "transfer_ci_low": tr_lo, "transfer_ci_high": tr_hi,
-                                   "reduction_ratio": 1 - sm / se if se else float("nan"),
-                                   "reduction_transfer": 1 - st.ratio(tr_k, tr_n),
-                                   "exact_only": pair["a_only"], "model_only": pair["b_only"],
-                                   "mcnemar_p": pair["mcnemar_p"],
-                                   "mean_l2": metrics.summary(pert["l2"])["mean"],
-                                   "mean_linf": metrics.summary(pert["linf"])["mean"]})
+                runs.append({"source": source, "label": label,
+                             "meta": _attack_meta(spec.name, kwargs), "index": index[ok],
+                             "fooled_source": f_src, "fooled": fooled, "l2": pert["l2"],
+                             "linf": pert["linf"]})
                 runner.note(f"{exp.kind} {label} from {source}: fooled " + ", ".join(
-                    f"{n} {int(fooled[n].sum())}" for n in names) + f" of {len(y)}")
-    return {"rows": rows, "subset": subset_note(sub), "summary": pooled_reductions(rows)}
+                    f"{n} {int(f.sum())}" for n, f in zip(names, fooled)) + f" of {len(y)}")
+    return {"dataset": runner.config.dataset, "subset": runner.subset_note(exp),
+            "names": names, "runs": runs}
+
+
+def build_transfer(data: dict) -> dict:
+    """Rows (one per source, attack run and model) and pooled summary of transfer data."""
+    rows = []
+    for run in data["runs"]:
+        fooled = dict(zip(data["names"], run["fooled"]))
+        f_src, n_img = run["fooled_source"], len(run["fooled_source"])
+        for n, f in fooled.items():
+            pair = st.paired(fooled[FLOAT32], f)
+            tr_k, tr_n = int((f & f_src).sum()), int(f_src.sum())
+            tr_lo, tr_hi = st.wilson(tr_k, tr_n)
+            se, sm = st.ratio(fooled[FLOAT32].sum(), n_img), st.ratio(f.sum(), n_img)
+            rows.append({"dataset": data["dataset"], "source": run["source"],
+                         "label": run["label"]} | run["meta"]
+                        | {"model": n, "n": n_img, "fooled_source": int(f_src.sum()),
+                           "fooled": int(f.sum())} | _rate(int(f.sum()), n_img)
+                        | {"transferred": tr_k, "transfer_rate": st.ratio(tr_k, tr_n),
+                           "transfer_ci_low": tr_lo, "transfer_ci_high": tr_hi,
+                           "reduction_ratio": 1 - sm / se if se else float("nan"),
+                           "reduction_transfer": 1 - st.ratio(tr_k, tr_n),
+                           "exact_only": pair["a_only"], "model_only": pair["b_only"],
+                           "mcnemar_p": pair["mcnemar_p"],
+                           "mean_l2": metrics.summary(run["l2"])["mean"],
+                           "mean_linf": metrics.summary(run["linf"])["mean"]})
+    return {"rows": rows, "subset": data["subset"], "summary": pooled_reductions(rows),
+            "data": data}
 
 
 def pooled_reductions(rows: list[dict]) -> dict:
@@ -183,18 +205,21 @@ def seeded_start(predict, rng: np.random.Generator, x: np.ndarray, label: int,
     return None
 
 
-def _decision_attack(runner, exp, spec, label, kwargs, variant, sub, eligible) -> dict:
+def _decision_attack(runner, exp, spec, label, kwargs, variant, chosen) -> dict:
     """One decision-based attack per eligible image on `variant`, hard query budget. Success
     counts only adversarial queries the attack itself made: our seeded noise start (and the
-    draws that found it) count against the budget but never as the attack's result."""
+    draws that found it) count against the budget but never as the attack's result.
+    `chosen`: the subset positions to attack; returns their per-image outcomes."""
     from art.estimators.classification import BlackBoxClassifierNeuralNetwork
     budget = QueryBudget(lambda x: runner.logits(variant, x), exp.query_budget)
     clf = BlackBoxClassifierNeuralNetwork(budget, runner.target.input_shape,
                                           runner.test.num_classes, clip_values=(0.0, 1.0))
     k = runner.test.num_classes
     found, l2, used = [], [], []
-    for i in np.flatnonzero(eligible)[:exp.decision_images]:
-        budget.reset(sub.x[i], int(sub.y[i]))
+    xs = runner.test.x[exp.offset:exp.offset + exp.images]
+    ys = runner.test.y[exp.offset:exp.offset + exp.images]
+    for i in chosen:
+        budget.reset(xs[i], int(ys[i]))
         runner.seed_libraries()
         atk = make_attack(spec.name, kwargs, clf, batch_size=64)
         if spec.name == "boundary":
@@ -203,35 +228,47 @@ def _decision_attack(runner, exp, spec, label, kwargs, variant, sub, eligible) -
             extra = {}
             if spec.name in ("hopskipjump", "boundary"):  # ART: unseeded RandomState start
                 budget.tracking = False
-                start = seeded_start(budget, runner.rng(1000 + int(i)), sub.x[i], int(sub.y[i]),
+                start = seeded_start(budget, runner.rng(1000 + int(i)), xs[i], int(ys[i]),
                                      atk.init_size)
                 budget.starting_point(start)
                 extra = {"x_adv_init": start[None]} if start is not None else None
             if extra is not None:
-                atk.generate(sub.x[i:i + 1], y=np.eye(k, dtype=np.float32)[sub.y[i:i + 1]],
+                atk.generate(xs[i:i + 1], y=np.eye(k, dtype=np.float32)[ys[i:i + 1]],
                              **extra)
         except BudgetExhausted:
             pass
         found.append(budget.best is not None)
         l2.append(budget.best_l2)
         used.append(budget.used)
-    l2a = np.array(l2)
-    med, lo, hi = st.bootstrap_ci(l2a, seed=runner.config.seed)
     runner.note(f"{exp.kind} {label} on {variant}: {sum(found)}/{len(found)} fooled within "
                 f"{exp.query_budget} queries")
-    return {"dataset": runner.config.dataset, "attack": label, "model": variant,
-            "query_budget": exp.query_budget, "images": len(found), "found": int(sum(found))}\
+    return {"label": label, "model": variant,
+            "index": np.asarray(exp.offset + np.asarray(chosen, np.int64), np.int64),
+            "found": np.array(found, bool), "best_l2": np.array(l2, np.float64),
+            "queries": np.array(used, np.int64)}
+
+
+def _decision_row(data: dict, run: dict) -> dict:
+    """One decision-based row (attack, model) from its per-image outcomes."""
+    found, used = run["found"], run["queries"]
+    med, lo, hi = st.bootstrap_ci(run["best_l2"], seed=data["seed"])
+    return {"dataset": data["dataset"], "attack": run["label"], "model": run["model"],
+            "query_budget": data["query_budget"], "images": len(found),
+            "found": int(found.sum())} \
         | {"success_rate" if k_ == "success" else k_: v
-           for k_, v in _rate(int(sum(found)), len(found)).items()} \
+           for k_, v in _rate(int(found.sum()), len(found)).items()} \
         | {"median_l2": med, "median_l2_ci_low": lo, "median_l2_ci_high": hi,
-           "mean_queries": float(np.mean(used)) if used else float("nan")}
+           "mean_queries": float(np.mean(used)) if len(used) else float("nan")}
 
 
 def check_decision_images(runner: Runner, exp: ExperimentConfig) -> np.ndarray:
-    """The eligible mask of the black-box subset; ConfigError if `decision_images` exceeds it."""
-    sub = runner.subset(exp)
-    eligible = ((labels_of(runner.clean_logits(FLOAT32, exp)) == sub.y)
-                & (labels_of(runner.clean_logits(runner.config.approximate, exp)) == sub.y))
+    """The eligible mask of the (whole) black-box subset; ConfigError if `decision_images`
+    exceeds it. A part computes it on the whole subset too: the attacked images are the first
+    `decision_images` eligible ones of the subset, whichever part they fall in."""
+    y = runner.test.y[exp.offset:exp.offset + exp.images]
+    eligible = ((labels_of(runner.clean_logits(FLOAT32, exp, whole=True)) == y)
+                & (labels_of(runner.clean_logits(runner.config.approximate, exp, whole=True))
+                   == y))
     if exp.attacks and exp.decision_images > int(eligible.sum()):
         from archsim.errors import ConfigError
         raise ConfigError(f"{runner.config.source}: experiments.blackbox.decision_images: "
@@ -243,15 +280,25 @@ def check_decision_images(runner: Runner, exp: ExperimentConfig) -> np.ndarray:
 def run_blackbox(runner: Runner, exp: ExperimentConfig) -> dict:
     """Proxy-model transfer, and decision-based attacks on each target within a budget."""
     require_art("the blackbox experiment")
-    sub = runner.subset(exp)
-    proxy = run_transfer(runner, exp, sources=("proxy",), attacks=exp.proxy_attacks) \
-        if exp.proxy_attacks else {"rows": [], "summary": {}}
-    eligible = check_decision_images(runner, exp)
-    rows = [_decision_attack(runner, exp, spec, label, kwargs, variant, sub, eligible)
+    proxy = transfer_data(runner, exp, sources=("proxy",), attacks=exp.proxy_attacks) \
+        if exp.proxy_attacks else None
+    chosen = np.flatnonzero(check_decision_images(runner, exp))[:exp.decision_images]
+    lo, hi = runner.span(exp)
+    chosen = chosen[(chosen >= lo) & (chosen < hi)]
+    runs = [_decision_attack(runner, exp, spec, label, kwargs, variant, chosen)
             for spec in exp.attacks for label, kwargs in spec.runs()
             for variant in (FLOAT32, runner.config.approximate)]
-    return {"rows": rows, "proxy_rows": proxy["rows"], "subset": subset_note(sub),
-            "summary": proxy["summary"]}
+    return build_blackbox({"dataset": runner.config.dataset, "seed": runner.config.seed,
+                           "subset": runner.subset_note(exp), "query_budget": exp.query_budget,
+                           "proxy": proxy, "decision": runs})
+
+
+def build_blackbox(data: dict) -> dict:
+    """Proxy transfer rows and decision-based rows of black-box data."""
+    proxy = build_transfer(data["proxy"]) if data["proxy"] else {"rows": [], "summary": {}}
+    return {"rows": [_decision_row(data, run) for run in data["decision"]],
+            "proxy_rows": proxy["rows"], "subset": data["subset"],
+            "summary": proxy["summary"], "data": data}
 
 
 RESTART_KEYS = ("num_random_init", "nb_random_init")
@@ -297,55 +344,77 @@ def run_whitebox(runner: Runner, exp: ExperimentConfig) -> dict:
     example (it lies inside every larger ball), so only the others are attacked again. The
     success curve is thus monotone by construction; `carried` counts such images per row."""
     require_art("the whitebox experiment")
-    sub = runner.subset(exp)
+    xs, ys = runner.part_x(exp)
     names = _models_of(runner, exp)
     ok = _eligible(runner, exp, names)
-    x, y = sub.x[ok], sub.y[ok]
-    rows, curves, per_image = [], [], {}
+    x, y = xs[ok], ys[ok]
+    runs = []
     for spec in exp.attacks:
-        runs = spec.runs()
+        spec_runs = spec.runs()
         if spec.sweep_key == "eps":
-            runs = sorted(runs, key=lambda run: run[1]["eps"])
+            spec_runs = sorted(spec_runs, key=lambda run: run[1]["eps"])
         found: dict[str, tuple[np.ndarray, np.ndarray]] = {}   # model -> (x_adv, fooled)
-        for label, kwargs in runs:
-            meta = _attack_meta(spec.name, kwargs)
-            fooled = {}
+        for label, kwargs in spec_runs:
+            models = []
             for name in names:
                 start, done = found.get(name, (None, None))
                 x_adv, f = _attack_model(runner, spec.name, kwargs, name, x, y, start, done)
                 if spec.sweep_key == "eps":
                     found[name] = (x_adv, f)
                 pert = metrics.perturbation(x_adv, x)
-                fooled[name] = f
-                per_image[(label, name)] = (f, pert)
-                dist = np.where(f, pert["l2" if meta["norm"] == "2" else "linf"], np.inf)
-                med, lo, hi = st.bootstrap_ci(dist, seed=runner.config.seed)
-                pair = st.paired(fooled[FLOAT32], f)
-                rows.append({"dataset": runner.config.dataset, "model": name}
-                            | {k: meta[k] for k in ("attack", "norm", "eps")}
-                            | {"n": len(y), "fooled": int(f.sum())} | _rate(int(f.sum()), len(y))
-                            | {"label": label, "steps": meta["steps"],
-                               "restarts": meta["restarts"], "confidence": meta["confidence"],
-                               "carried": int(done.sum()) if done is not None else 0,
-                               "exact_only": pair["a_only"], "model_only": pair["b_only"],
-                               "mcnemar_p": pair["mcnemar_p"], "median_dist": med,
-                               "median_dist_ci_low": lo, "median_dist_ci_high": hi,
-                               "mean_l2_fooled": metrics.summary(pert["l2"][f])["mean"],
-                               "mean_psnr_db_fooled": metrics.summary(pert["psnr_db"][f])["mean"]})
+                models.append({"fooled": f, "carried": np.zeros(len(y), bool) if done is None
+                               else done.copy(), "l2": pert["l2"], "linf": pert["linf"],
+                               "psnr_db": pert["psnr_db"]})
                 runner.note(f"whitebox {label} on {name}: {int(f.sum())}/{len(y)} fooled")
-                if spec.name in MIN_NORM:
-                    for eps in _curve_grid(runner.config.dataset, meta["norm"]):
-                        k = int((dist <= eps).sum())
-                        curves.append({"dataset": runner.config.dataset, "model": name,
-                                       "attack": meta["attack"], "norm": meta["norm"],
-                                       "eps": eps, "n": len(y), "fooled": k} | _rate(k, len(y)))
-            for r in rows[-len(names):]:
-                if r["eps"] != "":
-                    curves.append({k: r[k] for k in ("dataset", "model", "attack", "norm", "eps",
-                                                      "n", "fooled", "success", "ci_low",
-                                                      "ci_high")})
-    return {"rows": rows, "curves": curves, "subset": subset_note(sub),
-            "summary": _paired_psnr(per_image, names, runner.config.seed)}
+            runs.append({"label": label, "attack": spec.name,
+                         "meta": _attack_meta(spec.name, kwargs), "models": models})
+    return build_whitebox({"dataset": runner.config.dataset, "seed": runner.config.seed,
+                           "subset": runner.subset_note(exp), "names": names,
+                           "index": runner.indices(exp)[ok], "runs": runs})
+
+
+def build_whitebox(data: dict) -> dict:
+    """Rows, robustness curves and the paired PSNR summary of white-box data: per (attack
+    run, model) the fooled and carried flags and the L2 / Linf / PSNR of each eligible
+    image's example."""
+    names, seed, dataset = data["names"], data["seed"], data["dataset"]
+    n_img = len(data["index"])
+    rows, curves, per_image = [], [], {}
+    for run in data["runs"]:
+        label, meta = run["label"], run["meta"]
+        fooled = {}
+        for name, m in zip(names, run["models"]):
+            f = m["fooled"]
+            pert = {"l2": m["l2"], "linf": m["linf"], "psnr_db": m["psnr_db"]}
+            fooled[name] = f
+            per_image[(label, name)] = (f, pert)
+            dist = np.where(f, pert["l2" if meta["norm"] == "2" else "linf"], np.inf)
+            med, lo, hi = st.bootstrap_ci(dist, seed=seed)
+            pair = st.paired(fooled[FLOAT32], f)
+            rows.append({"dataset": dataset, "model": name}
+                        | {k: meta[k] for k in ("attack", "norm", "eps")}
+                        | {"n": n_img, "fooled": int(f.sum())} | _rate(int(f.sum()), n_img)
+                        | {"label": label, "steps": meta["steps"],
+                           "restarts": meta["restarts"], "confidence": meta["confidence"],
+                           "carried": int(m["carried"].sum()),
+                           "exact_only": pair["a_only"], "model_only": pair["b_only"],
+                           "mcnemar_p": pair["mcnemar_p"], "median_dist": med,
+                           "median_dist_ci_low": lo, "median_dist_ci_high": hi,
+                           "mean_l2_fooled": metrics.summary(pert["l2"][f])["mean"],
+                           "mean_psnr_db_fooled": metrics.summary(pert["psnr_db"][f])["mean"]})
+            if run["attack"] in MIN_NORM:
+                for eps in _curve_grid(dataset, meta["norm"]):
+                    k = int((dist <= eps).sum())
+                    curves.append({"dataset": dataset, "model": name, "attack": meta["attack"],
+                                   "norm": meta["norm"], "eps": eps, "n": n_img, "fooled": k}
+                                  | _rate(k, n_img))
+        for r in rows[-len(names):]:
+            if r["eps"] != "":
+                curves.append({k: r[k] for k in ("dataset", "model", "attack", "norm", "eps",
+                                                  "n", "fooled", "success", "ci_low",
+                                                  "ci_high")})
+    return {"rows": rows, "curves": curves, "subset": data["subset"],
+            "summary": _paired_psnr(per_image, names, seed), "data": data}
 
 
 def _curve_grid(dataset: str, norm: str) -> tuple[float, ...]:
