@@ -188,3 +188,15 @@ def test_shipped_robustness_configs_are_valid(repo_root, shared_data):
             assert exps["transfer"].images >= 1000 and exps["whitebox"].images >= 500
             assert exps["blackbox"].decision_images >= 100
             assert exps["blackbox"].query_budget >= 5000
+
+
+def test_clean_without_variants_still_scores_the_approximate_model(tmp_path, shared_data):
+    """The full configs give `clean: {images: N}` without a variants list: the approximate
+    model must still get its row (a run once reported the controls but not `da`)."""
+    path = _config(tmp_path, shared_data, {"clean": {"images": 12}})
+    out = tmp_path / "out"
+    assert main(["robustness", str(path), "--out", str(out)]) == 0
+    names = [line.split(",")[0] for line in (out / "clean.csv").read_text().splitlines()[1:]]
+    cfg = yaml.safe_load(path.read_text())
+    assert names[:2] == ["float32-numpy", cfg["approximate"]]
+    assert len(names) == len(set(names))

@@ -177,7 +177,8 @@ def _frac(flags: np.ndarray) -> float:
 def run_clean(runner: Runner, exp: ExperimentConfig) -> dict:
     """Clean accuracy of the float32 baseline and each configured variant (on its prefix)."""
     listed = tuple(v for v in exp.variants if v[0] != FLOAT32)
-    controls = tuple((m, exp.images) for m in list(runner.models())[2:]
+    # the approximate model and every control, on all images, unless listed with a prefix
+    controls = tuple((m, exp.images) for m in list(runner.models())[1:]
                      if m not in {v for v, _ in listed})
     _, y_all = runner.part_x(exp)
     variants = []
