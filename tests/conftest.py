@@ -54,6 +54,19 @@ def shared_data() -> Path:
     return path
 
 
+def da_lenet_correct(data: Path, first: int, keep: int):
+    """(DA LeNet, the first `keep` of the first `first` MNIST test images float32 classifies
+    correctly, their labels, the test split): the robustness tests' shared sample."""
+    from archsim.nn.architectures import load_network
+    from archsim.nn.datasets import load_split
+    from archsim.nn.network import forward
+    net = load_network(data / "da_lenet_official.npz", "da-lenet")
+    test = load_split("mnist", data, "test")
+    x, y = test.x[:first], test.y[:first]
+    ok = forward(net, x).argmax(1) == y
+    return net, x[ok][:keep], y[ok][:keep], test
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     """The repository root."""

@@ -6,6 +6,8 @@ rounding, DeepFool (ART) as the minimum-norm reference, and hand-made queries.""
 import numpy as np
 import pytest
 
+from conftest import da_lenet_correct
+
 from archsim.nn.network import forward
 
 N = 24  # images per check: small, but each property holds with a wide margin
@@ -13,13 +15,7 @@ N = 24  # images per check: small, but each property holds with a wide margin
 
 @pytest.fixture(scope="module")
 def mnist(shared_data):
-    from archsim.nn.architectures import load_network
-    from archsim.nn.datasets import load_split
-    net = load_network(shared_data / "da_lenet_official.npz", "da-lenet")
-    test = load_split("mnist", shared_data, "test")
-    x, y = test.x[:64], test.y[:64]
-    ok = forward(net, x).argmax(1) == y
-    return net, x[ok][:N], y[ok][:N], test
+    return da_lenet_correct(shared_data, 64, N)
 
 
 def _clf(net, multiplier=None, loss="margin"):

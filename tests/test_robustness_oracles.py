@@ -11,6 +11,8 @@
 import numpy as np
 import pytest
 
+from conftest import da_lenet_correct
+
 from archsim.nn.network import forward
 
 N = 24
@@ -18,13 +20,8 @@ N = 24
 
 @pytest.fixture(scope="module")
 def lenet(shared_data):
-    from archsim.nn.architectures import load_network
-    from archsim.nn.datasets import load_split
-    net = load_network(shared_data / "da_lenet_official.npz", "da-lenet")
-    test = load_split("mnist", shared_data, "test")
-    x, y = test.x[:48], test.y[:48]
-    ok = forward(net, x).argmax(1) == y
-    return net, x[ok][:N], y[ok][:N], test.x[:64]
+    net, x, y, test = da_lenet_correct(shared_data, 48, N)
+    return net, x, y, test.x[:64]
 
 
 def _margin_np(z, y):

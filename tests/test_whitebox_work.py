@@ -8,6 +8,8 @@
 import numpy as np
 import pytest
 
+from conftest import da_lenet_correct
+
 from archsim.nn.network import forward
 
 torch = pytest.importorskip("torch")
@@ -15,13 +17,7 @@ torch = pytest.importorskip("torch")
 
 @pytest.fixture(scope="module")
 def mnist(shared_data):
-    from archsim.nn.architectures import load_network
-    from archsim.nn.datasets import load_split
-    net = load_network(shared_data / "da_lenet_official.npz", "da-lenet")
-    test = load_split("mnist", shared_data, "test")
-    x, y = test.x[:40], test.y[:40]
-    ok = forward(net, x).argmax(1) == y
-    return net, x[ok][:16], y[ok][:16]
+    return da_lenet_correct(shared_data, 40, 16)[:3]
 
 
 def _autograd_reference(net, x, seed):
