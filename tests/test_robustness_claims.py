@@ -60,6 +60,38 @@ def test_verdicts():
     assert refuted[0]["paper_value"] == 0.715 and refuted[0]["verdict"] == "refuted"
 
 
+
+def test_smallest_effect_of_interest():
+    """A control comparison needs a significant effect of at least the margin to be reproduced
+    (2 points, 0.5 dB); an interval below the margin refutes it, significant or not."""
+    assert (C.MIN_RATE_DIFFERENCE, C.MIN_PSNR_DB) == (0.02, 0.5)
+    cases = {"tiny": (0.002, 0.001, 0.004, "refuted"),       # significant but negligible
+             "null": (0.0, -0.1, 0.1, "refuted"),             # no effect, excluded >= 0.5 dB
+             "small": (0.3, 0.1, 0.9, "inconclusive"),        # significant, below the margin
+             "wide": (0.8, -0.2, 1.8, "inconclusive"),        # not significant
+             "big": (1.0, 0.6, 1.4, "reproduced"),
+             "other": (-1.0, -1.4, -0.6, "refuted")}
+    summary = {f"ddn|{m}": {"attack": "ddn", "model": m, "images_both_fooled": 50,
+                            "psnr_exact_minus_model_db": v, "ci_low": lo, "ci_high": hi}
+               for m, (v, lo, hi, _) in cases.items()}
+    rows = C.claims("mnist", "da", {"whitebox": {"rows": [], "summary": summary}})
+    got = {r["claim"].split(": ")[1].split(" needs")[0]: r["verdict"] for r in rows}
+    assert got == {m: c[3] for m, c in cases.items()}
+    # paired white-box rows (McNemar): 4,000 images, 1,000 vs 1,040 fooled on exact
+    def wb(model, fooled, eo, mo, n=4000):
+        return {"label": "pgd", "model": model, "attack": "pgd-margin", "norm": "inf",
+                "eps": 0.1, "n": n, "fooled": fooled, "exact_only": eo, "model_only": mo,
+                "mcnemar_p": st.mcnemar_exact(eo, mo)}
+    rows = C.claims("mnist", "da", {"whitebox": {"summary": {}, "rows": [
+        wb("float32-numpy", 1040, 0, 0),
+        wb("a", 1000, 40, 0),      # p ~ 1e-12 but 1 point fewer: below the 2-point margin
+        wb("b", 900, 140, 0),      # 3.5 points fewer, significant: reproduced
+        wb("c", 1036, 6, 2)]}})    # not significant; Newcombe's interval reaches past 2 points
+    got = {r["claim"].split(": ")[1].split(" fooled")[0]: r["verdict"] for r in rows}
+    assert got == {"a": "inconclusive", "b": "reproduced", "c": "inconclusive"}
+    d, lo, hi = C.newcombe(1040, 4000, 1000, 4000)
+    assert lo < 0 < C.MIN_RATE_DIFFERENCE < hi      # why "a" is not refuted either
+
 def test_rebuild_from_a_run_directory(tmp_path):
     """read_run + main: claims from the CSVs equal the claims from the in-memory rows."""
     import json

@@ -3,14 +3,19 @@
 Verdicts (stated in every output):
 - a claim with a paper value is *reproduced* when the value lies inside archsim's 95% interval
   and *refuted* when it lies outside; *inconclusive* when the interval is undefined;
-- a comparison without a paper value (the approximate model against a control, distances) is
-  *reproduced* when the 95% interval of the difference excludes zero in the claimed direction,
-  *refuted* when it excludes zero in the other direction, else *inconclusive*; a white-box
-  success comparison on the same images is decided by McNemar's exact test (p < 0.05);
+- a comparison without a paper value (the approximate model against a control, distances) has
+  a smallest effect of interest: 2 percentage points for success/transfer-rate differences
+  (MIN_RATE_DIFFERENCE), 0.5 dB for PSNR differences (MIN_PSNR_DB). It is *reproduced* when
+  the effect is significant in the claimed direction and its estimate is at least that size;
+  *refuted* when it is significant in the other direction, or when the 95% interval's upper
+  end is below that size (any effect in the claimed direction is negligible, significant or
+  not); else *inconclusive*. Significance: the 95% interval of the difference excludes zero;
+  a white-box success comparison on the same images uses McNemar's exact test (p < 0.05)
+  with the direction from the discordant counts, beside Newcombe's interval;
 - examples from a surrogate (the attacker's own model) are compared on the target models:
-  success on exact minus success on the model, pooled over runs, decided by McNemar's exact
-  test on the pooled discordant pairs (p < 0.05; the same images recur across runs, so the
-  pooled test is optimistic and stated as such).
+  success on exact minus success on the model, pooled over runs, significance by McNemar's
+  exact test on the pooled discordant pairs (p < 0.05; the same images recur across runs, so
+  the pooled test is optimistic and stated as such), effect size as above.
 Paper values (Guesmi et al., ASPLOS 2021): transferability reduction 87% on LeNet-5/MNIST and
 71.5% on AlexNet/CIFAR-10, defined there as the share of adversarial examples that fool the
 exact network but not the approximate one (1 - transfer rate); a white-box attacker needs
@@ -24,6 +29,8 @@ from archsim.robustness import stats as st
 
 PAPER_TRANSFER = {"mnist": 0.87, "cifar10": 0.715}
 PAPER_PSNR_GAP_DB = 4.0
+MIN_RATE_DIFFERENCE = 0.02   # smallest success/transfer-rate difference of interest
+MIN_PSNR_DB = 0.5            # smallest PSNR difference of interest (dB)
 COLUMNS = ["dataset", "claim", "paper_value", "archsim_value", "ci_low", "ci_high", "verdict"]
 FLOAT32 = "float32-numpy"
 
@@ -34,10 +41,27 @@ def _verdict_value(paper: float, lo: float, hi: float) -> str:
     return "reproduced" if lo <= paper <= hi else "refuted"
 
 
-def _verdict_diff(lo: float, hi: float) -> str:
-    if not (math.isfinite(lo) and math.isfinite(hi)):
+def _verdict_effect(value: float, lo: float, hi: float, margin: float,
+                    claimed: bool | None = None, opposite: bool | None = None) -> str:
+    """Verdict of a directional comparison with smallest effect of interest `margin`;
+    significance from the interval (default) or given (`claimed`/`opposite`: e.g. McNemar)."""
+    if not (math.isfinite(lo) and math.isfinite(hi) and math.isfinite(value)):
         return "inconclusive"
-    return "reproduced" if lo > 0 else "refuted" if hi < 0 else "inconclusive"
+    claimed = lo > 0 if claimed is None else claimed
+    opposite = hi < 0 if opposite is None else opposite
+    if opposite:
+        return "refuted"
+    if claimed and value >= margin:
+        return "reproduced"
+    return "refuted" if hi < margin else "inconclusive"
+
+
+def _verdict_paired(value: float, lo: float, hi: float, p: float, exact_only: int,
+                    model_only: int) -> str:
+    """McNemar-decided comparison (p < 0.05, direction from the discordant pairs)."""
+    sig = p < 0.05
+    return _verdict_effect(value, lo, hi, MIN_RATE_DIFFERENCE, sig and exact_only > model_only,
+                           sig and exact_only < model_only)
 
 
 def newcombe(k1: int, n1: int, k2: int, n2: int) -> tuple[float, float, float]:
@@ -75,7 +99,7 @@ def claims(dataset: str, approximate: str, results: dict) -> list[dict]:
                                  s["fooled_source"])
             rows.append(_row(dataset, f"transfer: {approximate} transfers less than control "
                              f"{c['model']} (transfer-rate difference)", None, d, lo, hi,
-                             _verdict_diff(lo, hi)))
+                             _verdict_effect(d, lo, hi, MIN_RATE_DIFFERENCE)))
     for ckey, c in sorted(transfer.items()):
         if c["source"] == "target" or c["model"] == FLOAT32:
             continue
@@ -84,8 +108,7 @@ def claims(dataset: str, approximate: str, results: dict) -> list[dict]:
         # on the pooled discordant pairs (the same images under every attack run)
         d, lo, hi = newcombe(c["fooled_exact"], c["attempts"], c["fooled"], c["attempts"])
         p = c.get("mcnemar_p", float("nan"))
-        verdict = "inconclusive" if not p < 0.05 else \
-            "reproduced" if c["exact_only"] > c["model_only"] else "refuted"
+        verdict = _verdict_paired(d, lo, hi, p, c["exact_only"], c["model_only"])
         rows.append(_row(dataset, f"transfer from surrogate {c['source']}: {c['model']} fooled "
                          f"less often than exact ({c['fooled']} vs {c['fooled_exact']} of "
                          f"{c['attempts']} pooled; McNemar p={p:.3g})", None, d, lo, hi,
@@ -97,8 +120,7 @@ def claims(dataset: str, approximate: str, results: dict) -> list[dict]:
         exact = next(e for e in wb["rows"] if e["label"] == r["label"] and e["model"] == FLOAT32)
         d, lo, hi = newcombe(exact["fooled"], exact["n"], r["fooled"], r["n"])
         # decided by the paired test (same images): McNemar p < 0.05, direction from the counts
-        verdict = "inconclusive" if r["mcnemar_p"] >= 0.05 else \
-            "reproduced" if r["exact_only"] > r["model_only"] else "refuted"
+        verdict = _verdict_paired(d, lo, hi, r["mcnemar_p"], r["exact_only"], r["model_only"])
         rows.append(_row(dataset, f"white-box {r['attack']} L{r['norm']} eps={r['eps']:.4g}: "
                          f"{r['model']} fooled less often than exact (success difference; "
                          f"McNemar p={r['mcnemar_p']:.3g})", None, d, lo, hi, verdict))
@@ -113,7 +135,8 @@ def claims(dataset: str, approximate: str, results: dict) -> list[dict]:
             continue
         paper = PAPER_PSNR_GAP_DB if v["model"] == approximate else None
         lo, hi = v["ci_low"], v["ci_high"]
-        verdict = _verdict_value(paper, lo, hi) if paper is not None else _verdict_diff(lo, hi)
+        verdict = _verdict_value(paper, lo, hi) if paper is not None else \
+            _verdict_effect(v["psnr_exact_minus_model_db"], lo, hi, MIN_PSNR_DB)
         rows.append(_row(dataset, f"white-box {v['attack']}: {v['model']} needs more noise "
                          "(PSNR exact - PSNR model, dB, images fooled on both)", paper,
                          v["psnr_exact_minus_model_db"], lo, hi, verdict))
