@@ -48,3 +48,18 @@ def test_whitebox_summary_claims_and_missing_proxy():
     assert "| c1 | 4.000 | -1.000 | [-1.500, -0.500] | refuted |" in text
     assert text.index("## Claims") < text.index("White-box")
     assert "proxy" not in text and "Pooled" not in text
+
+
+def test_accuracy_confound_named_from_clean_rows():
+    def clean(acc_da):
+        rows = [{"variant": v, "images": 10000, "correct": round(a * 10000), "invalid": 0,
+                 "accuracy": a} for v, a in (("float32-numpy", 0.7886), ("da", acc_da))]
+        return {"clean": {"rows": rows, "subset": "s", "summary": {}}}
+    text = render("demo", "da", clean(0.4846))
+    assert "## Confound: the approximate model's accuracy" in text
+    assert ("`da` classifies 48.5 % of 10000 clean test images correctly, exact 78.9 % "
+            "(30.4 points fewer)") in text
+    assert text.index("Confound") < text.index("## Clean")
+    assert "Confound" not in render("demo", "da", clean(0.7786))    # 1.0 point: below 2
+    assert "Confound" not in render("demo", "da", {"transfer": {"rows": [], "subset": "s",
+                                                                "summary": {}}})

@@ -115,6 +115,33 @@ def _sections(kind: str, result: dict) -> list[tuple[str, list[dict], list[str]]
         [("blackbox", result["rows"], [])]
 
 
+ACCURACY_CONFOUND = 0.02   # clean-accuracy loss (fraction) from which the report names the confound
+
+
+def _confound(approximate: str, clean: dict | None) -> list[str]:
+    """A paragraph naming the accuracy confound when the approximate model loses at least
+    ACCURACY_CONFOUND of clean accuracy against exact (from the clean experiment's rows)."""
+    rows = {r["variant"]: r for r in (clean or {}).get("rows", [])}
+    if "float32-numpy" not in rows or approximate not in rows:
+        return []
+    e, a = rows["float32-numpy"], rows[approximate]
+    loss = e["accuracy"] - a["accuracy"]
+    if not loss >= ACCURACY_CONFOUND:
+        return []
+    return ["## Confound: the approximate model's accuracy", "",
+            f"`{approximate}` classifies {fmt(a['accuracy'], PCT)} of {a['images']} clean test "
+            f"images correctly, exact {fmt(e['accuracy'], PCT)} ({100 * loss:.1f} points "
+            "fewer). Every attack statistic is computed on eligible images only (correct on "
+            "exact, on the approximate model and, where stated, on every control): a subset "
+            f"selected by `{approximate}`'s errors, so its rates are conditional on that "
+            "selection and do not describe the test set. A difference between "
+            f"`{approximate}` and exact on it mixes the effect of approximate arithmetic with "
+            "the effect of whatever made the model lose accuracy (its changed logits and "
+            "margins, the images it drops): only what exceeds the controls that change the "
+            "network without approximate arithmetic (scaled-like, noise-like) is attributed "
+            "to the arithmetic.", ""]
+
+
 def render(name: str, approximate: str, results: dict[str, dict],
            claims: list[dict] | None = None) -> str:
     """The whole report.md text (claims first, when given)."""
@@ -124,6 +151,7 @@ def render(name: str, approximate: str, results: dict[str, dict],
     if claims:
         out += ["## Claims", "", "Verdict rules: results.json `definitions.verdicts`. "
                 "Intervals are 95%.", ""] + table(claims, TABLES["claims"]) + [""]
+    out += _confound(approximate, results.get("clean"))
     for kind, result in results.items():
         for key, rows, summary in _sections(kind, result):
             out += [f"## {TITLES[key]}", "", result["subset"], ""]
