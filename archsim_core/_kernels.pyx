@@ -1254,10 +1254,8 @@ cdef extern from *:
                                    const uint64_t *wp, float *acc, int32_t *cnt) {
         float s[DR_NB];
         int32_t nb[DR_NB];
-        for (int j = 0; j < DR_NB; j++) {
-            s[j] = 0.0f;
-            nb[j] = 0;
-        }
+        memcpy(s, acc, sizeof s);
+        memcpy(nb, cnt, sizeof nb);
         for (int64_t t = 0; t < nk; t++) {
             const uint64_t *wk = wp + kidx[t] * 3 * DR_NB;
             for (int j = 0; j < DR_NB; j++) {
@@ -1310,8 +1308,9 @@ cdef extern from *:
     static DR_512 void dr_kernel_avx512(int64_t nk, const int64_t *kidx, const uint64_t *a1,
                                         const uint64_t *a2, const int64_t *ae, const uint64_t *as,
                                         const uint64_t *wp, float *acc, int32_t *cnt) {
-        __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
-        __m512i c0 = _mm512_setzero_si512(), c1 = _mm512_setzero_si512();
+        __m256 s0 = _mm256_loadu_ps(acc), s1 = _mm256_loadu_ps(acc + 8);
+        __m512i c0 = _mm512_cvtepi32_epi64(_mm256_loadu_si256((const __m256i *)cnt));
+        __m512i c1 = _mm512_cvtepi32_epi64(_mm256_loadu_si256((const __m256i *)(cnt + 8)));
         for (int64_t t = 0; t < nk; t++) {
             const uint64_t *wk = wp + kidx[t] * 3 * DR_NB;
             const __m512i A1 = _mm512_set1_epi64((int64_t)a1[t]), A2 = _mm512_set1_epi64((int64_t)a2[t]);
@@ -1349,6 +1348,41 @@ cdef extern from *:
         return dr_kernel_portable;
     }
     static int dr_isa_avx512(void) { return dr_kernel() != dr_kernel_portable; }
+    #define DR_RB 16
+    /* One task: `nrows` (<= DR_RB) split rows (row r's arrays at offset r * K) against every
+       column block, blocked over k so that a chunk of packed W (all blocks, `kc` values of k)
+       stays in cache while the task's rows use it. Each output's sum still gets its products
+       in increasing k: chunks in order, and within a chunk the row's k in order. acc/cnt
+       ([nrows][n_blk][DR_NB]) are zeroed here. */
+    static void dr_task(dr_kernel_fn kern, int64_t nrows, int64_t K, int64_t n_blk, int64_t kc,
+                        const int64_t *nks, const int64_t *kidx, const uint64_t *a1,
+                        const uint64_t *a2, const int64_t *ae, const uint64_t *as,
+                        const uint64_t *wpack, float *acc, int32_t *cnt) {
+        int64_t pos[DR_RB], end[DR_RB];
+        memset(acc, 0, (size_t)(nrows * n_blk * DR_NB) * sizeof(float));
+        memset(cnt, 0, (size_t)(nrows * n_blk * DR_NB) * sizeof(int32_t));
+        for (int64_t r = 0; r < nrows; r++)
+            pos[r] = 0;
+        for (int64_t k0 = 0; k0 < K; k0 += kc) {
+            int64_t k1 = k0 + kc < K ? k0 + kc : K;
+            for (int64_t r = 0; r < nrows; r++) {
+                const int64_t *ki = kidx + r * K;
+                int64_t e = pos[r];
+                while (e < nks[r] && ki[e] < k1)
+                    e++;
+                end[r] = e;
+            }
+            for (int64_t b = 0; b < n_blk; b++)
+                for (int64_t r = 0; r < nrows; r++) {
+                    int64_t o = r * K + pos[r];
+                    kern(end[r] - pos[r], kidx + o, a1 + o, a2 + o, ae + o, as + o,
+                         wpack + b * K * 3 * DR_NB, acc + (r * n_blk + b) * DR_NB,
+                         cnt + (r * n_blk + b) * DR_NB);
+                }
+            for (int64_t r = 0; r < nrows; r++)
+                pos[r] = end[r];
+        }
+    }
     """
     int DR_NB
     ctypedef void (*dr_kernel_fn)(int64_t nk, const int64_t* kidx, const uint64_t* a1,
@@ -1356,6 +1390,11 @@ cdef extern from *:
                                   const uint64_t* wp, float* acc, int32_t* cnt) noexcept nogil
     dr_kernel_fn dr_kernel() noexcept nogil
     int dr_isa_avx512() noexcept nogil
+    int DR_RB
+    void dr_task(dr_kernel_fn kern, int64_t nrows, int64_t K, int64_t n_blk, int64_t kc,
+                 const int64_t* nks, const int64_t* kidx, const uint64_t* a1, const uint64_t* a2,
+                 const int64_t* ae, const uint64_t* as_, const uint64_t* wpack, float* acc,
+                 int32_t* cnt) noexcept nogil
     int64_t dr_split_row(const uint32_t* x, int64_t K, uint32_t m, uint32_t tiny, int64_t* kidx,
                          uint64_t* a1, uint64_t* a2, int64_t* ae, uint64_t* as_) noexcept nogil
     void dr_gather(const uint32_t* xp, int64_t base, const int64_t* koff, int64_t K,
@@ -1418,6 +1457,9 @@ cdef int _daref_gemm(SigMul engine, FmtParams f, uint32_t m, int c, Py_ssize_t M
     cdef Py_ssize_t n_blk = (N + DR_NB - 1) // DR_NB, blk, i, j, col, img, pix, base, row_off
     cdef Py_ssize_t col_stride = 1 if koff == NULL else P
     cdef Py_ssize_t blk_words = K * 3 * DR_NB
+    # k per chunk: the chunk's packed W (every column block) within ~256 KB of L2
+    cdef Py_ssize_t kc = max(<Py_ssize_t>8, (256 * 1024) // (n_blk * 3 * DR_NB * 8))
+    cdef Py_ssize_t n_tasks = (M + DR_RB - 1) // DR_RB, t, i0, nr, rr
     cdef uint32_t tiny = _daref_tiny()
     cdef int nthreads = _threads(M * N * K)
     cdef dr_kernel_fn kern = dr_kernel()
@@ -1430,45 +1472,55 @@ cdef int _daref_gemm(SigMul engine, FmtParams f, uint32_t m, int c, Py_ssize_t M
     cdef uint64_t* a2
     cdef int64_t* ae
     cdef uint64_t* asg
+    cdef int64_t* nks
     cdef float* acc
     cdef int32_t* cnt
-    cdef int64_t nk
     cdef uint32_t r
     with nogil:
         for blk in prange(n_blk, schedule="static", num_threads=nthreads):
             dr_pack_w(wt, N, K, tiny, blk, m, c, &wpack[blk * blk_words])
     with nogil, parallel(num_threads=nthreads):
-        buf = <uint64_t*>malloc((6 * K + 2 * DR_NB) * sizeof(uint64_t))
+        # per thread: DR_RB split rows (kidx, a1, a2, ae, sign), counts, one gathered row, sums
+        buf = <uint64_t*>malloc((5 * DR_RB * K + DR_RB + K + DR_RB * n_blk * DR_NB) * sizeof(uint64_t))
         if buf == NULL:
             abort()
         kidx = <int64_t*>buf
-        a1 = buf + K
-        a2 = buf + 2 * K
-        ae = <int64_t*>(buf + 3 * K)
-        asg = buf + 4 * K
-        xr = <uint32_t*>(buf + 5 * K)
-        acc = <float*>(buf + 6 * K)
-        cnt = <int32_t*>(buf + 6 * K + DR_NB)
-        for i in prange(M, schedule="dynamic", chunksize=4):
-            if koff == NULL:
-                nk = dr_split_row(x + i * K, K, m, tiny, kidx, a1, a2, ae, asg)
-                row_off = i * N
-            else:
-                img = i // P
-                pix = i % P
-                base = img * C * HP * WP + (pix // OW) * stride * WP + (pix % OW) * stride
-                dr_gather(x, base, koff, K, xr)
-                nk = dr_split_row(xr, K, m, tiny, kidx, a1, a2, ae, asg)
-                row_off = img * N * P + pix
-            for blk in range(n_blk):
-                kern(nk, kidx, a1, a2, ae, asg, &wpack[blk * blk_words], acc, cnt)
-                for j in range(min(<Py_ssize_t>DR_NB, N - blk * DR_NB)):
-                    col = blk * DR_NB + j
-                    memcpy(&r, &acc[j], 4)
+        a1 = buf + DR_RB * K
+        a2 = buf + 2 * DR_RB * K
+        ae = <int64_t*>(buf + 3 * DR_RB * K)
+        asg = buf + 4 * DR_RB * K
+        nks = <int64_t*>(buf + 5 * DR_RB * K)
+        xr = <uint32_t*>(buf + 5 * DR_RB * K + DR_RB)
+        acc = <float*>(buf + 5 * DR_RB * K + DR_RB + K)
+        cnt = <int32_t*>(acc + DR_RB * n_blk * DR_NB)
+        for t in prange(n_tasks, schedule="dynamic"):
+            i0 = t * DR_RB
+            nr = min(<Py_ssize_t>DR_RB, M - i0)
+            for rr in range(nr):
+                i = i0 + rr
+                if koff == NULL:
+                    nks[rr] = dr_split_row(x + i * K, K, m, tiny, kidx + rr * K, a1 + rr * K,
+                                           a2 + rr * K, ae + rr * K, asg + rr * K)
+                else:
+                    img = i // P
+                    pix = i % P
+                    base = img * C * HP * WP + (pix // OW) * stride * WP + (pix % OW) * stride
+                    dr_gather(x, base, koff, K, xr)
+                    nks[rr] = dr_split_row(xr, K, m, tiny, kidx + rr * K, a1 + rr * K,
+                                           a2 + rr * K, ae + rr * K, asg + rr * K)
+            dr_task(kern, nr, K, n_blk, kc, nks, kidx, a1, a2, ae, asg, &wpack[0], acc, cnt)
+            for rr in range(nr):
+                i = i0 + rr
+                if koff == NULL:
+                    row_off = i * N
+                else:
+                    row_off = (i // P) * N * P + i % P
+                for col in range(N):
+                    memcpy(&r, &acc[rr * n_blk * DR_NB + col], 4)
                     if has_bias:
                         r = <uint32_t>_acc_add(&f, r, bias[col])
                     out[row_off + col * col_stride] = r
-                    bad[row_off + col * col_stride] = cnt[j]
+                    bad[row_off + col * col_stride] = cnt[rr * n_blk * DR_NB + col]
         free(buf)
     return 0
 
