@@ -2,7 +2,7 @@
 the general per-element path it replaces, beside `da` (hardware semantics, closed-form GEMM)
 and exact float32 numpy (the anchor), same images, same run, single thread.
 
-    python benchmarks/bench_daref_kernel.py [--data-dir DIR] [--images 20] [--repeat 3]
+    python benchmarks/bench_daref_kernel.py [--data-dir DIR] [--images 20] [--repeat 3] [--quick]
 
 DIR holds cifar-10-batches-py (default $ARCHSIM_CIFAR10_DIR; build it with
 ../shared/data/cifar10/to_batches.py DIR); without it the images are uniform random in [0, 1)
@@ -14,7 +14,7 @@ Printed per run: images, best-of-`repeat` wall seconds (the general path runs on
 slow), ms per image, and the ratios to the numpy anchor and to the general path. The script
 exits 1 unless the blocked kernel's logits equal the general path's bit for bit (NaN
 positions and payloads included). OMP_NUM_THREADS is forced to 1 (before archsim_core loads)
-unless --threads is given. On a shared machine wall time varies with load; the load average
+unless --threads is given. `--quick`: 4 images, one repeat. On a shared machine wall time varies with load; the load average
 is printed before and after.
 """
 from __future__ import annotations
@@ -35,7 +35,12 @@ def main(argv=None) -> int:
     p.add_argument("--images", type=int, default=20)
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--quick", action="store_true", help="4 images, one repeat")
     args = p.parse_args(argv)
+    if args.quick:
+        args.images, args.repeat = 4, 1
+    if args.images < 1 or args.repeat < 1 or args.threads < 1:
+        p.error("--images, --repeat and --threads must be >= 1")
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
 
     import numpy as np
