@@ -1168,15 +1168,15 @@ cdef extern from *:
 
        Every operand gets a code: its biased exponent field, DR_SPECIAL for inf/NaN, DR_TINY
        when |x| < 1e-36 (every subnormal is; `tiny` is the smallest FP32 encoding >= 1e-36).
-       With e = code(a) + code(b) - 127 + (leading string character is '1'):
-       e < DR_ZERO_BELOW <=> an operand is tiny (the reference's first test: +0, not bad);
+       With E = code(a) + code(b) - 127 and e = E + (leading string character is '1'):
+       E < DR_ZERO_BELOW <=> an operand is tiny (the reference's first test: +0, not bad);
        otherwise bad <=> e outside 1..254 (a special operand, or the reference's exponent
        leaving the normal range; its clamp to <= 255 cannot bring e back inside) -> default NaN.
        The product as a binary string of max(48, bitlen(p)) characters: the leading character
-       is '1' iff p >= 2**47; then the fraction is p >> (bitlen - 24) (its leading one, bit 23,
-       lands on e's lowest bit: (e0 << 23) + (p >> (bitlen - 24)) == ((e0 + 1) << 23) | fraction),
-       else bits 45..23 of p (p with bit 46 cleared, >> 23). So the result's magnitude bits are
-       rm = (e0 << 23) + w, w = p' >> max(bitlen(p) - 24, 23), and e == rm >> 23.
+       is '1' iff p >= 2**47; then the fraction is p >> (bitlen - 24) without its leading one,
+       else bits 45..23 of p. With w = p' >> max(bitlen(p) - 24, 23), p' = p with bit 46
+       cleared when p < 2**47: w < 2**24, its bit 23 is the leading '1' (so e = E + (w >> 23))
+       and (E << 23) + w == (e << 23) | fraction, the result's magnitude bits.
 
        No product is -0 (a tiny operand gives +0, any other result has e >= 1 or is NaN), so no
        partial sum after the first product is -0 either (x + y == -0 needs x == y == -0).
@@ -1205,7 +1205,7 @@ cdef extern from *:
         e = e == 0xFF ? DR_SPECIAL : e;
         return (x & 0x7FFFFFFFu) < tiny ? DR_TINY : e;
     }
-    /* one row of activations without its tiny ones: k, significand terms, code << 23, sign;
+    /* one row of activations without its tiny ones: k, significand terms, code, sign;
        returns how many */
     static int64_t dr_split_row(const uint32_t *x, int64_t K, uint32_t m, uint32_t tiny,
                                 int64_t *kidx, uint64_t *a1, uint64_t *a2, int64_t *ae,
@@ -1219,7 +1219,7 @@ cdef extern from *:
             kidx[n] = k;
             a1[n] = sig & m;
             a2[n] = sig & ~m;
-            ae[n] = (int64_t)dr_code(v, tiny) * (1 << 23);
+            ae[n] = dr_code(v, tiny);
             as[n] = v & 0x80000000u;
             n++;
         }
@@ -1231,8 +1231,9 @@ cdef extern from *:
         for (int64_t k = 0; k < K; k++)
             xr[k] = xp[base + koff[k]];
     }
-    /* column block `blk` of W^T [N, K] -> [K][3][DR_NB] 64-bit words: B | B2 << 32,
-       (code - 127) << 23, sign (columns beyond N: +0, a tiny operand) */
+    /* column block `blk` of W^T [N, K] -> per k, DR_KW 64-bit words: DR_NB words B | B2 << 32,
+       then DR_NB int32 (code - 127), then DR_NB uint32 signs (columns beyond N: +0, tiny) */
+    #define DR_KW (2 * DR_NB)
     static void dr_pack_w(const uint32_t *wt, int64_t N, int64_t K, uint32_t tiny, int64_t blk,
                           uint32_t m, int c, uint64_t *out) {
         for (int j = 0; j < DR_NB; j++) {
@@ -1241,14 +1242,18 @@ cdef extern from *:
                 uint32_t w = col < N ? wt[col * K + k] : 0u;
                 uint32_t b1 = (w & 0x7FFFFFu) | 0x800000u;
                 uint32_t b2 = ((b1 >> (c - 1)) & m) << c;
-                uint64_t *o = out + k * 3 * DR_NB;
+                uint64_t *o = out + k * DR_KW;
+                int32_t ew = dr_code(w, tiny) - 127;
+                uint32_t ws = w & 0x80000000u;
                 o[j] = (uint64_t)b1 | ((uint64_t)b2 << 32);
-                o[DR_NB + j] = (uint64_t)((int64_t)(dr_code(w, tiny) - 127) * (1 << 23));
-                o[2 * DR_NB + j] = w & 0x80000000u;
+                memcpy((char *)(o + DR_NB) + 4 * j, &ew, 4);
+                memcpy((char *)(o + DR_NB) + 4 * (DR_NB + j), &ws, 4);
             }
         }
     }
-    /* ---- portable kernel: sums and bad-product counts of one row against one column block ---- */
+    /* ---- portable kernel: adds one row's products with one column block to acc/cnt ----
+       w = p' >> max(bitlen(p) - 24, 23) < 2**24; e = E + (w >> 23) with E = code(a) + code(b)
+       - 127; the word is (E << 23) + w = (e << 23) | fraction, or'ed with the sign. */
     static void dr_kernel_portable(int64_t nk, const int64_t *kidx, const uint64_t *a1,
                                    const uint64_t *a2, const int64_t *ae, const uint64_t *as,
                                    const uint64_t *wp, float *acc, int32_t *cnt) {
@@ -1257,17 +1262,23 @@ cdef extern from *:
         memcpy(s, acc, sizeof s);
         memcpy(nb, cnt, sizeof nb);
         for (int64_t t = 0; t < nk; t++) {
-            const uint64_t *wk = wp + kidx[t] * 3 * DR_NB;
+            const uint64_t *wk = wp + kidx[t] * DR_KW;
+            int32_t ek[DR_NB];
+            uint32_t sk[DR_NB];
+            memcpy(ek, wk + DR_NB, sizeof ek);
+            memcpy(sk, (const char *)(wk + DR_NB) + sizeof ek, sizeof sk);
             for (int j = 0; j < DR_NB; j++) {
                 uint64_t bw = wk[j];
                 uint64_t p = a1[t] * (bw & 0xFFFFFFFFu) + a2[t] * (bw >> 32);
                 int bl = p ? 64 - __builtin_clzll(p) : 0;
                 int sh = bl - 24 > 23 ? bl - 24 : 23;
                 uint64_t pc = p < ((uint64_t)1 << 47) ? p & ~((uint64_t)1 << 46) : p;
-                int64_t rm = (int64_t)(pc >> sh) + ae[t] + (int64_t)wk[DR_NB + j];
-                int zero = rm < (int64_t)DR_ZERO_BELOW * (1 << 23);
-                int bad = !zero && (uint64_t)(rm - (1 << 23)) >= ((uint64_t)254 << 23);
-                uint32_t r = (uint32_t)rm | (uint32_t)(as[t] ^ wk[2 * DR_NB + j]);
+                uint32_t w = (uint32_t)(pc >> sh);
+                int32_t E = (int32_t)ae[t] + ek[j];
+                int32_t e = E + (int32_t)(w >> 23);
+                int zero = E < DR_ZERO_BELOW;
+                int bad = !zero && (uint32_t)(e - 1) >= 254u;
+                uint32_t r = (((uint32_t)E << 23) + w) | ((uint32_t)as[t] ^ sk[j]);
                 r = bad ? 0xFFC00000u : r;
                 r = zero ? 0u : r;
                 float f;
@@ -1280,48 +1291,48 @@ cdef extern from *:
         memcpy(cnt, nb, sizeof nb);
     }
     #if DR_X86
-    /* ---- AVX-512 kernel: the same operations, 8 lanes of 64 bits, two halves of 16 outputs ---- */
+    /* ---- AVX-512 kernel: the same operations; products and w in two halves of 8 x 64 bits,
+       the rest on 16 x 32 bits ---- */
     #define DR_512 __attribute__((target("avx512f,avx512dq,avx512vl,avx512cd")))
-    static inline DR_512 __attribute__((always_inline)) void dr_half(
-            __m512i A1, __m512i A2, __m512i EA, __m512i S, const uint64_t *wk, int h,
-            __m256 *acc, __m512i *cnt) {
-        const __m512i bw = _mm512_loadu_si512((const void *)(wk + 8 * h));
-        const __m512i ew = _mm512_loadu_si512((const void *)(wk + DR_NB + 8 * h));
-        const __m512i ws = _mm512_loadu_si512((const void *)(wk + 2 * DR_NB + 8 * h));
+    static inline DR_512 __attribute__((always_inline)) __m256i dr_w8(__m512i A1, __m512i A2,
+                                                                     const uint64_t *bwp) {
+        const __m512i bw = _mm512_loadu_si512((const void *)bwp);
         __m512i p = _mm512_add_epi64(_mm512_mul_epu32(A1, bw),
                                      _mm512_mul_epu32(A2, _mm512_srli_epi64(bw, 32)));
         __mmask8 low = _mm512_cmplt_epu64_mask(p, _mm512_set1_epi64((int64_t)1 << 47));
         __m512i pc = _mm512_mask_and_epi64(p, low, p, _mm512_set1_epi64(~((int64_t)1 << 46)));
         __m512i sh = _mm512_max_epi64(_mm512_sub_epi64(_mm512_set1_epi64(40), _mm512_lzcnt_epi64(p)),
                                       _mm512_set1_epi64(23));
-        __m512i rm = _mm512_add_epi64(_mm512_add_epi64(_mm512_srlv_epi64(pc, sh), EA), ew);
-        __mmask8 zero = _mm512_cmplt_epi64_mask(rm, _mm512_set1_epi64((int64_t)DR_ZERO_BELOW * (1 << 23)));
-        __mmask8 bad = _mm512_cmpge_epu64_mask(_mm512_sub_epi64(rm, _mm512_set1_epi64(1 << 23)),
-                                               _mm512_set1_epi64((int64_t)254 << 23));
-        bad = _kandn_mask8(zero, bad);
-        __m512i r = _mm512_ternarylogic_epi64(rm, S, ws, 0xF6);       /* rm | (S ^ ws) */
-        r = _mm512_mask_mov_epi64(r, bad, _mm512_set1_epi64(0xFFC00000u));
-        r = _mm512_mask_mov_epi64(r, zero, _mm512_setzero_si512());
-        *acc = _mm256_add_ps(*acc, _mm256_castsi256_ps(_mm512_cvtepi64_epi32(r)));
-        *cnt = _mm512_mask_add_epi64(*cnt, bad, *cnt, _mm512_set1_epi64(1));
+        return _mm512_cvtepi64_epi32(_mm512_srlv_epi64(pc, sh));
     }
     static DR_512 void dr_kernel_avx512(int64_t nk, const int64_t *kidx, const uint64_t *a1,
                                         const uint64_t *a2, const int64_t *ae, const uint64_t *as,
                                         const uint64_t *wp, float *acc, int32_t *cnt) {
-        __m256 s0 = _mm256_loadu_ps(acc), s1 = _mm256_loadu_ps(acc + 8);
-        __m512i c0 = _mm512_cvtepi32_epi64(_mm256_loadu_si256((const __m256i *)cnt));
-        __m512i c1 = _mm512_cvtepi32_epi64(_mm256_loadu_si256((const __m256i *)(cnt + 8)));
+        __m512 s = _mm512_loadu_ps(acc);
+        __m512i cn = _mm512_loadu_si512((const void *)cnt);
+        const __m512i one = _mm512_set1_epi32(1);
         for (int64_t t = 0; t < nk; t++) {
-            const uint64_t *wk = wp + kidx[t] * 3 * DR_NB;
+            const uint64_t *wk = wp + kidx[t] * DR_KW;
             const __m512i A1 = _mm512_set1_epi64((int64_t)a1[t]), A2 = _mm512_set1_epi64((int64_t)a2[t]);
-            const __m512i EA = _mm512_set1_epi64(ae[t]), S = _mm512_set1_epi64((int64_t)as[t]);
-            dr_half(A1, A2, EA, S, wk, 0, &s0, &c0);
-            dr_half(A1, A2, EA, S, wk, 1, &s1, &c1);
+            __m512i w = _mm512_inserti64x4(_mm512_castsi256_si512(dr_w8(A1, A2, wk)),
+                                           dr_w8(A1, A2, wk + 8), 1);
+            __m512i E = _mm512_add_epi32(_mm512_set1_epi32((int32_t)ae[t]),
+                                         _mm512_loadu_si512((const void *)(wk + DR_NB)));
+            __m512i e = _mm512_add_epi32(E, _mm512_srli_epi32(w, 23));
+            __mmask16 zero = _mm512_cmplt_epi32_mask(E, _mm512_set1_epi32(DR_ZERO_BELOW));
+            __mmask16 bad = _mm512_cmpge_epu32_mask(_mm512_sub_epi32(e, one), _mm512_set1_epi32(254));
+            bad = _kandn_mask16(zero, bad);
+            __m512i r = _mm512_add_epi32(_mm512_slli_epi32(E, 23), w);
+            r = _mm512_ternarylogic_epi32(r, _mm512_set1_epi32((int32_t)as[t]),
+                                          _mm512_loadu_si512((const void *)(wk + DR_NB + DR_NB / 2)),
+                                          0xF6);                  /* r | (sign_a ^ sign_w) */
+            r = _mm512_mask_mov_epi32(r, bad, _mm512_set1_epi32((int32_t)0xFFC00000u));
+            r = _mm512_mask_mov_epi32(r, zero, _mm512_setzero_si512());
+            s = _mm512_add_ps(s, _mm512_castsi512_ps(r));
+            cn = _mm512_mask_add_epi32(cn, bad, cn, one);
         }
-        _mm256_storeu_ps(acc, s0);
-        _mm256_storeu_ps(acc + 8, s1);
-        _mm256_storeu_si256((__m256i *)cnt, _mm512_cvtepi64_epi32(c0));
-        _mm256_storeu_si256((__m256i *)(cnt + 8), _mm512_cvtepi64_epi32(c1));
+        _mm512_storeu_ps(acc, s);
+        _mm512_storeu_si512((void *)cnt, cn);
     }
     #endif
     typedef void (*dr_kernel_fn)(int64_t nk, const int64_t *kidx, const uint64_t *a1,
@@ -1376,7 +1387,7 @@ cdef extern from *:
                 for (int64_t r = 0; r < nrows; r++) {
                     int64_t o = r * K + pos[r];
                     kern(end[r] - pos[r], kidx + o, a1 + o, a2 + o, ae + o, as + o,
-                         wpack + b * K * 3 * DR_NB, acc + (r * n_blk + b) * DR_NB,
+                         wpack + b * K * DR_KW, acc + (r * n_blk + b) * DR_NB,
                          cnt + (r * n_blk + b) * DR_NB);
                 }
             for (int64_t r = 0; r < nrows; r++)
@@ -1391,6 +1402,7 @@ cdef extern from *:
     dr_kernel_fn dr_kernel() noexcept nogil
     int dr_isa_avx512() noexcept nogil
     int DR_RB
+    int DR_KW
     void dr_task(dr_kernel_fn kern, int64_t nrows, int64_t K, int64_t n_blk, int64_t kc,
                  const int64_t* nks, const int64_t* kidx, const uint64_t* a1, const uint64_t* a2,
                  const int64_t* ae, const uint64_t* as_, const uint64_t* wpack, float* acc,
@@ -1456,9 +1468,9 @@ cdef int _daref_gemm(SigMul engine, FmtParams f, uint32_t m, int c, Py_ssize_t M
     not depend on the thread count."""
     cdef Py_ssize_t n_blk = (N + DR_NB - 1) // DR_NB, blk, i, j, col, img, pix, base, row_off
     cdef Py_ssize_t col_stride = 1 if koff == NULL else P
-    cdef Py_ssize_t blk_words = K * 3 * DR_NB
+    cdef Py_ssize_t blk_words = K * DR_KW
     # k per chunk: the chunk's packed W (every column block) within ~256 KB of L2
-    cdef Py_ssize_t kc = max(<Py_ssize_t>8, (256 * 1024) // (n_blk * 3 * DR_NB * 8))
+    cdef Py_ssize_t kc = max(<Py_ssize_t>8, (256 * 1024) // (n_blk * DR_KW * 8))
     cdef Py_ssize_t n_tasks = (M + DR_RB - 1) // DR_RB, t, i0, nr, rr
     cdef uint32_t tiny = _daref_tiny()
     cdef int nthreads = _threads(M * N * K)
