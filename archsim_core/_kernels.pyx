@@ -739,6 +739,9 @@ def matmul_bits(SigMul engine, tuple params, const bits_t[:, ::1] x, const bits_
     if M == 0 or N == 0:
         return
     if bits_t is uint32_t:
+        if f.semantics == SEM_DA_REFERENCE and not pairwise:
+            if _matmul_daref(engine, f, x, wt, bias, has_bias, out, bad):
+                return
         if f.E == 8 and f.M == 23 and f.semantics == SEM_HARDWARE and not f.ftz and not pairwise and K > 0:
             if _matmul_closed(engine, f, x, wt, bias, has_bias, out):
                 return
@@ -1151,3 +1154,446 @@ cdef object _sigs(const FmtParams* f, const bits_t[:, ::1] v):
         for j in range(C):
             s[i, j] = fp_sig(f, v[i, j])
     return arr
+
+
+# ---- da-reference FP32 GEMM for the closed-form engines (the published DA Python's semantics) ----
+
+from libc.stdint cimport int32_t
+
+cdef extern from *:
+    """
+    /* da-reference products (SPEC-arith section 4; fp_daref_finish transcribed branch-free) for
+       engines with the closed form P(A, B) = (A & m) * B + 2**c * ((B >> (c-1)) & m) * (A & ~m)
+       (exact multiply: m = all ones, so the second term is 0), summed in increasing k.
+
+       Every operand gets a code: its biased exponent field, DR_SPECIAL for inf/NaN, DR_TINY
+       when |x| < 1e-36 (every subnormal is; `tiny` is the smallest FP32 encoding >= 1e-36).
+       With E = code(a) + code(b) - 127 and e = E + (leading string character is '1'):
+       E < DR_ZERO_BELOW <=> an operand is tiny (the reference's first test: +0, not bad);
+       otherwise bad <=> e outside 1..254 (a special operand, or the reference's exponent
+       leaving the normal range; its clamp to <= 255 cannot bring e back inside) -> default NaN.
+       The product as a binary string of max(48, bitlen(p)) characters: the leading character
+       is '1' iff p >= 2**47; then the fraction is p >> (bitlen - 24) without its leading one,
+       else bits 45..23 of p. With w = p' >> max(bitlen(p) - 24, 23), p' = p with bit 46
+       cleared when p < 2**47: w < 2**24, its bit 23 is the leading '1' (so e = E + (w >> 23))
+       and (E << 23) + w == (e << 23) | fraction, the result's magnitude bits.
+
+       No product is -0 (a tiny operand gives +0, any other result has e >= 1 or is NaN), so no
+       partial sum after the first product is -0 either (x + y == -0 needs x == y == -0).
+       Sums therefore start from +0.0 (+0 + x == x for every x != -0: the same as starting
+       from the first product) and skip every +0 product (x + +0 == x for x != -0): a row's
+       tiny activations (ReLU zeros, padding) are dropped when the row is split, the rest are
+       added one by one in increasing k with IEEE float adds. Every NaN reaching the sums is
+       the default NaN (bad products, inf - inf), so which operand an add propagates does not
+       matter; the bias (any NaN payload) is added by the caller. */
+    #include <stdint.h>
+    #include <stdlib.h>
+    #include <string.h>
+    #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+    #include <immintrin.h>
+    #define DR_X86 1
+    #else
+    #define DR_X86 0
+    #endif
+    #define DR_NB 16
+    #define DR_TINY (-1000000)
+    #define DR_SPECIAL 100000
+    #define DR_ZERO_BELOW (-500000)
+
+    static inline int32_t dr_code(uint32_t x, uint32_t tiny) {
+        int32_t e = (int32_t)((x >> 23) & 0xFFu);
+        e = e == 0xFF ? DR_SPECIAL : e;
+        return (x & 0x7FFFFFFFu) < tiny ? DR_TINY : e;
+    }
+    /* one row of activations without its tiny ones: k, significand terms, code, sign;
+       returns how many */
+    static int64_t dr_split_row(const uint32_t *x, int64_t K, uint32_t m, uint32_t tiny,
+                                int64_t *kidx, uint64_t *a1, uint64_t *a2, int64_t *ae,
+                                uint64_t *as) {
+        int64_t n = 0;
+        for (int64_t k = 0; k < K; k++) {
+            uint32_t v = x[k];
+            uint32_t sig = (v & 0x7FFFFFu) | 0x800000u;
+            if ((v & 0x7FFFFFFFu) < tiny)
+                continue;
+            kidx[n] = k;
+            a1[n] = sig & m;
+            a2[n] = sig & ~m;
+            ae[n] = dr_code(v, tiny);
+            as[n] = v & 0x80000000u;
+            n++;
+        }
+        return n;
+    }
+    /* conv2d: the virtual im2col row `base` of the padded input */
+    static void dr_gather(const uint32_t *xp, int64_t base, const int64_t *koff, int64_t K,
+                          uint32_t *xr) {
+        for (int64_t k = 0; k < K; k++)
+            xr[k] = xp[base + koff[k]];
+    }
+    /* column block `blk` of W^T [N, K] -> per k, DR_KW 64-bit words: DR_NB words B | B2 << 32,
+       then DR_NB int32 (code - 127), then DR_NB uint32 signs (columns beyond N: +0, tiny) */
+    #define DR_KW (2 * DR_NB)
+    static void dr_pack_w(const uint32_t *wt, int64_t N, int64_t K, uint32_t tiny, int64_t blk,
+                          uint32_t m, int c, uint64_t *out) {
+        for (int j = 0; j < DR_NB; j++) {
+            int64_t col = blk * DR_NB + j;
+            for (int64_t k = 0; k < K; k++) {
+                uint32_t w = col < N ? wt[col * K + k] : 0u;
+                uint32_t b1 = (w & 0x7FFFFFu) | 0x800000u;
+                uint32_t b2 = ((b1 >> (c - 1)) & m) << c;
+                uint64_t *o = out + k * DR_KW;
+                int32_t ew = dr_code(w, tiny) - 127;
+                uint32_t ws = w & 0x80000000u;
+                o[j] = (uint64_t)b1 | ((uint64_t)b2 << 32);
+                memcpy((char *)(o + DR_NB) + 4 * j, &ew, 4);
+                memcpy((char *)(o + DR_NB) + 4 * (DR_NB + j), &ws, 4);
+            }
+        }
+    }
+    /* ---- portable kernel: adds one row's products with one column block to acc/cnt ----
+       w = p' >> max(bitlen(p) - 24, 23) < 2**24; e = E + (w >> 23) with E = code(a) + code(b)
+       - 127; the word is (E << 23) + w = (e << 23) | fraction, or'ed with the sign. */
+    static void dr_kernel_portable(int64_t nk, const int64_t *kidx, const uint64_t *a1,
+                                   const uint64_t *a2, const int64_t *ae, const uint64_t *as,
+                                   const uint64_t *wp, float *acc, int32_t *cnt) {
+        float s[DR_NB];
+        int32_t nb[DR_NB];
+        memcpy(s, acc, sizeof s);
+        memcpy(nb, cnt, sizeof nb);
+        for (int64_t t = 0; t < nk; t++) {
+            const uint64_t *wk = wp + kidx[t] * DR_KW;
+            int32_t ek[DR_NB];
+            uint32_t sk[DR_NB];
+            memcpy(ek, wk + DR_NB, sizeof ek);
+            memcpy(sk, (const char *)(wk + DR_NB) + sizeof ek, sizeof sk);
+            for (int j = 0; j < DR_NB; j++) {
+                uint64_t bw = wk[j];
+                uint64_t p = a1[t] * (bw & 0xFFFFFFFFu) + a2[t] * (bw >> 32);
+                int bl = p ? 64 - __builtin_clzll(p) : 0;
+                int sh = bl - 24 > 23 ? bl - 24 : 23;
+                uint64_t pc = p < ((uint64_t)1 << 47) ? p & ~((uint64_t)1 << 46) : p;
+                uint32_t w = (uint32_t)(pc >> sh);
+                int32_t E = (int32_t)ae[t] + ek[j];
+                int32_t e = E + (int32_t)(w >> 23);
+                int zero = E < DR_ZERO_BELOW;
+                int bad = !zero && (uint32_t)(e - 1) >= 254u;
+                uint32_t r = (((uint32_t)E << 23) + w) | ((uint32_t)as[t] ^ sk[j]);
+                r = bad ? 0xFFC00000u : r;
+                r = zero ? 0u : r;
+                float f;
+                memcpy(&f, &r, 4);
+                s[j] = s[j] + f;
+                nb[j] += bad;
+            }
+        }
+        memcpy(acc, s, sizeof s);
+        memcpy(cnt, nb, sizeof nb);
+    }
+    #if DR_X86
+    /* ---- AVX-512 kernel: the same operations; products and w in two halves of 8 x 64 bits,
+       the rest on 16 x 32 bits ---- */
+    #define DR_512 __attribute__((target("avx512f,avx512dq,avx512vl,avx512cd")))
+    static inline DR_512 __attribute__((always_inline)) __m256i dr_w8(__m512i A1, __m512i A2,
+                                                                     const uint64_t *bwp) {
+        const __m512i bw = _mm512_loadu_si512((const void *)bwp);
+        __m512i p = _mm512_add_epi64(_mm512_mul_epu32(A1, bw),
+                                     _mm512_mul_epu32(A2, _mm512_srli_epi64(bw, 32)));
+        __mmask8 low = _mm512_cmplt_epu64_mask(p, _mm512_set1_epi64((int64_t)1 << 47));
+        __m512i pc = _mm512_mask_and_epi64(p, low, p, _mm512_set1_epi64(~((int64_t)1 << 46)));
+        __m512i sh = _mm512_max_epi64(_mm512_sub_epi64(_mm512_set1_epi64(40), _mm512_lzcnt_epi64(p)),
+                                      _mm512_set1_epi64(23));
+        return _mm512_cvtepi64_epi32(_mm512_srlv_epi64(pc, sh));
+    }
+    static DR_512 void dr_kernel_avx512(int64_t nk, const int64_t *kidx, const uint64_t *a1,
+                                        const uint64_t *a2, const int64_t *ae, const uint64_t *as,
+                                        const uint64_t *wp, float *acc, int32_t *cnt) {
+        __m512 s = _mm512_loadu_ps(acc);
+        __m512i cn = _mm512_loadu_si512((const void *)cnt);
+        const __m512i one = _mm512_set1_epi32(1);
+        for (int64_t t = 0; t < nk; t++) {
+            const uint64_t *wk = wp + kidx[t] * DR_KW;
+            const __m512i A1 = _mm512_set1_epi64((int64_t)a1[t]), A2 = _mm512_set1_epi64((int64_t)a2[t]);
+            __m512i w = _mm512_inserti64x4(_mm512_castsi256_si512(dr_w8(A1, A2, wk)),
+                                           dr_w8(A1, A2, wk + 8), 1);
+            __m512i E = _mm512_add_epi32(_mm512_set1_epi32((int32_t)ae[t]),
+                                         _mm512_loadu_si512((const void *)(wk + DR_NB)));
+            __m512i e = _mm512_add_epi32(E, _mm512_srli_epi32(w, 23));
+            __mmask16 zero = _mm512_cmplt_epi32_mask(E, _mm512_set1_epi32(DR_ZERO_BELOW));
+            __mmask16 bad = _mm512_cmpge_epu32_mask(_mm512_sub_epi32(e, one), _mm512_set1_epi32(254));
+            bad = _kandn_mask16(zero, bad);
+            __m512i r = _mm512_add_epi32(_mm512_slli_epi32(E, 23), w);
+            r = _mm512_ternarylogic_epi32(r, _mm512_set1_epi32((int32_t)as[t]),
+                                          _mm512_loadu_si512((const void *)(wk + DR_NB + DR_NB / 2)),
+                                          0xF6);                  /* r | (sign_a ^ sign_w) */
+            r = _mm512_mask_mov_epi32(r, bad, _mm512_set1_epi32((int32_t)0xFFC00000u));
+            r = _mm512_mask_mov_epi32(r, zero, _mm512_setzero_si512());
+            s = _mm512_add_ps(s, _mm512_castsi512_ps(r));
+            cn = _mm512_mask_add_epi32(cn, bad, cn, one);
+        }
+        _mm512_storeu_ps(acc, s);
+        _mm512_storeu_si512((void *)cnt, cn);
+    }
+    #endif
+    typedef void (*dr_kernel_fn)(int64_t nk, const int64_t *kidx, const uint64_t *a1,
+                                 const uint64_t *a2, const int64_t *ae, const uint64_t *as,
+                                 const uint64_t *wp, float *acc, int32_t *cnt);
+    /* the AVX-512 kernel where the CPU has it, unless ARCHSIM_KERNEL_ISA=portable (read once,
+       as the closed-form GEMM does) */
+    static dr_kernel_fn dr_kernel(void) {
+        static int isa = -1;
+        if (isa < 0) {
+            const char *env = getenv("ARCHSIM_KERNEL_ISA");
+            int v = 0;
+    #if DR_X86
+            __builtin_cpu_init();
+            v = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")
+                && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512cd");
+    #endif
+            isa = (env && strcmp(env, "portable") == 0) ? 0 : v;
+        }
+    #if DR_X86
+        if (isa)
+            return dr_kernel_avx512;
+    #endif
+        return dr_kernel_portable;
+    }
+    static int dr_isa_avx512(void) { return dr_kernel() != dr_kernel_portable; }
+    #define DR_RB 16
+    /* One task: `nrows` (<= DR_RB) split rows (row r's arrays at offset r * K) against every
+       column block, blocked over k so that a chunk of packed W (all blocks, `kc` values of k)
+       stays in cache while the task's rows use it. Each output's sum still gets its products
+       in increasing k: chunks in order, and within a chunk the row's k in order. acc/cnt
+       ([nrows][n_blk][DR_NB]) are zeroed here. */
+    static void dr_task(dr_kernel_fn kern, int64_t nrows, int64_t K, int64_t n_blk, int64_t kc,
+                        const int64_t *nks, const int64_t *kidx, const uint64_t *a1,
+                        const uint64_t *a2, const int64_t *ae, const uint64_t *as,
+                        const uint64_t *wpack, float *acc, int32_t *cnt) {
+        int64_t pos[DR_RB], end[DR_RB];
+        memset(acc, 0, (size_t)(nrows * n_blk * DR_NB) * sizeof(float));
+        memset(cnt, 0, (size_t)(nrows * n_blk * DR_NB) * sizeof(int32_t));
+        for (int64_t r = 0; r < nrows; r++)
+            pos[r] = 0;
+        for (int64_t k0 = 0; k0 < K; k0 += kc) {
+            int64_t k1 = k0 + kc < K ? k0 + kc : K;
+            for (int64_t r = 0; r < nrows; r++) {
+                const int64_t *ki = kidx + r * K;
+                int64_t e = pos[r];
+                while (e < nks[r] && ki[e] < k1)
+                    e++;
+                end[r] = e;
+            }
+            for (int64_t b = 0; b < n_blk; b++)
+                for (int64_t r = 0; r < nrows; r++) {
+                    int64_t o = r * K + pos[r];
+                    kern(end[r] - pos[r], kidx + o, a1 + o, a2 + o, ae + o, as + o,
+                         wpack + b * K * DR_KW, acc + (r * n_blk + b) * DR_NB,
+                         cnt + (r * n_blk + b) * DR_NB);
+                }
+            for (int64_t r = 0; r < nrows; r++)
+                pos[r] = end[r];
+        }
+    }
+    """
+    int DR_NB
+    ctypedef void (*dr_kernel_fn)(int64_t nk, const int64_t* kidx, const uint64_t* a1,
+                                  const uint64_t* a2, const int64_t* ae, const uint64_t* as_,
+                                  const uint64_t* wp, float* acc, int32_t* cnt) noexcept nogil
+    dr_kernel_fn dr_kernel() noexcept nogil
+    int dr_isa_avx512() noexcept nogil
+    int DR_RB
+    int DR_KW
+    void dr_task(dr_kernel_fn kern, int64_t nrows, int64_t K, int64_t n_blk, int64_t kc,
+                 const int64_t* nks, const int64_t* kidx, const uint64_t* a1, const uint64_t* a2,
+                 const int64_t* ae, const uint64_t* as_, const uint64_t* wpack, float* acc,
+                 int32_t* cnt) noexcept nogil
+    int64_t dr_split_row(const uint32_t* x, int64_t K, uint32_t m, uint32_t tiny, int64_t* kidx,
+                         uint64_t* a1, uint64_t* a2, int64_t* ae, uint64_t* as_) noexcept nogil
+    void dr_gather(const uint32_t* xp, int64_t base, const int64_t* koff, int64_t K,
+                   uint32_t* xr) noexcept nogil
+    void dr_pack_w(const uint32_t* wt, int64_t N, int64_t K, uint32_t tiny, int64_t blk,
+                   uint32_t m, int c, uint64_t* out) noexcept nogil
+
+
+cdef bint _daref_fast = True
+
+
+def set_daref_fast(bint enabled):
+    """Enable (default) or disable the blocked da-reference GEMM/conv; returns the previous
+    setting. Disabled, matmul_bits takes the general per-element path and conv2d_daref_bits
+    declines (tests use this to compare the two bit for bit)."""
+    global _daref_fast
+    old = _daref_fast
+    _daref_fast = enabled
+    return old
+
+
+cdef bint _daref_applies(SigMul engine, FmtParams f, uint32_t* m, int* c) noexcept:
+    """FP32 da-reference (no ftz) through an engine whose closed form the da-reference kernel
+    knows (24 x 24; AMA5 chunk <= 24, so both terms are 32 x 32-bit products and P < 2**50)."""
+    m[0] = 0xFFFFFFFF
+    c[0] = 1
+    if not (_daref_fast and f.E == 8 and f.M == 23 and f.semantics == SEM_DA_REFERENCE
+            and not f.ftz and engine.n_a == 24 and engine.n_b == 24):
+        return False
+    if type(engine) is ExactSigMul:
+        return True
+    if type(engine) is Ama5ChunkSigMul and (<Ama5ChunkSigMul>engine).chunk <= 24:
+        m[0] = <uint32_t>((<Ama5ChunkSigMul>engine).mask & 0xFFFFFF)
+        c[0] = (<Ama5ChunkSigMul>engine).chunk
+        return True
+    return False
+
+
+cdef uint32_t _daref_tiny() noexcept nogil:
+    """The smallest FP32 encoding whose value is >= 1e-36 (|x| < 1e-36 <=> bits below it)."""
+    cdef FmtParams f = fp_params(8, 23, 0, 0, SEM_HARDWARE)
+    cdef uint32_t t = <uint32_t>fp_from_double(&f, 1e-36)
+    while fp_to_double(&f, t) < 1e-36:
+        t += 1
+    while t > 0 and fp_to_double(&f, t - 1) >= 1e-36:
+        t -= 1
+    return t
+
+
+cdef int _daref_gemm(SigMul engine, FmtParams f, uint32_t m, int c, Py_ssize_t M, Py_ssize_t K,
+                     Py_ssize_t N, const uint32_t* x, const int64_t* koff, Py_ssize_t P,
+                     Py_ssize_t OW, Py_ssize_t stride, Py_ssize_t HP, Py_ssize_t WP, Py_ssize_t C,
+                     const uint32_t* wt, const uint32_t* bias, bint has_bias, uint32_t* out,
+                     int* bad) except -1:
+    """out/bad = X W^T (+ bias) and the per-output bad-product counts, da-reference semantics.
+    X is dense bits `x` [M, K] (koff NULL; out [M, N]) or (conv, koff given) the padded input
+    [Nimg, C, HP, WP], row i = output pixel (n, oy, ox) of P = OH*OW per image, out NCHW.
+    One thread computes a whole output row by a fixed sequence of operations, so results do
+    not depend on the thread count."""
+    cdef Py_ssize_t n_blk = (N + DR_NB - 1) // DR_NB, blk, i, j, col, img, pix, base, row_off
+    cdef Py_ssize_t col_stride = 1 if koff == NULL else P
+    cdef Py_ssize_t blk_words = K * DR_KW
+    # k per chunk: the chunk's packed W (every column block) within ~256 KB of L2
+    cdef Py_ssize_t kc = max(<Py_ssize_t>8, (256 * 1024) // (n_blk * DR_KW * 8))
+    cdef Py_ssize_t n_tasks = (M + DR_RB - 1) // DR_RB, t, i0, nr, rr
+    cdef uint32_t tiny = _daref_tiny()
+    cdef int nthreads = _threads(M * N * K)
+    cdef dr_kernel_fn kern = dr_kernel()
+    wpack_arr = np.empty(n_blk * blk_words, np.uint64)
+    cdef uint64_t[::1] wpack = wpack_arr
+    cdef uint64_t* buf
+    cdef uint32_t* xr
+    cdef int64_t* kidx
+    cdef uint64_t* a1
+    cdef uint64_t* a2
+    cdef int64_t* ae
+    cdef uint64_t* asg
+    cdef int64_t* nks
+    cdef float* acc
+    cdef int32_t* cnt
+    cdef uint32_t r
+    with nogil:
+        for blk in prange(n_blk, schedule="static", num_threads=nthreads):
+            dr_pack_w(wt, N, K, tiny, blk, m, c, &wpack[blk * blk_words])
+    with nogil, parallel(num_threads=nthreads):
+        # per thread: DR_RB split rows (kidx, a1, a2, ae, sign), counts, one gathered row, sums
+        buf = <uint64_t*>malloc((5 * DR_RB * K + DR_RB + K + DR_RB * n_blk * DR_NB) * sizeof(uint64_t))
+        if buf == NULL:
+            abort()
+        kidx = <int64_t*>buf
+        a1 = buf + DR_RB * K
+        a2 = buf + 2 * DR_RB * K
+        ae = <int64_t*>(buf + 3 * DR_RB * K)
+        asg = buf + 4 * DR_RB * K
+        nks = <int64_t*>(buf + 5 * DR_RB * K)
+        xr = <uint32_t*>(buf + 5 * DR_RB * K + DR_RB)
+        acc = <float*>(buf + 5 * DR_RB * K + DR_RB + K)
+        cnt = <int32_t*>(acc + DR_RB * n_blk * DR_NB)
+        for t in prange(n_tasks, schedule="dynamic"):
+            i0 = t * DR_RB
+            nr = min(<Py_ssize_t>DR_RB, M - i0)
+            for rr in range(nr):
+                i = i0 + rr
+                if koff == NULL:
+                    nks[rr] = dr_split_row(x + i * K, K, m, tiny, kidx + rr * K, a1 + rr * K,
+                                           a2 + rr * K, ae + rr * K, asg + rr * K)
+                else:
+                    img = i // P
+                    pix = i % P
+                    base = img * C * HP * WP + (pix // OW) * stride * WP + (pix % OW) * stride
+                    dr_gather(x, base, koff, K, xr)
+                    nks[rr] = dr_split_row(xr, K, m, tiny, kidx + rr * K, a1 + rr * K,
+                                           a2 + rr * K, ae + rr * K, asg + rr * K)
+            dr_task(kern, nr, K, n_blk, kc, nks, kidx, a1, a2, ae, asg, &wpack[0], acc, cnt)
+            for rr in range(nr):
+                i = i0 + rr
+                if koff == NULL:
+                    row_off = i * N
+                else:
+                    row_off = (i // P) * N * P + i % P
+                for col in range(N):
+                    memcpy(&r, &acc[rr * n_blk * DR_NB + col], 4)
+                    if has_bias:
+                        r = <uint32_t>_acc_add(&f, r, bias[col])
+                    out[row_off + col * col_stride] = r
+                    bad[row_off + col * col_stride] = cnt[rr * n_blk * DR_NB + col]
+        free(buf)
+    return 0
+
+
+def daref_kernel_isa():
+    """"avx512" if the da-reference GEMM runs its AVX-512 kernel on this CPU, else "portable"
+    (also when ARCHSIM_KERNEL_ISA=portable was set before the first call)."""
+    return "avx512" if dr_isa_avx512() else "portable"
+
+
+cdef bint _matmul_daref(SigMul engine, FmtParams f, const uint32_t[:, ::1] x,
+                        const uint32_t[:, ::1] wt, const uint32_t[::1] bias, bint has_bias,
+                        uint32_t[:, ::1] out, int[:, ::1] bad) except -1:
+    """The blocked da-reference GEMM if it applies (K >= 1); False: the general path."""
+    cdef uint32_t m
+    cdef int c
+    cdef Py_ssize_t M = x.shape[0], K = x.shape[1], N = wt.shape[0]
+    if K == 0 or not _daref_applies(engine, f, &m, &c):
+        return False
+    _daref_gemm(engine, f, m, c, M, K, N, &x[0, 0], NULL, 1, 1, 1, 1, 1, 1, &wt[0, 0],
+                &bias[0] if has_bias else NULL, has_bias, &out[0, 0], &bad[0, 0])
+    return True
+
+
+def conv2d_daref_bits(SigMul engine, tuple params, const uint32_t[:, :, :, ::1] x,
+                      const uint32_t[:, ::1] w, const uint32_t[::1] bias, bint has_bias,
+                      int stride, int padding, int R, int S, uint32_t[:, :, :, ::1] out,
+                      int[:, :, :, ::1] bad):
+    """NCHW conv2d (groups = 1) of FP32 encodings with da-reference semantics, without a
+    materialised im2col: out[n, f, oy, ox] = sum over k = (c*R + r)*S + s, in increasing k from
+    the first product, of x_padded[n, c, oy*stride + r, ox*stride + s] * w[f, k] (padding +0.0),
+    then + bias[f]; bad[n, f, oy, ox] = that output's count of out-of-domain products (bad
+    products are the default NaN in the sum), exactly as im2col + matmul_bits. Returns False,
+    leaving out/bad untouched, when the kernel does not apply (semantics/format, engine without
+    a closed form, empty operands): the caller then uses im2col + matmul."""
+    cdef FmtParams f = _params(params)
+    cdef Py_ssize_t NI = x.shape[0], C = x.shape[1], H = x.shape[2], Wd = x.shape[3]
+    cdef Py_ssize_t F = w.shape[0], K = w.shape[1]
+    cdef Py_ssize_t OH = out.shape[2], OW = out.shape[3]
+    cdef Py_ssize_t HP = H + 2 * padding, WP = Wd + 2 * padding, cc, r, s
+    cdef uint32_t m
+    cdef int cw
+    if K != C * R * S or out.shape[0] != NI or out.shape[1] != F:
+        raise ValueError("conv2d_daref_bits: inconsistent shapes")
+    if (bad.shape[0] != out.shape[0] or bad.shape[1] != out.shape[1] or bad.shape[2] != OH
+            or bad.shape[3] != OW):
+        raise ValueError("conv2d_daref_bits: bad must have the output's shape")
+    if OH != (HP - R) // stride + 1 or OW != (WP - S) // stride + 1:
+        raise ValueError("conv2d_daref_bits: output size does not match stride/padding")
+    if not _daref_applies(engine, f, &m, &cw) or NI == 0 or F == 0 or K == 0 or OH < 1 or OW < 1:
+        return False
+    xp = np.pad(np.asarray(x), ((0, 0), (0, 0), (padding, padding), (padding, padding))) \
+        if padding else np.asarray(x)
+    cdef const uint32_t[::1] xpf = np.ascontiguousarray(xp).reshape(-1)
+    koff_arr = np.empty(K, np.int64)
+    cdef int64_t[::1] koff = koff_arr
+    for cc in range(C):
+        for r in range(R):
+            for s in range(S):
+                koff[(cc * R + r) * S + s] = cc * HP * WP + r * WP + s
+    _daref_gemm(engine, f, m, cw, NI * OH * OW, K, F, &xpf[0], &koff[0], OH * OW, OW, stride,
+                HP, WP, C, &w[0, 0], &bias[0] if has_bias else NULL, has_bias,
+                &out[0, 0, 0, 0], &bad[0, 0, 0, 0])
+    return True

@@ -242,6 +242,17 @@ class Multiplier:
         if oh < 1 or ow < 1:
             raise ValueError(f"conv2d: {r}x{s} kernel does not fit input {h}x{wd} with padding {padding}")
         bias_bits = self._bias_bits(b, f, "conv2d")
+        if order == "k-increasing" and self._params[4] == _SEMANTICS["da-reference"]:
+            # blocked da-reference kernel without a materialised im2col, where it applies
+            out, bad = np.empty((n, f, oh, ow), np.uint32), np.zeros((n, f, oh, ow), np.int32)
+            has_bias = bias_bits is not None
+            if _kernels.conv2d_daref_bits(self.engine, self._params,
+                                          np.ascontiguousarray(self.to_bits(xa)),
+                                          np.ascontiguousarray(self.to_bits(wa).reshape(f, c * r * s)),
+                                          bias_bits if has_bias else np.zeros(1, np.uint32),
+                                          has_bias, stride, padding, r, s, out, bad):
+                return self._finish(self._decode(out), bad, int(np.count_nonzero(bad)),
+                                    n * oh * ow * c * r * s * f, on_domain_error)
         if order == "k-increasing" and self.bits_dtype == np.uint32:
             # blocked closed-form kernel without a materialised im2col, where it applies
             out = np.empty((n, f, oh, ow), np.uint32)
