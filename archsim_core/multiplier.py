@@ -25,6 +25,7 @@ Arithmetic conventions (archsim_core/_fp.pxd has the details):
 """
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 
@@ -303,27 +304,23 @@ def _check_mode(mode, order="k-increasing"):
         raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
 
 
-_SELECTED: dict = {}
-
-
 def select_engine(spec):
-    """The significand engine `get_multiplier` uses (cached per structure and name): for a
+    """The significand engine `get_multiplier` uses (cached per variant): for a
     design that is not all-exact and whose netlist provably has the low-column table form
     P = a*b + D[a mod 2^k, b mod 2^k] with k <= 8 (archsim_core.lowtable.low_split: every
     cell in columns >= k adds exactly; e.g. every lsb-<CELL>-k with k <= 8), a
     LowTableSigMul, which the blocked FP32 GEMM runs as one product plus a table correction;
     otherwise `variants.build_engine` (exact multiply, AMA5 closed form, sub-multiplier
     table, bit-sliced netlist)."""
+    return _select_engine(resolve_variant(spec))
+
+
+@functools.lru_cache(maxsize=64)
+def _select_engine(v):
     from archsim_core.lowtable import low_table_engine
 
-    v = resolve_variant(spec)
-    key = (v.structure, v.name)
-    if key not in _SELECTED:
-        engine = None
-        if not is_exact(v.structure):
-            engine = low_table_engine(build_netlist(v))
-        _SELECTED[key] = build_engine(v) if engine is None else engine
-    return _SELECTED[key]
+    engine = None if is_exact(v.structure) else low_table_engine(build_netlist(v))
+    return build_engine(v) if engine is None else engine
 
 
 def get_multiplier(spec):

@@ -276,9 +276,17 @@ def tie_conv_operands(rng, nimg, c, h, w, f):
             fp32(rng, rng.integers(1 << 23, 1 << 24, f)))
 
 
-@pytest.mark.parametrize("variant", ["lsb-AMA5-8", "lsb-AMA3-4", "lsb-AMA1-8", "lsb-AMA2-8"])
+LSB8_TRUNC = {"name": "lsb-AMA5-8-truncate", "base": "lsb-AMA5-8", "rounding": "truncate"}
+LSB8_FTZ = {"name": "lsb-AMA4-6-ftz", "base": "lsb-AMA4-6", "specials": "ftz"}
+
+
+@pytest.mark.parametrize("variant", ["lsb-AMA5-8", "lsb-AMA3-4", "lsb-AMA1-8", "lsb-AMA2-8",
+                                     LSB8_TRUNC, LSB8_FTZ],
+                         ids=lambda v: v if isinstance(v, str) else v["name"])
 def test_matmul_fast_equals_general_path(variant):
-    """Zeros of both signs, subnormals, exponents at both ends (overflow, underflow), bias."""
+    """Zeros of both signs, subnormals, exponents at both ends (overflow, underflow), bias;
+    rne, truncate (the table form's round-toward-zero) and ftz (no closed form: the element
+    path over the table engine)."""
     new, old = get_multiplier(variant), old_engine(variant)
     rng = np.random.default_rng(11)
     for mm, k, n in SHAPES:
