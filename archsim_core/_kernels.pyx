@@ -11,14 +11,14 @@ import numpy as np
 
 from cython.parallel cimport parallel, prange
 from openmp cimport omp_get_max_threads
-from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport abort, free, malloc
 from libc.string cimport memcpy
 
 from archsim_core._fp cimport (FmtParams, fp_params, fp_sig, fp_mul_fast, fp_mul_general, fp_is_nan,
                                fp_daref_finish, fp_add, fp_from_double, fp_to_double, fp_field, SEM_DA_REFERENCE,
                                SEM_HARDWARE, RND_TRUNCATE)
-from archsim_core._sigmul cimport Ama5ChunkSigMul, ExactSigMul, SigMul
+from archsim_core._sigmul cimport Ama5ChunkSigMul, ExactSigMul, LowTableSigMul, SigMul
 
 cdef extern from *:
     """
@@ -100,7 +100,8 @@ cdef extern from *:
     """
     /* Blocked FP32 GEMM for significand engines with a closed form of at most two integer
        products, P(A, B) = A1*B1 + A2*B2 (exact: A*B; AMA5 hierarchies of c-bit leaves:
-       A1 = A & m, B1 = B, A2 = A & ~m, B2 = 2**c * ((B >> (c-1)) & m)).
+       A1 = A & m, B1 = B, A2 = A & ~m, B2 = 2**c * ((B >> (c-1)) & m)), or of one product and
+       a table correction, P(A, B) = A*B + D[A & m, B & m] (low-table engines, see below).
 
        Each operand is split once, when packing, into two doubles t = Ai * s with the scale
        s = +-2**(e - 150) (e the biased exponent, 1 for subnormals; the sign in s). Then
@@ -111,6 +112,15 @@ cdef extern from *:
        (truncate) or to nearest even (rne) is therefore the hardware-semantics product, with
        overflow and gradual underflow as IEEE specifies; zero operands give the signed zero.
        Operands with inf/NaN are not packed: the caller takes the general path.
+
+       Low-table engines (P(A, B) = A*B + D[A mod 2**c, B mod 2**c], |D| < 2**31, no wrap;
+       archsim_core.lowtable) use three terms per operand: t1 = A * s, t2 = s (+-0 for a zero
+       operand) and t3 = the operand's index into the table ((A & m) << c for the first,
+       B & m for the second operand, as an exact double). Then sc = sa*sb is +-2**(ea+eb-300)
+       (or a signed zero), D*sc is exact, and v = a1*b1 + D*sc = sign * P * 2**(...) exactly
+       (P < 2**53 is an integer); fused or not, the sum is that exact value. Its sign is forced
+       to sc's (the sign of sa*sb): a zero operand (sc = +-0) or P = 0 then gives the signed
+       zero fp_mul_finish returns, whatever D is.
 
        Outputs of an MR x NR tile stay in float accumulators for the whole k loop; every
        output is summed in increasing k with IEEE float adds, from -0.0 (-0 + x == x for
@@ -130,7 +140,8 @@ cdef extern from *:
     #define AG_MR 8
     #define AG_NR 16
 
-    typedef void (*ag_kernel_fn)(int64_t K, const double *a, const double *b, float *c);
+    typedef void (*ag_kernel_fn)(int64_t K, const double *a, const double *b, float *c,
+                                 const int32_t *tab);
 
     /* sign * 2**(e - 150) for a biased FP32 exponent e (subnormals: e = 1) */
     static inline double ag_scale(uint32_t x) {
@@ -145,25 +156,36 @@ cdef extern from *:
         uint32_t e = (x >> 23) & 0xFFu;
         return (x & 0x7FFFFFu) | ((uint32_t)(e != 0) << 23);
     }
-    /* first operand (activation) terms */
+    /* first operand (activation) terms, t[0 .. nterms-1]:
+       1: A*s;  2 (AMA5): (A & m)*s, (A & ~m)*s;  3 (low table): A*s, s (0 for a zero
+       operand), (A & m) << c (the row offset into the table) */
     /* (significand parts are < 2**25: converted through int32, one instruction) */
-    static inline void ag_split_a(uint32_t x, int nterms, uint64_t m, double *t1, double *t2) {
+    static inline void ag_split_a(uint32_t x, int nterms, uint64_t m, int c, double *t) {
         uint32_t sig = ag_sig(x);
         double s = ag_scale(x);
         if (nterms == 2) {
-            *t1 = (double)(int32_t)(sig & (uint32_t)m) * s;
-            *t2 = (double)(int32_t)(sig & ~(uint32_t)m) * s;
+            t[0] = (double)(int32_t)(sig & (uint32_t)m) * s;
+            t[1] = (double)(int32_t)(sig & ~(uint32_t)m) * s;
         } else {
-            *t1 = (double)(int32_t)sig * s;
-            *t2 = 0.0;
+            t[0] = (double)(int32_t)sig * s;
+            if (nterms == 3) {
+                t[1] = sig ? s : s * 0.0;
+                t[2] = (double)(int32_t)((sig & (uint32_t)m) << c);
+            }
         }
     }
-    /* second operand (weight) terms */
-    static inline void ag_split_b(uint32_t x, int nterms, uint64_t m, int c, double *t1, double *t2) {
+    /* second operand (weight) terms: 1: B*s;  2 (AMA5): B*s, 2**c * ((B >> (c-1)) & m) * s;
+       3 (low table): B*s, s (0 for a zero operand), B & m (the column into the table) */
+    static inline void ag_split_b(uint32_t x, int nterms, uint64_t m, int c, double *t) {
         uint32_t sig = ag_sig(x);
         double s = ag_scale(x);
-        *t1 = (double)(int32_t)sig * s;
-        *t2 = nterms == 2 ? (double)(int32_t)(((sig >> (c - 1)) & (uint32_t)m) << c) * s : 0.0;
+        t[0] = (double)(int32_t)sig * s;
+        if (nterms == 2)
+            t[1] = (double)(int32_t)(((sig >> (c - 1)) & (uint32_t)m) << c) * s;
+        if (nterms == 3) {
+            t[1] = sig ? s : s * 0.0;
+            t[2] = (double)(int32_t)(sig & (uint32_t)m);
+        }
     }
     /* 1 if any element has an all-ones exponent (inf/NaN) */
     static AG_CLONES int ag_any_special(const uint32_t *x, int64_t n) {
@@ -180,18 +202,17 @@ cdef extern from *:
             for (int j = 0; j < AG_NR; j++) {
                 int64_t col = p * AG_NR + j;
                 for (int64_t k = 0; k < K; k++) {
-                    double t1, t2;
-                    ag_split_b(col < N ? wt[col * K + k] : 0u, nterms, m, c, &t1, &t2);
-                    dst[(k * nterms) * AG_NR + j] = t1;
-                    if (nterms == 2)
-                        dst[(k * nterms + 1) * AG_NR + j] = t2;
+                    double t[3];
+                    ag_split_b(col < N ? wt[col * K + k] : 0u, nterms, m, c, t);
+                    for (int q = 0; q < nterms; q++)
+                        dst[(k * nterms + q) * AG_NR + j] = t[q];
                 }
             }
         }
     }
     /* rows [i0, i0 + rows) of X [M, K] -> tiles [rows/MR][K][nterms][MR] (+0 padding) */
     static AG_CLONES void ag_pack_a(const uint32_t *x, int64_t K, int64_t i0, int64_t rows, int nterms,
-                          uint64_t m, double *out) {
+                          uint64_t m, int c, double *out) {
         int64_t tiles = (rows + AG_MR - 1) / AG_MR;
         for (int64_t t = 0; t < tiles; t++) {
             double *dst = out + t * K * nterms * AG_MR;
@@ -202,11 +223,10 @@ cdef extern from *:
                 for (int r = 0; r < AG_MR; r++)
                     v[r] = r < nr ? src[r * K + k] : 0u;
                 for (int r = 0; r < AG_MR; r++) {   /* vectorises over the tile's rows */
-                    double t1, t2;
-                    ag_split_a(v[r], nterms, m, &t1, &t2);
-                    dst[(k * nterms) * AG_MR + r] = t1;
-                    if (nterms == 2)
-                        dst[(k * nterms + 1) * AG_MR + r] = t2;
+                    double t[3];
+                    ag_split_a(v[r], nterms, m, c, t);
+                    for (int q = 0; q < nterms; q++)
+                        dst[(k * nterms + q) * AG_MR + r] = t[q];
                 }
             }
         }
@@ -225,39 +245,44 @@ cdef extern from *:
             for (int r = 0; r < AG_MR; r++) {
                 int64_t row = i0 + t * AG_MR + r;
                 if (t * AG_MR + r >= rows || row >= M) {
-                    for (int64_t k = 0; k < K; k++) {
-                        dst[(k * nterms) * AG_MR + r] = 0.0;
-                        if (nterms == 2)
-                            dst[(k * nterms + 1) * AG_MR + r] = 0.0;
-                    }
+                    for (int64_t k = 0; k < K; k++)
+                        for (int q = 0; q < nterms; q++)
+                            dst[(k * nterms + q) * AG_MR + r] = 0.0;
                     continue;
                 }
                 int64_t n = row / P, pix = row % P, oy = pix / OW, ox = pix % OW;
                 int64_t base = n * C * HP * WP + oy * stride * WP + ox * stride;
-                const double *p1 = planes + base, *p2 = planes + plane_size + base;
-                for (int64_t k = 0; k < K; k++) {
-                    dst[(k * nterms) * AG_MR + r] = p1[koff[k]];
-                    if (nterms == 2)
-                        dst[(k * nterms + 1) * AG_MR + r] = p2[koff[k]];
+                for (int q = 0; q < nterms; q++) {
+                    const double *pq = planes + q * plane_size + base;
+                    for (int64_t k = 0; k < K; k++)
+                        dst[(k * nterms + q) * AG_MR + r] = pq[koff[k]];
                 }
             }
         }
     }
-    static AG_CLONES void ag_split_planes(const uint32_t *x, int64_t n, int nterms, uint64_t m,
-                                double *t1, double *t2) {
+    /* term q of element i goes to out[q * plane_size + i] */
+    static AG_CLONES void ag_split_planes(const uint32_t *x, int64_t n, int nterms, uint64_t m, int c,
+                                double *out, int64_t plane_size) {
         for (int64_t i = 0; i < n; i++) {
-            double a, b;
-            ag_split_a(x[i], nterms, m, &a, &b);
-            t1[i] = a;
-            if (nterms == 2)
-                t2[i] = b;
+            double t[3];
+            ag_split_a(x[i], nterms, m, c, t);
+            for (int q = 0; q < nterms; q++)
+                out[q * plane_size + i] = t[q];
         }
     }
 
     /* ---- portable micro-kernel (any x86-64; also the reference for the vector one) ---- */
+    static inline double ag_copysign_bits(double v, double sgn) {
+        uint64_t u, w;
+        memcpy(&u, &v, 8);
+        memcpy(&w, &sgn, 8);
+        u = (u & 0x7FFFFFFFFFFFFFFFULL) | (w & 0x8000000000000000ULL);
+        memcpy(&v, &u, 8);
+        return v;
+    }
     static inline __attribute__((always_inline)) void ag_body_portable(
             int64_t K, const double *restrict a, const double *restrict b, float *restrict c,
-            const int nterms, const int rz) {
+            const int32_t *restrict tab, const int nterms, const int rz) {
         float acc[AG_MR][AG_NR];
         for (int r = 0; r < AG_MR; r++)
             for (int j = 0; j < AG_NR; j++)
@@ -265,11 +290,17 @@ cdef extern from *:
         for (int64_t k = 0; k < K; k++) {
             const double *ak = a + k * nterms * AG_MR, *bk = b + k * nterms * AG_NR;
             for (int r = 0; r < AG_MR; r++) {
-                double a1 = ak[r], a2 = nterms == 2 ? ak[AG_MR + r] : 0.0;
+                double a1 = ak[r], a2 = nterms >= 2 ? ak[AG_MR + r] : 0.0;
+                const int32_t *row = nterms == 3 ? tab + (int32_t)ak[2 * AG_MR + r] : tab;
                 for (int j = 0; j < AG_NR; j++) {
                     double v = a1 * bk[j];
                     if (nterms == 2)
                         v = v + a2 * bk[AG_NR + j];
+                    if (nterms == 3) {   /* A*B*sc + D*sc, exact; sign of sc = sa*sb */
+                        double sc = a2 * bk[AG_NR + j];
+                        v = v + (double)row[(int32_t)bk[2 * AG_NR + j]] * sc;
+                        v = ag_copysign_bits(v, sc);
+                    }
                     float f = (float)v;
                     if (rz) {   /* round toward zero: step back one ulp if RNE went up */
                         uint32_t u;
@@ -283,10 +314,15 @@ cdef extern from *:
         }
         memcpy(c, acc, sizeof acc);
     }
-    static AG_CLONES void ag_kernel_p1n(int64_t K, const double *a, const double *b, float *c) { ag_body_portable(K, a, b, c, 1, 0); }
-    static AG_CLONES void ag_kernel_p1z(int64_t K, const double *a, const double *b, float *c) { ag_body_portable(K, a, b, c, 1, 1); }
-    static AG_CLONES void ag_kernel_p2n(int64_t K, const double *a, const double *b, float *c) { ag_body_portable(K, a, b, c, 2, 0); }
-    static AG_CLONES void ag_kernel_p2z(int64_t K, const double *a, const double *b, float *c) { ag_body_portable(K, a, b, c, 2, 1); }
+    #define AG_PORTABLE(NAME, NT, RZ) static AG_CLONES void NAME(int64_t K, const double *a, const double *b, \
+                                                                 float *c, const int32_t *tab) { \
+        ag_body_portable(K, a, b, c, tab, NT, RZ); }
+    AG_PORTABLE(ag_kernel_p1n, 1, 0)
+    AG_PORTABLE(ag_kernel_p1z, 1, 1)
+    AG_PORTABLE(ag_kernel_p2n, 2, 0)
+    AG_PORTABLE(ag_kernel_p2z, 2, 1)
+    AG_PORTABLE(ag_kernel_p3n, 3, 0)
+    AG_PORTABLE(ag_kernel_p3z, 3, 1)
 
     #if AG_X86
     /* ---- AVX-512 micro-kernel: 8 rows x 16 columns, conversions with embedded rounding ---- */
@@ -299,7 +335,7 @@ cdef extern from *:
     }
     static inline AG_512 __attribute__((always_inline)) void ag_body512(
             int64_t K, const double *restrict a, const double *restrict b, float *restrict c,
-            const int nterms, const int rz) {
+            const int32_t *restrict tab, const int nterms, const int rz) {
         __m256 acc[AG_MR][2];
         const __m256 nz = _mm256_set1_ps(-0.0f);
         for (int r = 0; r < AG_MR; r++) {
@@ -310,7 +346,7 @@ cdef extern from *:
             const double *ak = a + k * nterms * AG_MR, *bk = b + k * nterms * AG_NR;
             __m512d b1l = _mm512_loadu_pd(bk), b1h = _mm512_loadu_pd(bk + 8);
             __m512d b2l = b1l, b2h = b1h;
-            if (nterms == 2) {
+            if (nterms >= 2) {
                 b2l = _mm512_loadu_pd(bk + 16);
                 b2h = _mm512_loadu_pd(bk + 24);
             }
@@ -334,10 +370,14 @@ cdef extern from *:
             _mm256_storeu_ps(c + r * AG_NR + 8, acc[r][1]);
         }
     }
-    static AG_512 void ag_kernel_v1n(int64_t K, const double *a, const double *b, float *c) { ag_body512(K, a, b, c, 1, 0); }
-    static AG_512 void ag_kernel_v1z(int64_t K, const double *a, const double *b, float *c) { ag_body512(K, a, b, c, 1, 1); }
-    static AG_512 void ag_kernel_v2n(int64_t K, const double *a, const double *b, float *c) { ag_body512(K, a, b, c, 2, 0); }
-    static AG_512 void ag_kernel_v2z(int64_t K, const double *a, const double *b, float *c) { ag_body512(K, a, b, c, 2, 1); }
+    #define AG_V512(NAME, NT, RZ) static AG_512 void NAME(int64_t K, const double *a, const double *b, \
+                                                          float *c, const int32_t *tab) { \
+        ag_body512(K, a, b, c, tab, NT, RZ); }
+    AG_V512(ag_kernel_v1n, 1, 0)
+    AG_V512(ag_kernel_v1z, 1, 1)
+    AG_V512(ag_kernel_v2n, 2, 0)
+    AG_V512(ag_kernel_v2z, 2, 1)
+
     #endif
 
     /* "avx512" when this CPU runs the AVX-512 kernel, else "portable"; ARCHSIM_KERNEL_ISA=portable
@@ -358,12 +398,16 @@ cdef extern from *:
         }
         return ag_isa;
     }
+    /* The table form (nterms 3) always runs the portable body, whose x86-64-v4 clone GCC
+       vectorises itself: on the dev box's Zen 4 it measured ~20% faster than a hand-written
+       AVX-512 body with one 16-lane gather per row (the table look-ups dominate either way). */
     static ag_kernel_fn ag_kernel(int nterms, int rz) {
     #if AG_X86
-        if (ag_select_isa())
+        if (ag_select_isa() && nterms != 3)
             return nterms == 2 ? (rz ? ag_kernel_v2z : ag_kernel_v2n) : (rz ? ag_kernel_v1z : ag_kernel_v1n);
     #endif
-        return nterms == 2 ? (rz ? ag_kernel_p2z : ag_kernel_p2n) : (rz ? ag_kernel_p1z : ag_kernel_p1n);
+        return nterms == 3 ? (rz ? ag_kernel_p3z : ag_kernel_p3n)
+             : nterms == 2 ? (rz ? ag_kernel_p2z : ag_kernel_p2n) : (rz ? ag_kernel_p1z : ag_kernel_p1n);
     }
     /* One task: rows [i0, i0 + rows) x panels [p0, p1), with A packed into `abuf`. The output
        element (i, j) goes to out[row_off(i) + j * col_stride]; row_off(i) = (i / P) * P * F +
@@ -371,14 +415,14 @@ cdef extern from *:
     static void ag_task(ag_kernel_fn kern, const double *apack, const double *bpack, int64_t pbase,
                         int64_t K, int nterms, int64_t i0, int64_t rows, int64_t p0, int64_t p1, int64_t N,
                         const uint32_t *bias, int has_bias, uint32_t *out, int64_t P,
-                        int64_t col_stride) {
+                        int64_t col_stride, const int32_t *tab) {
         float c[AG_MR * AG_NR];
         int64_t tiles = (rows + AG_MR - 1) / AG_MR;
         for (int64_t p = p0; p < p1; p++) {
             const double *bp = bpack + (p - pbase) * K * nterms * AG_NR;
             int64_t j0 = p * AG_NR, nj = N - j0 < AG_NR ? N - j0 : AG_NR;
             for (int64_t t = 0; t < tiles; t++) {
-                kern(K, apack + t * K * nterms * AG_MR, bp, c);
+                kern(K, apack + t * K * nterms * AG_MR, bp, c, tab);
                 int64_t nr = rows - t * AG_MR < AG_MR ? rows - t * AG_MR : AG_MR;
                 for (int r = 0; r < nr; r++) {
                     int64_t i = i0 + t * AG_MR + r;
@@ -505,24 +549,25 @@ cdef extern from *:
             out[i] = bp_scale(x[i]);
     }
     """
-    ctypedef void (*ag_kernel_fn)(int64_t K, const double* a, const double* b, float* c) noexcept nogil
+    ctypedef void (*ag_kernel_fn)(int64_t K, const double* a, const double* b, float* c,
+                                  const int32_t* tab) noexcept nogil
     int ag_any_special(const uint32_t* x, int64_t n) noexcept nogil
     void ag_pack_b(const uint32_t* wt, int64_t N, int64_t K, int nterms, uint64_t m, int c,
                    double* out, int64_t p0, int64_t p1) noexcept nogil
     void ag_pack_a(const uint32_t* x, int64_t K, int64_t i0, int64_t rows, int nterms,
-                   uint64_t m, double* out) noexcept nogil
+                   uint64_t m, int c, double* out) noexcept nogil
     void ag_pack_a_conv(const double* planes, int64_t plane_size, const int64_t* koff,
                         int64_t K, int64_t i0, int64_t rows, int64_t M, int64_t P, int64_t OW,
                         int64_t stride, int64_t HP, int64_t WP, int64_t C, int nterms,
                         double* out) noexcept nogil
-    void ag_split_planes(const uint32_t* x, int64_t n, int nterms, uint64_t m, double* t1,
-                         double* t2) noexcept nogil
+    void ag_split_planes(const uint32_t* x, int64_t n, int nterms, uint64_t m, int c,
+                         double* out, int64_t plane_size) noexcept nogil
     int ag_select_isa() noexcept nogil
     ag_kernel_fn ag_kernel(int nterms, int rz) noexcept nogil
     void ag_task(ag_kernel_fn kern, const double* apack, const double* bpack, int64_t pbase, int64_t K,
                  int nterms, int64_t i0, int64_t rows, int64_t p0, int64_t p1, int64_t N,
                  const uint32_t* bias, int has_bias, uint32_t* out, int64_t P,
-                 int64_t col_stride) noexcept nogil
+                 int64_t col_stride, const int32_t* tab) noexcept nogil
     void bp_pack_w(const uint32_t* wt, int64_t N, int64_t K, int64_t nkb, int64_t g,
                    uint64_t* planes, uint32_t* bits) noexcept nogil
     void bp_pack_x(const uint32_t* x, int kc, uint64_t* planes, uint32_t* bits) noexcept nogil
@@ -625,7 +670,7 @@ def multiply_bits(SigMul engine, tuple params, const bits_t[::1] a, const bits_t
     cdef FmtParams f = _params(params)
     cdef Py_ssize_t n = a.shape[0]
     # elementwise, so the chunk length changes nothing but speed
-    cdef Py_ssize_t step = FAST_CHUNK if type(engine) in (ExactSigMul, Ama5ChunkSigMul) else CHUNK
+    cdef Py_ssize_t step = FAST_CHUNK if type(engine) in (ExactSigMul, Ama5ChunkSigMul, LowTableSigMul) else CHUNK
     cdef Py_ssize_t n_chunks = (n + step - 1) // step
     cdef Py_ssize_t c, lo
     cdef uint64_t* buf = NULL
@@ -782,7 +827,8 @@ cdef void _matmul_fp32(SigMul engine, FmtParams f, const uint32_t[:, ::1] x,
     output still gets its products added one by one in increasing k, from the first."""
     cdef Py_ssize_t M = x.shape[0], K = x.shape[1], N = wt.shape[0]
     cdef Py_ssize_t n_blk = (N + NB - 1) // NB, t, mi, nb, kb, k0, kk, j, kc
-    cdef Py_ssize_t kcap = (FAST_CHUNK if type(engine) in (ExactSigMul, Ama5ChunkSigMul) else CHUNK) // NB
+    cdef Py_ssize_t kcap = (FAST_CHUNK if type(engine) in (ExactSigMul, Ama5ChunkSigMul, LowTableSigMul)
+                            else CHUNK) // NB
     wpad = np.zeros((n_blk * NB, K), np.uint32)
     wpad[:N] = wt
     wb_arr = np.ascontiguousarray(wpad.reshape(n_blk, NB, K).transpose(0, 2, 1))  # [blk, k, j]
@@ -835,7 +881,8 @@ cdef void _matmul_fp32(SigMul engine, FmtParams f, const uint32_t[:, ::1] x,
         free(xr)
 
 
-# ---- blocked GEMM for engines with a closed form of <= 2 integer products (see ag_* above) ----
+# ---- blocked GEMM for engines with a closed form (<= 2 integer products, or 1 product and a
+# ---- table correction; see ag_* above) ----
 
 def kernel_isa():
     """"avx512" if the blocked GEMM runs its AVX-512 micro-kernel on this CPU, else "portable"
@@ -856,8 +903,11 @@ def set_pack_budget(Py_ssize_t nbytes):
 
 
 cdef int _closed_terms(SigMul engine, uint64_t* m, int* c) noexcept:
-    """Terms of the engine's closed form: 1 (plain integer multiply), 2 (AMA5 hierarchy), or 0
-    (no closed form: the caller keeps the general path). 24 x 24 significands only."""
+    """Terms of the engine's closed form: 1 (plain integer multiply), 2 (AMA5 hierarchy), 3
+    (low table: one product plus a table correction, when the table fits int32 and a*b + D
+    never wraps), or 0 (no closed form: the caller keeps the general path). 24 x 24
+    significands only."""
+    cdef LowTableSigMul lt
     m[0] = 0
     c[0] = 1
     if engine.n_a != 24 or engine.n_b != 24:
@@ -868,7 +918,20 @@ cdef int _closed_terms(SigMul engine, uint64_t* m, int* c) noexcept:
         m[0] = (<Ama5ChunkSigMul>engine).mask
         c[0] = (<Ama5ChunkSigMul>engine).chunk
         return 2
+    if type(engine) is LowTableSigMul:
+        lt = <LowTableSigMul>engine
+        if lt.fits32 and not lt.wraps:
+            m[0] = lt.mask
+            c[0] = lt.k
+            return 3
     return 0
+
+
+cdef const int32_t* _closed_table(SigMul engine) noexcept:
+    """The int32 correction table of a 3-term engine (NULL for the others)."""
+    if type(engine) is LowTableSigMul:
+        return &(<LowTableSigMul>engine).table32[0]
+    return NULL
 
 
 cdef bint _closed_applies(SigMul engine, FmtParams f) noexcept:
@@ -901,6 +964,7 @@ cdef int _closed_gemm(SigMul engine, FmtParams f, Py_ssize_t M, Py_ssize_t K, Py
     cdef Py_ssize_t m_chunks = (M + rows - 1) // rows, n_chunks, pan_per, t, mi, ni, i0, nr, p0, p1
     cdef Py_ssize_t cb0, cb1, nb_pan
     cdef ag_kernel_fn kern = ag_kernel(nterms, rz)
+    cdef const int32_t* tab = _closed_table(engine) if nterms == 3 else NULL
     cdef int nthreads = _threads(M * N * K)
     bpack_arr = np.empty(blk_pan * K * nterms * AG_NR, np.float64)
     cdef double[::1] bpack = bpack_arr
@@ -929,12 +993,12 @@ cdef int _closed_gemm(SigMul engine, FmtParams f, Py_ssize_t M, Py_ssize_t K, Py
                 p0 = cb0 + ni * pan_per
                 p1 = min(cb1, p0 + pan_per)
                 if planes == NULL:
-                    ag_pack_a(x, K, i0, nr, nterms, m, abuf)
+                    ag_pack_a(x, K, i0, nr, nterms, m, c, abuf)
                 else:
                     ag_pack_a_conv(planes, plane_size, koff, K, i0, nr, M, P, OW, stride, HP, WP,
                                    C, nterms, abuf)
                 ag_task(kern, abuf, &bpack[0], cb0, K, nterms, i0, nr, p0, p1, N, bias, has_bias,
-                        out, 1 if planes == NULL else P, col_stride)
+                        out, 1 if planes == NULL else P, col_stride, tab)
             free(abuf)
     return 0
 
@@ -999,8 +1063,8 @@ def conv2d_bits(SigMul engine, tuple params, const uint32_t[:, :, :, ::1] x,
     cdef Py_ssize_t blk = 65536, nb = (n_el + blk - 1) // blk, b
     with nogil:
         for b in prange(nb, schedule="static", num_threads=_threads(n_el)):
-            ag_split_planes(&xpf[b * blk], min(blk, n_el - b * blk), nterms, m,
-                            &planes[b * blk], &planes[n_el + b * blk] if nterms == 2 else NULL)
+            ag_split_planes(&xpf[b * blk], min(blk, n_el - b * blk), nterms, m, cw,
+                            &planes[b * blk], n_el)
     _closed_gemm(engine, f, NI * OH * OW, K, F, NULL, &planes[0], n_el, &koff[0], OH * OW, OW,
                  stride, HP, WP, C, &w[0, 0], &bias[0] if has_bias else NULL, has_bias,
                  &out[0, 0, 0, 0])

@@ -1,6 +1,6 @@
 # Significand-multiplier engines: the C-level interface between the netlist side (which builds
 # and proves engines) and the FP kernels (which call them in nogil batches).
-from libc.stdint cimport uint64_t
+from libc.stdint cimport int32_t, int64_t, uint64_t
 
 cdef class SigMul:
     # operand widths in bits; every product fits in out_bits (<= 64) bits
@@ -30,3 +30,13 @@ cdef class TableSigMul(SigMul):
     # sum over k-bit chunk pairs of table[(A_i << k) | B_j] << k*(i+j)
     cdef readonly int k
     cdef const uint64_t[::1] table
+
+cdef class LowTableSigMul(SigMul):
+    # a*b + table[((a & mask) << k) | (b & mask)], wrapped to out_bits (columns >= k exact)
+    cdef readonly int k
+    cdef readonly bint fits32
+    cdef readonly bint wraps
+    cdef uint64_t mask
+    cdef uint64_t omask
+    cdef const int64_t[::1] table
+    cdef const int32_t[::1] table32

@@ -19,3 +19,10 @@ class Ama5ChunkSigMul(SigMul):
 class TableSigMul(SigMul):
     k: int
     def __init__(self, n_a: int, n_b: int, k: int, table: npt.ArrayLike, out_bits: int) -> None: ...
+
+class LowTableSigMul(SigMul):
+    k: int
+    fits32: bool
+    wraps: bool
+    correction: npt.NDArray[np.int64]
+    def __init__(self, n_a: int, n_b: int, k: int, table: npt.ArrayLike, out_bits: int) -> None: ...

@@ -2,7 +2,7 @@
 """Significand-multiplier engines (fast paths of netlists; each proven equal to its netlist)."""
 import numpy as np
 
-from libc.stdint cimport uint64_t
+from libc.stdint cimport int32_t, int64_t, uint64_t
 
 
 cdef extern from *:
@@ -30,11 +30,22 @@ cdef extern from *:
             out[i] = ARCHSIM_MUL32(a[i] & m, b[i])
                      + (ARCHSIM_MUL32((b[i] >> (c - 1)) & m, a[i] & ~m) << c);
     }
+    /* P = a*b + D[((a & m) << k) | (b & m)], wrapped to the product width (omask) */
+    static ARCHSIM_SIG_CLONES void archsim_lowtable_batch(const uint64_t *restrict a, const uint64_t *restrict b,
+                                                          uint64_t *restrict out, int64_t n,
+                                                          const int64_t *restrict d, uint64_t m, int k,
+                                                          uint64_t omask) {
+        for (int64_t i = 0; i < n; i++)
+            out[i] = (ARCHSIM_MUL32(a[i], b[i])
+                      + (uint64_t)d[((a[i] & m) << k) | (b[i] & m)]) & omask;
+    }
     """
     void archsim_exact_batch(const uint64_t* a, const uint64_t* b, uint64_t* out,
                              Py_ssize_t n) noexcept nogil
     void archsim_ama5_batch(const uint64_t* a, const uint64_t* b, uint64_t* out, Py_ssize_t n,
                             uint64_t m, int c) noexcept nogil
+    void archsim_lowtable_batch(const uint64_t* a, const uint64_t* b, uint64_t* out, Py_ssize_t n,
+                                const int64_t* d, uint64_t m, int k, uint64_t omask) noexcept nogil
 
 
 cdef class SigMul:
@@ -129,3 +140,49 @@ cdef class TableSigMul(SigMul):
                     acc += self.table[(((a[t] >> (k * i)) & cmask) << k)
                                       | ((b[t] >> (k * j)) & cmask)] << (k * (i + j))
             out[t] = acc
+
+
+cdef class LowTableSigMul(SigMul):
+    """A multiplier whose columns >= k add exactly (archsim_core.lowtable.low_split proves it
+    from the netlist): P(a, b) = a*b + D[a mod 2^k, b mod 2^k] (mod 2^out_bits), with
+    table[(x << k) | y] = D[x, y] = P(x, y) - x*y (int64) filled by evaluating the netlist.
+
+    `table32` is the same table as int32 when every entry fits (the blocked GEMM gathers it);
+    `fits32` says whether it does. `wraps` is True when a*b + D can leave [0, 2^out_bits) (a
+    dropped top carry), so P is not that sum as an integer: the GEMM's closed form needs
+    `fits32 and not wraps`."""
+
+    def __init__(self, int n_a, int n_b, int k, table, int out_bits):
+        if not (1 <= k <= 8 and k <= n_a and k <= n_b and 1 <= n_a <= 32 and 1 <= n_b <= 32
+                and 1 <= out_bits <= 64):
+            raise ValueError(f"bad low-table engine {n_a}x{n_b}/{k} ({out_bits} bits)")
+        d = np.ascontiguousarray(table, dtype=np.int64)
+        if d.shape != (1 << (2 * k),):
+            raise ValueError(f"low table for k={k} must have {1 << (2 * k)} entries")
+        self.n_a, self.n_b, self.out_bits, self.k = n_a, n_b, out_bits, k
+        self.table = d
+        self.fits32 = bool(d.size == 0 or (int(d.min()) >= -(1 << 31) and int(d.max()) < (1 << 31)))
+        self.table32 = d.astype(np.int32) if self.fits32 else np.zeros(1, np.int32)
+        self.mask = ((<uint64_t>1) << k) - 1
+        self.omask = (<uint64_t>0) - 1 if out_bits == 64 else ((<uint64_t>1) << out_bits) - 1
+        # a*b + D leaves [0, 2^out_bits) for some operands (then P is that sum wrapped): the
+        # sum grows with a and b of fixed residues, so its extremes are at the smallest
+        # (x, y) and the largest (2^n - 2^k + x, 2^n - 2^k + y) operands of each residue pair
+        one = int(1)                     # Python integers: 2^out_bits may not fit a C long
+        side = one << k
+        top_a, top_b, limit = (one << n_a) - side, (one << n_b) - side, one << out_bits
+        dl = d.tolist()
+        self.wraps = any(not (0 <= x * y + dl[x * side + y]
+                              and (top_a + x) * (top_b + y) + dl[x * side + y] < limit)
+                         for x in range(side) for y in range(side))
+
+    @property
+    def correction(self):
+        """The table D as a read-only int64 array [2^k, 2^k] (D[x, y] = P(x, y) - x*y)."""
+        arr = np.asarray(self.table).reshape(1 << self.k, 1 << self.k)
+        arr.flags.writeable = False
+        return arr
+
+    cdef void batch(self, const uint64_t* a, const uint64_t* b, uint64_t* out,
+                    Py_ssize_t n) noexcept nogil:
+        archsim_lowtable_batch(a, b, out, n, &self.table[0], self.mask, self.k, self.omask)

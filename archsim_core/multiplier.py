@@ -25,6 +25,7 @@ Arithmetic conventions (archsim_core/_fp.pxd has the details):
 """
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 
@@ -57,6 +58,7 @@ _kernels = load_compiled("_kernels")
 
 from archsim_core.formats import FP16, FP32  # noqa: E402
 from archsim_core.variants import build_engine, build_netlist, resolve_variant  # noqa: E402
+from archsim_core.structures import is_exact  # noqa: E402
 
 _ROUNDING = {"rne": 0, "truncate": 1}
 _SPECIALS = {"ieee": 0, "ftz": 1}
@@ -88,13 +90,14 @@ class Multiplier:
     """An FP multiplier of one variant: `multiply`, `matmul` and `conv2d` over numpy arrays.
 
     `spec` is the resolved VariantSpec; `engine` the significand SigMul (proven equal to
-    `netlist` by tests/test_engines.py), by default `build_engine(spec)`. Construct through
-    `get_multiplier`."""
+    `netlist` by tests/test_engines.py and tests/test_lsb_fast.py), by default
+    `select_engine(spec)`; pass `engine=build_engine(spec)` to force the engine the low-table
+    form replaces. Construct through `get_multiplier`."""
 
     def __init__(self, spec, engine=None):
         self.spec = spec
         self.fmt = spec.fmt
-        engine = build_engine(spec) if engine is None else engine
+        engine = select_engine(spec) if engine is None else engine
         if engine.n_a != self.fmt.sig_bits or engine.n_b != self.fmt.sig_bits or engine.out_bits > 64:
             raise ArchsimError(f"{spec.name}: engine is {engine.n_a}x{engine.n_b} bits but format "
                                f"{self.fmt.name} needs {self.fmt.sig_bits}x{self.fmt.sig_bits}")
@@ -310,6 +313,25 @@ def _check_mode(mode, order="k-increasing"):
         raise ValueError(f"on_domain_error must be one of {_DOMAIN_MODES}, got {mode!r}")
     if order not in ORDERS:
         raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
+
+
+def select_engine(spec):
+    """The significand engine `get_multiplier` uses (cached per variant): for a
+    design that is not all-exact and whose netlist provably has the low-column table form
+    P = a*b + D[a mod 2^k, b mod 2^k] with k <= 8 (archsim_core.lowtable.low_split: every
+    cell in columns >= k adds exactly; e.g. every lsb-<CELL>-k with k <= 8), a
+    LowTableSigMul, which the blocked FP32 GEMM runs as one product plus a table correction;
+    otherwise `variants.build_engine` (exact multiply, AMA5 closed form, sub-multiplier
+    table, bit-sliced netlist)."""
+    return _select_engine(resolve_variant(spec))
+
+
+@functools.lru_cache(maxsize=64)
+def _select_engine(v):
+    from archsim_core.lowtable import low_table_engine
+
+    engine = None if is_exact(v.structure) else low_table_engine(build_netlist(v))
+    return build_engine(v) if engine is None else engine
 
 
 def get_multiplier(spec):
